@@ -1,0 +1,44 @@
+# photolane — `make help` lists every target.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.photolane-installed
+INSTALL_INPUTS := constraints.txt pyproject.toml libs/common/pyproject.toml \
+	$(wildcard services/*/pyproject.toml) scripts/bootstrap-venv.sh
+
+.PHONY: help install run test test-unit test-integration test-e2e lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv and install photolane with everything it needs
+
+$(STAMP): $(INSTALL_INPUTS)
+	VENV=$(VENV) scripts/bootstrap-venv.sh
+	@touch $@
+
+run: $(STAMP) ## Run photolane on this machine (embedded AWS stand-in, no Docker); Ctrl-C stops it
+	$(PY) -m photolane.local
+
+test: $(STAMP) ## Run every test: unit, integration (moto server) and end to end
+	$(PY) -m pytest
+
+test-unit: $(STAMP) ## Run the unit tests only (no AWS stand-in)
+	$(PY) -m pytest -m "not e2e" $$(find . -path ./.venv -prune -o -type d -name unit -print)
+
+test-integration: $(STAMP) ## Run the integration tests (real moto server over HTTP)
+	$(PY) -m pytest -m "not e2e" $$(find . -path ./.venv -prune -o -type d -name integration -print) libs/common/tests
+
+test-e2e: $(STAMP) ## Run the end-to-end tests (the three services as processes)
+	$(PY) -m pytest tests/e2e
+
+lock: $(STAMP) ## Re-pin constraints.txt from the installed venv
+	@{ echo "# Pinned versions of everything photolane installs (pip install -c constraints.txt)."; \
+	   echo "# Refresh: make lock (freezes a fresh venv)."; \
+	   $(PY) -m pip freeze --exclude-editable | grep -viE '^(photolane|-e )'; } > constraints.txt
+
+clean: ## Remove the venv and the embedded run's data
+	rm -rf $(VENV) .photolane .pytest_cache

@@ -1,0 +1,1 @@
+"""Code shared by the three photolane services (installed into each image, never copied)."""

@@ -1,0 +1,65 @@
+"""AWS clients and the two small adapters every service uses: the bucket and a queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from pydantic import BaseModel
+
+from . import messages
+from .settings import CommonSettings
+
+_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+
+
+def client(service: str, settings: CommonSettings, **kwargs: Any) -> Any:
+    """A boto3 client for the configured region and endpoint (AWS_ENDPOINT_URL)."""
+    kwargs.setdefault("config", _CONFIG)
+    kwargs.setdefault("endpoint_url", settings.aws_endpoint_url)
+    return boto3.client(service, region_name=settings.region, **kwargs)
+
+
+class MissingObject(KeyError):
+    """The key is not in the bucket."""
+
+
+class BlobStore:
+    """The photo bucket: put, get, presign."""
+
+    def __init__(self, s3: Any, bucket: str, presigner: Any | None = None) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self.presigner = presigner or s3
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except self.s3.exceptions.NoSuchKey as exc:
+            raise MissingObject(key) from exc
+
+    def url(self, key: str | None, expires: int = 3600) -> str | None:
+        if not key:
+            return None
+        return self.presigner.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires
+        )
+
+
+class MessageQueue:
+    """Sends typed messages, in their envelope, to one SQS queue."""
+
+    def __init__(self, sqs: Any, url: str) -> None:
+        self.sqs = sqs
+        self.url = url
+
+    @classmethod
+    def named(cls, sqs: Any, name: str) -> MessageQueue:
+        return cls(sqs, sqs.get_queue_url(QueueName=name)["QueueUrl"])
+
+    def send(self, data: BaseModel) -> str:
+        return self.sqs.send_message(QueueUrl=self.url, MessageBody=messages.encode(data))["MessageId"]

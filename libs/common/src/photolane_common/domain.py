@@ -1,0 +1,69 @@
+"""The photo as the services see it: plain data, no AWS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Box = tuple[int, int, int, int]  # top, right, bottom, left, in pixels of the EXIF-corrected image
+Channel = Literal["sms", "email"]
+CHANNELS: tuple[Channel, ...] = ("sms", "email")
+
+QUEUED, PROCESSING, PROCESSED, FAILED = "queued", "processing", "processed", "failed"
+
+
+@dataclass(frozen=True)
+class Face:
+    box: Box
+    person_id: str | None = None
+    distance: float | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    channel: Channel
+    to: str
+    status: str  # sending | sent | failed
+    claimed_at: datetime
+    sent_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    content_type: str
+    original_key: str
+    email: str | None = None
+    phone: str | None = None
+    filename: str | None = None
+    flipped_key: str | None = None
+    thumbnail_key: str | None = None
+    results_key: str | None = None
+    width: int | None = None
+    height: int | None = None
+    error: str | None = None
+    faces: tuple[Face, ...] = ()
+    deliveries: tuple[Delivery, ...] = ()
+
+    def recipient(self, channel: Channel) -> str | None:
+        return self.phone if channel == "sms" else self.email
+
+    def delivery(self, channel: Channel) -> Delivery | None:
+        return next((d for d in self.deliveries if d.channel == channel), None)
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    """What the processor made of one photo."""
+
+    flipped_key: str
+    thumbnail_key: str
+    results_key: str
+    width: int
+    height: int
+    faces: tuple[Face, ...] = field(default_factory=tuple)

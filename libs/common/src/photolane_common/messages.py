@@ -1,0 +1,76 @@
+"""The message contract: an envelope around typed data, carrying ids and S3 keys, never bytes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+VERSION = 1
+
+
+class InvalidMessage(ValueError):
+    """A message that can never be handled: it goes to the dead-letter queue at once."""
+
+
+class PhotoUploaded(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    photo_id: str = Field(min_length=1)
+    original_key: str = Field(min_length=1)
+
+
+class PhotoProcessed(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    photo_id: str = Field(min_length=1)
+    status: Literal["processed", "failed"]
+
+
+MESSAGE_TYPES: dict[str, type[BaseModel]] = {
+    "photo.uploaded": PhotoUploaded,
+    "photo.processed": PhotoProcessed,
+}
+_TYPE_NAMES = {model: name for name, model in MESSAGE_TYPES.items()}
+
+
+class Envelope(BaseModel):
+    type: str
+    version: int = VERSION
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    sent_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    data: dict[str, Any]
+
+    def payload(self) -> BaseModel:
+        """The data as its typed model (raises InvalidMessage)."""
+        model = MESSAGE_TYPES.get(self.type)
+        if model is None:
+            raise InvalidMessage(f"unknown message type {self.type!r}")
+        try:
+            return model.model_validate(self.data)
+        except ValidationError as exc:
+            raise InvalidMessage(f"bad {self.type} data: {exc.errors()[0]['msg']}") from exc
+
+
+def encode(data: BaseModel) -> str:
+    """The JSON body of a message carrying this data."""
+    return Envelope(type=_TYPE_NAMES[type(data)], data=data.model_dump()).model_dump_json()
+
+
+def decode(body: str) -> Envelope:
+    """Parse and check one message body (raises InvalidMessage)."""
+    try:
+        raw = json.loads(body)
+    except (TypeError, ValueError) as exc:
+        raise InvalidMessage(f"not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise InvalidMessage("not a JSON object")
+    try:
+        envelope = Envelope.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidMessage(f"bad envelope: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from exc
+    if envelope.version != VERSION:
+        raise InvalidMessage(f"unsupported version {envelope.version}")
+    envelope.payload()
+    return envelope

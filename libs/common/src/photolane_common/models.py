@@ -1,0 +1,111 @@
+"""DynamoDB tables as pynamodb models. Table names and endpoint are bound once from settings."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from .settings import CommonSettings
+
+
+class FaceAttribute(MapAttribute):
+    top = NumberAttribute()
+    right = NumberAttribute()
+    bottom = NumberAttribute()
+    left = NumberAttribute()
+    person_id = UnicodeAttribute(null=True)
+    distance = NumberAttribute(null=True)
+
+
+class DeliveryAttribute(MapAttribute):
+    """One notification on one channel: claimed first, so it is sent at most once."""
+
+    to = UnicodeAttribute()
+    status = UnicodeAttribute()  # sending | sent | failed
+    claimed_at = UTCDateTimeAttribute()
+    sent_at = UTCDateTimeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+
+
+class OwnerIndex(GlobalSecondaryIndex):
+    """A user's photos, newest first (the gallery)."""
+
+    class Meta:
+        index_name = "owner-created"
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class PhotoModel(Model):
+    class Meta:
+        table_name = "photolane-photos"
+
+    id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    owner = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    filename = UnicodeAttribute(null=True)
+    content_type = UnicodeAttribute()
+    original_key = UnicodeAttribute()
+    flipped_key = UnicodeAttribute(null=True)
+    thumbnail_key = UnicodeAttribute(null=True)
+    results_key = UnicodeAttribute(null=True)
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    faces = ListAttribute(of=FaceAttribute, null=True)
+    sms_delivery = DeliveryAttribute(null=True)
+    email_delivery = DeliveryAttribute(null=True)
+    owner_index = OwnerIndex()
+
+
+class PersonModel(Model):
+    class Meta:
+        table_name = "photolane-people"
+
+    id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    status = UnicodeAttribute()
+    attributes = JSONAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class SettingModel(Model):
+    """Switches an admin flips at run time (e.g. uploads blocked)."""
+
+    class Meta:
+        table_name = "photolane-settings"
+
+    key = UnicodeAttribute(hash_key=True)
+    value = JSONAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (PhotoModel, PersonModel, SettingModel)
+
+
+def bind_models(settings: CommonSettings) -> None:
+    """Point every model at the configured tables, region and endpoint (before first use)."""
+    names = {
+        PhotoModel: settings.photos_table,
+        PersonModel: settings.people_table,
+        SettingModel: settings.settings_table,
+    }
+    for model, table_name in names.items():
+        model.Meta.table_name = table_name
+        model.Meta.region = settings.region
+        model.Meta.host = settings.aws_endpoint_url
+        model._connection = None  # drop a connection made for other settings

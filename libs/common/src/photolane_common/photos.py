@@ -1,0 +1,163 @@
+"""The photos table behind a small interface: every status change is one conditional write."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from .domain import (
+    FAILED,
+    PROCESSED,
+    PROCESSING,
+    QUEUED,
+    Channel,
+    Delivery,
+    Face,
+    Photo,
+    ProcessedImage,
+)
+from .models import DeliveryAttribute, FaceAttribute, PhotoModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+def _delivery_attr(channel: Channel) -> DeliveryAttribute:
+    return PhotoModel.sms_delivery if channel == "sms" else PhotoModel.email_delivery
+
+
+def _to_photo(item: PhotoModel) -> Photo:
+    faces = tuple(
+        Face(
+            box=(int(f.top), int(f.right), int(f.bottom), int(f.left)),
+            person_id=f.person_id,
+            distance=f.distance,
+        )
+        for f in item.faces or []
+    )
+    deliveries = tuple(
+        Delivery(channel, d.to, d.status, d.claimed_at, d.sent_at, d.error)
+        for channel, d in (("sms", item.sms_delivery), ("email", item.email_delivery))
+        if d is not None
+    )
+    return Photo(
+        id=item.id,
+        status=item.status,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        content_type=item.content_type,
+        original_key=item.original_key,
+        email=item.email,
+        phone=item.phone,
+        filename=item.filename,
+        flipped_key=item.flipped_key,
+        thumbnail_key=item.thumbnail_key,
+        results_key=item.results_key,
+        width=int(item.width) if item.width is not None else None,
+        height=int(item.height) if item.height is not None else None,
+        error=item.error,
+        faces=faces,
+        deliveries=deliveries,
+    )
+
+
+class PhotoStore:
+    """Reads and writes photo records in DynamoDB."""
+
+    def get(self, photo_id: str) -> Photo | None:
+        try:
+            return _to_photo(PhotoModel.get(photo_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def create(self, photo: Photo) -> None:
+        item = PhotoModel(
+            photo.id,
+            status=QUEUED,
+            created_at=photo.created_at,
+            updated_at=photo.updated_at,
+            owner=photo.email,
+            email=photo.email,
+            phone=photo.phone,
+            filename=photo.filename,
+            content_type=photo.content_type,
+            original_key=photo.original_key,
+            width=photo.width,
+            height=photo.height,
+        )
+        item.save(condition=PhotoModel.id.does_not_exist())
+
+    def mark_processing(self, photo_id: str) -> bool:
+        """Queued (or failed, on a retry) → processing; False when it is already processed."""
+        return self._update(
+            photo_id,
+            [PhotoModel.status.set(PROCESSING), PhotoModel.updated_at.set(_now())],
+            PhotoModel.status != PROCESSED,
+        )
+
+    def mark_processed(self, photo_id: str, result: ProcessedImage) -> None:
+        faces = [
+            FaceAttribute(
+                top=f.box[0], right=f.box[1], bottom=f.box[2], left=f.box[3],
+                person_id=f.person_id, distance=f.distance,
+            )
+            for f in result.faces
+        ]
+        self._update(
+            photo_id,
+            [
+                PhotoModel.status.set(PROCESSED),
+                PhotoModel.updated_at.set(_now()),
+                PhotoModel.flipped_key.set(result.flipped_key),
+                PhotoModel.thumbnail_key.set(result.thumbnail_key),
+                PhotoModel.results_key.set(result.results_key),
+                PhotoModel.width.set(result.width),
+                PhotoModel.height.set(result.height),
+                PhotoModel.faces.set(faces),
+                PhotoModel.error.remove(),
+            ],
+        )
+
+    def mark_failed(self, photo_id: str, error: str) -> bool:
+        """Anything but processed → failed with a readable error."""
+        return self._update(
+            photo_id,
+            [PhotoModel.status.set(FAILED), PhotoModel.updated_at.set(_now()), PhotoModel.error.set(error[:1000])],
+            PhotoModel.status != PROCESSED,
+        )
+
+    def claim_delivery(self, photo_id: str, channel: Channel, to: str, lease: timedelta) -> bool:
+        """Take the right to send on a channel: True for exactly one caller, until the lease ends.
+
+        A claim whose holder died (still 'sending' after the lease) can be taken again.
+        """
+        attr = _delivery_attr(channel)
+        now = _now()
+        claim = DeliveryAttribute(to=to, status="sending", claimed_at=now)
+        free = attr.does_not_exist() | ((attr.status == "sending") & (attr.claimed_at < now - lease))
+        return self._update(photo_id, [attr.set(claim)], free)
+
+    def finish_delivery(self, photo_id: str, channel: Channel, to: str, error: str | None) -> None:
+        attr = _delivery_attr(channel)
+        now = _now()
+        done = DeliveryAttribute(
+            to=to, status="failed" if error else "sent", claimed_at=now, sent_at=None if error else now, error=error
+        )
+        self._update(photo_id, [attr.set(done)])
+
+    def _update(self, photo_id: str, actions: list, condition: object | None = None) -> bool:
+        exists = PhotoModel.id.exists()
+        try:
+            PhotoModel(photo_id).update(actions=actions, condition=exists & condition if condition is not None else exists)
+        except (UpdateError, PutError) as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True

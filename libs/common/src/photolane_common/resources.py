@@ -1,0 +1,103 @@
+"""Create the AWS resources photolane needs, idempotently, on the stand-in (embedded mode, compose).
+
+On real AWS the CloudFormation stack in deploy/ creates them instead; the names and settings here
+match it. Run ``python -m photolane_common.resources`` to create them from the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from . import aws, logs
+from .models import ALL_MODELS, bind_models
+from .settings import CommonSettings
+
+log = logging.getLogger("photolane.resources")
+
+MAX_RECEIVE_COUNT = 3
+# Above the worst case of one job; workers extend it for longer ones.
+VISIBILITY_TIMEOUT = {"jobs": 120, "notifications": 60}
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Resources:
+    bucket: str
+    jobs_queue_url: str
+    notifications_queue_url: str
+    events_topic_arn: str
+
+
+def ensure_resources(settings: CommonSettings) -> Resources:
+    """Bucket, queues with dead-letter queues, tables, topic and the sender's email identity."""
+    _ensure_bucket(aws.client("s3", settings), settings.bucket)
+    sqs = aws.client("sqs", settings)
+    jobs = _ensure_queue(sqs, settings.jobs_queue, VISIBILITY_TIMEOUT["jobs"])
+    notifications = _ensure_queue(sqs, settings.notifications_queue, VISIBILITY_TIMEOUT["notifications"])
+    _ensure_tables(settings)
+    topic_arn = aws.client("sns", settings).create_topic(Name=settings.events_topic)["TopicArn"]
+    aws.client("ses", settings).verify_email_identity(EmailAddress=settings.email_from)
+    resources = Resources(settings.bucket, jobs, notifications, topic_arn)
+    log.info("resources.ready", extra={"resources": resources.__dict__})
+    return resources
+
+
+def _ensure_bucket(s3: Any, bucket: str) -> None:
+    region = s3.meta.region_name
+    try:
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+    )
+
+
+def _ensure_queue(sqs: Any, name: str, visibility_timeout: int) -> str:
+    dlq_url = sqs.create_queue(
+        QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS)}
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {
+        "VisibilityTimeout": str(visibility_timeout),
+        "ReceiveMessageWaitTimeSeconds": "20",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}),
+    }
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    return url
+
+
+def _ensure_tables(settings: CommonSettings) -> None:
+    bind_models(settings)
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+
+
+def main() -> int:
+    settings = CommonSettings()
+    logs.configure("resources", settings.log_level)
+    ensure_resources(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

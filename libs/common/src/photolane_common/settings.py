@@ -1,0 +1,42 @@
+"""Settings: environment variables prefixed ``PHOTOLANE_``, read once into one typed object."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+class CommonSettings(BaseSettings):
+    """What every service needs: where AWS is and what the resources are called."""
+
+    model_config = SettingsConfigDict(env_prefix="PHOTOLANE_", extra="ignore", frozen=True)
+
+    region: str = Field(default_factory=_default_region)
+    # boto3's own variable, so one code path serves the stand-in and real AWS.
+    aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+    bucket: str = "photolane"
+    photos_table: str = "photolane-photos"
+    people_table: str = "photolane-people"
+    settings_table: str = "photolane-settings"
+    jobs_queue: str = "photolane-jobs"
+    notifications_queue: str = "photolane-notifications"
+    events_topic: str = "photolane-events"
+    email_from: str = "photolane@example.com"
+    log_level: str = "INFO"
+
+
+class WorkerSettings(CommonSettings):
+    """What an SQS worker adds: how it polls, how long a message stays hidden, its health file."""
+
+    poll_wait_seconds: int = Field(default=10, ge=1, le=20)
+    visibility_timeout_seconds: int = Field(default=60, ge=2, le=43200)
+    max_receives: int = Field(default=3, ge=1)
+    health_file: Path | None = None
+    health_max_age_seconds: int = Field(default=90, ge=5)

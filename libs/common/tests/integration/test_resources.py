@@ -1,0 +1,38 @@
+"""The resources the stand-in gets (embedded mode and compose), on a real moto server."""
+
+import json
+
+from photolane.testing import Stack
+from photolane_common import aws
+from photolane_common.models import PersonModel, PhotoModel, SettingModel
+from photolane_common.resources import ensure_resources
+from photolane_common.settings import CommonSettings
+
+
+def test_resources_are_created_once_and_again_without_error(stack: Stack) -> None:
+    settings = CommonSettings()
+    again = ensure_resources(settings)
+    assert again == stack.resources
+
+
+def test_bucket_is_private_and_encrypted(stack: Stack) -> None:
+    s3 = aws.client("s3", CommonSettings())
+    block = s3.get_public_access_block(Bucket=stack.resources.bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    rules = s3.get_bucket_encryption(Bucket=stack.resources.bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+
+
+def test_each_queue_has_a_dead_letter_queue_after_three_receives(stack: Stack) -> None:
+    sqs = aws.client("sqs", CommonSettings())
+    for url in (stack.resources.jobs_queue_url, stack.resources.notifications_queue_url):
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        policy = json.loads(attrs["RedrivePolicy"])
+        assert int(policy["maxReceiveCount"]) == 3
+        assert policy["deadLetterTargetArn"].endswith("-dlq")
+
+
+def test_tables_exist_with_their_configured_names(stack: Stack) -> None:
+    assert PhotoModel.Meta.table_name == stack.env["PHOTOLANE_PHOTOS_TABLE"]
+    for model in (PhotoModel, PersonModel, SettingModel):
+        assert model.exists()

@@ -1,0 +1,35 @@
+import json
+
+import pytest
+
+from photolane_common.messages import InvalidMessage, PhotoProcessed, PhotoUploaded, decode, encode
+
+
+def test_encode_wraps_the_data_in_the_envelope() -> None:
+    body = json.loads(encode(PhotoUploaded(photo_id="p1", original_key="originals/p1.jpg")))
+    assert body["type"] == "photo.uploaded"
+    assert body["version"] == 1
+    assert body["data"] == {"photo_id": "p1", "original_key": "originals/p1.jpg"}
+    assert body["id"] and body["sent_at"]
+
+
+def test_decode_gives_back_the_typed_payload() -> None:
+    envelope = decode(encode(PhotoProcessed(photo_id="p1", status="failed")))
+    assert envelope.payload() == PhotoProcessed(photo_id="p1", status="failed")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"data": {}}', "bad envelope"),
+        ('{"type": "photo.deleted", "data": {}}', "unknown message type"),
+        ('{"type": "photo.uploaded", "data": {"photo_id": "p1"}}', "bad photo.uploaded data"),
+        ('{"type": "photo.processed", "data": {"photo_id": "p1", "status": "odd"}}', "bad photo.processed"),
+        ('{"type": "photo.uploaded", "version": 2, "data": {"photo_id": "p", "original_key": "k"}}', "version"),
+    ],
+)
+def test_decode_refuses_what_can_never_be_handled(body: str, reason: str) -> None:
+    with pytest.raises(InvalidMessage, match=reason):
+        decode(body)

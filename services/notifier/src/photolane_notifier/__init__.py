@@ -1,0 +1,1 @@
+"""photolane notifier service."""

@@ -1,0 +1,33 @@
+"""Wire the notifier's adapters and worker from its settings."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from photolane_common import aws
+from photolane_common.models import bind_models
+from photolane_common.photos import PhotoStore
+from photolane_common.worker import Worker
+
+from .channels import EmailSender, EventTopic, Outbox, SmsSender
+from .handlers import NotifierDeps, handle
+from .settings import NotifierSettings
+
+
+def build_deps(settings: NotifierSettings) -> NotifierDeps:
+    bind_models(settings)
+    sns = aws.client("sns", settings)
+    return NotifierDeps(
+        settings=settings,
+        photos=PhotoStore(),
+        senders={"sms": SmsSender(sns), "email": EmailSender(aws.client("ses", settings), settings.email_from)},
+        topic=EventTopic(sns, settings.events_topic_arn) if settings.events_topic_arn else None,
+        outbox=Outbox(settings.outbox_dir) if settings.outbox_dir else None,
+    )
+
+
+def build_worker(settings: NotifierSettings, deps: NotifierDeps | None = None) -> Worker:
+    deps = deps or build_deps(settings)
+    sqs = aws.client("sqs", settings)
+    url = sqs.get_queue_url(QueueName=settings.notifications_queue)["QueueUrl"]
+    return Worker(sqs, url, partial(handle, deps=deps), settings)

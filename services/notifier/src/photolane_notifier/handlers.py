@@ -1,0 +1,100 @@
+"""What the notifier does with each photo.processed message."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Photo
+from photolane_common.messages import Envelope, InvalidMessage, PhotoProcessed
+from photolane_common.photos import PhotoStore
+
+from .channels import EventTopic, Outbox, Sender, SendFailed
+from .settings import NotifierSettings
+from .text import Note, compose, photo_link
+
+log = logging.getLogger("photolane.notifier")
+
+
+class DeliveryInProgress(Exception):
+    """Another worker holds the claim on this channel; the message is retried later."""
+
+
+@dataclass
+class NotifierDeps:
+    settings: NotifierSettings
+    photos: PhotoStore
+    senders: dict[Channel, Sender]
+    topic: EventTopic | None = None
+    outbox: Outbox | None = None
+
+
+def handle(envelope: Envelope, deps: NotifierDeps) -> None:
+    event = envelope.payload()
+    if not isinstance(event, PhotoProcessed):
+        raise InvalidMessage(f"the notifier does not handle {envelope.type}")
+    notify(event, deps)
+
+
+def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
+    """At most one SMS and one email per photo, however often the message comes."""
+    photo = deps.photos.get(event.photo_id)
+    if photo is None:
+        log.warning("photo.missing")
+        return
+    if photo.status not in (PROCESSED, FAILED):
+        # Being processed again (a retry after a failure): the newer outcome will be announced.
+        log.info("photo.not_finished", extra={"status": photo.status})
+        return
+    link = photo_link(deps.settings.public_url, photo.id)
+    note = compose(photo, link)
+    for channel in CHANNELS:
+        to = photo.recipient(channel)
+        if to:
+            _deliver(photo, channel, to, note, deps)
+    _publish(deps.photos.get(photo.id) or photo, link, deps)
+
+
+def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: NotifierDeps) -> None:
+    done = photo.delivery(channel)
+    if done is not None and done.status != "sending":
+        return
+    lease = timedelta(seconds=deps.settings.delivery_lease_seconds)
+    if not deps.photos.claim_delivery(photo.id, channel, to, lease):
+        current = (deps.photos.get(photo.id) or photo).delivery(channel)
+        if current is not None and current.status == "sending":
+            raise DeliveryInProgress(f"{channel} to this photo is being sent by another worker")
+        return
+    error = None
+    try:
+        deps.senders[channel].send(to, note)
+    except SendFailed as exc:
+        error = str(exc)
+    deps.photos.finish_delivery(photo.id, channel, to, error)
+    log.info("notification.sent" if error is None else "notification.failed",
+             extra={"channel": channel, "error": error})
+
+
+def _publish(photo: Photo, link: str, deps: NotifierDeps) -> None:
+    event = _event(photo, link)
+    if deps.outbox is not None and deps.outbox.append(event):
+        log.info("outbox.appended", extra={"path": str(deps.outbox.path)})
+    if deps.topic is not None:
+        deps.topic.publish(event)
+
+
+def _event(photo: Photo, link: str) -> dict[str, Any]:
+    return {
+        "key": f"{photo.id}:{photo.status}",
+        "type": "photo.processed",
+        "photo_id": photo.id,
+        "status": photo.status,
+        "error": photo.error,
+        "faces": len(photo.faces),
+        "link": link,
+        "notifications": [
+            {"channel": d.channel, "to": d.to, "status": d.status, "error": d.error} for d in photo.deliveries
+        ],
+    }

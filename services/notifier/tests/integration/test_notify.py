@@ -1,0 +1,112 @@
+"""The notifier against a real moto server: what the stand-in records as sent."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from photolane.testing import Stack
+from photolane_common import aws
+from photolane_common.domain import QUEUED, Face, Photo, ProcessedImage
+from photolane_common.messages import PhotoProcessed, decode, encode
+from photolane_common.models import DeliveryAttribute, PhotoModel
+from photolane_notifier.bootstrap import build_deps
+from photolane_notifier.handlers import DeliveryInProgress, NotifierDeps, handle
+from photolane_notifier.settings import NotifierSettings
+
+
+def _unique_phone() -> str:
+    return f"+1415555{uuid.uuid4().int % 10_000:04d}"
+
+
+@pytest.fixture
+def deps(stack: Stack, tmp_path: Path) -> NotifierDeps:
+    settings = NotifierSettings(outbox_dir=tmp_path / "outbox", events_topic_arn=stack.resources.events_topic_arn,
+                                public_url="http://photos.example")
+    return build_deps(settings)
+
+
+def _processed_photo(deps: NotifierDeps, **contact: str) -> Photo:
+    photo_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    deps.photos.create(Photo(id=photo_id, status=QUEUED, created_at=now, updated_at=now,
+                             content_type="image/jpeg", original_key=f"originals/{photo_id}.jpg", **contact))
+    deps.photos.mark_processed(photo_id, ProcessedImage("f", "t", "r", 10, 10, (Face((1, 2, 3, 0)),)))
+    return deps.photos.get(photo_id)
+
+
+def _deliver(photo: Photo, deps: NotifierDeps) -> None:
+    handle(decode(encode(PhotoProcessed(photo_id=photo.id, status="processed"))), deps)
+
+
+def test_one_sms_and_one_email_even_when_the_message_comes_twice(deps: NotifierDeps, stack: Stack) -> None:
+    phone, email = _unique_phone(), f"{uuid.uuid4().hex[:8]}@example.com"
+    photo = _processed_photo(deps, phone=phone, email=email)
+    _deliver(photo, deps)
+    _deliver(photo, deps)
+
+    sms = [m for m in stack.standin.sms() if m["phone_number"] == phone]
+    assert len(sms) == 1
+    assert f"http://photos.example/photos/{photo.id}" in sms[0]["message"]
+    emails = [m for m in stack.standin.emails() if email in m["destinations"]["ToAddresses"]]
+    assert len(emails) == 1
+    assert emails[0]["subject"] == "Your photo is ready" and emails[0]["source"] == "photolane@example.com"
+
+    recorded = {d.channel: d for d in deps.photos.get(photo.id).deliveries}
+    assert (recorded["sms"].status, recorded["sms"].to) == ("sent", phone)
+    assert (recorded["email"].status, recorded["email"].to) == ("sent", email)
+    lines = deps.outbox.path.read_text().splitlines()
+    assert len(lines) == 1
+    event = json.loads(lines[0])
+    assert (event["photo_id"], event["status"], event["faces"]) == (photo.id, "processed", 1)
+    assert {n["channel"]: n["status"] for n in event["notifications"]} == {"sms": "sent", "email": "sent"}
+
+
+def test_only_the_channels_the_uploader_gave(deps: NotifierDeps, stack: Stack) -> None:
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    photo = _processed_photo(deps, email=email)
+    _deliver(photo, deps)
+    assert [d.channel for d in deps.photos.get(photo.id).deliveries] == ["email"]
+
+
+def test_a_refused_email_is_recorded_as_failed_with_the_reason(stack: Stack, tmp_path: Path) -> None:
+    deps = build_deps(NotifierSettings(email_from="unverified@example.org"))  # SES refuses this sender
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    photo = _processed_photo(deps, email=email)
+    _deliver(photo, deps)
+    delivery = deps.photos.get(photo.id).delivery("email")
+    assert delivery.status == "failed"
+    assert "not verified" in delivery.error
+    _deliver(photo, deps)  # a failure is final too: no second try, no second email
+    assert not [m for m in stack.standin.emails() if email in m["destinations"]["ToAddresses"]]
+
+
+def test_a_claim_held_by_a_live_worker_retries_later_and_a_dead_ones_is_taken_over(deps: NotifierDeps,
+                                                                                   stack: Stack) -> None:
+    phone = _unique_phone()
+    photo = _processed_photo(deps, phone=phone)
+    assert deps.photos.claim_delivery(photo.id, "sms", phone, timedelta(minutes=2))  # another worker
+    with pytest.raises(DeliveryInProgress):
+        _deliver(photo, deps)
+    assert not [m for m in stack.standin.sms() if m["phone_number"] == phone]
+    old = datetime.now(UTC) - timedelta(minutes=5)  # that worker died five minutes ago (lease: 2)
+    PhotoModel(photo.id).update(actions=[PhotoModel.sms_delivery.set(
+        DeliveryAttribute(to=phone, status="sending", claimed_at=old))])
+    _deliver(photo, deps)
+    assert len([m for m in stack.standin.sms() if m["phone_number"] == phone]) == 1
+    assert deps.photos.get(photo.id).delivery("sms").status == "sent"
+
+
+def test_events_are_published_to_the_topic(deps: NotifierDeps, stack: Stack) -> None:
+    settings = deps.settings
+    sqs, sns = aws.client("sqs", settings), aws.client("sns", settings)
+    listener = sqs.create_queue(QueueName=f"listener-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=listener, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=stack.resources.events_topic_arn, Protocol="sqs", Endpoint=arn,
+                  Attributes={"RawMessageDelivery": "true"})
+    photo = _processed_photo(deps)
+    _deliver(photo, deps)
+    got = sqs.receive_message(QueueUrl=listener, WaitTimeSeconds=2)["Messages"]
+    assert json.loads(got[0]["Body"])["photo_id"] == photo.id

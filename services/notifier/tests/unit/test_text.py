@@ -1,0 +1,33 @@
+from datetime import UTC, datetime
+
+from photolane_common.domain import Face, Photo
+from photolane_notifier.text import compose, photo_link
+
+
+def _photo(**fields: object) -> Photo:
+    now = datetime.now(UTC)
+    base = dict(id="p1", status="processed", created_at=now, updated_at=now, content_type="image/jpeg",
+                original_key="originals/p1.jpg")
+    return Photo(**{**base, **fields})
+
+
+def test_processed_photo_note_counts_the_faces_and_links_the_photo() -> None:
+    link = photo_link("http://127.0.0.1:5000/", "p1")
+    assert link == "http://127.0.0.1:5000/photos/p1"
+    note = compose(_photo(faces=(Face((0, 1, 1, 0)), Face((0, 2, 2, 1)))), link)
+    assert note.sms == f"photolane: Your photo is ready: flipped copy, thumbnail and 2 faces found. {link}"
+    assert note.subject == "Your photo is ready"
+    assert link in note.text and f'href="{link}"' in note.html
+    assert "1 face found" in compose(_photo(faces=(Face((0, 1, 1, 0)),)), link).sms
+    assert "no faces found" in compose(_photo(), link).sms
+
+
+def test_failed_photo_note_says_why() -> None:
+    note = compose(_photo(status="failed", error="the image cannot be decoded"), "http://x/photos/p1")
+    assert note.subject == "We could not process your photo"
+    assert "We could not process your photo: the image cannot be decoded." in note.sms
+
+
+def test_html_escapes_the_file_name() -> None:
+    note = compose(_photo(filename="<b>me</b>.jpg"), "http://x/photos/p1")
+    assert "<b>me" not in note.html and "&lt;b&gt;me&lt;/b&gt;.jpg" in note.html

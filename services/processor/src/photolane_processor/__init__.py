@@ -1,0 +1,1 @@
+"""photolane processor service."""

@@ -1,0 +1,34 @@
+"""Wire the processor's adapters and worker from its settings."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from photolane_common import aws
+from photolane_common.aws import BlobStore, MessageQueue
+from photolane_common.models import bind_models
+from photolane_common.photos import PhotoStore
+from photolane_common.worker import Worker
+
+from .faces import FaceDetector
+from .handlers import ProcessorDeps, give_up, handle
+from .settings import ProcessorSettings
+
+
+def build_deps(settings: ProcessorSettings) -> ProcessorDeps:
+    bind_models(settings)
+    sqs = aws.client("sqs", settings)
+    return ProcessorDeps(
+        settings=settings,
+        photos=PhotoStore(),
+        blobs=BlobStore(aws.client("s3", settings), settings.bucket),
+        notifications=MessageQueue.named(sqs, settings.notifications_queue),
+        detector=FaceDetector(settings.detect_max_px, settings.detect_upsample),
+    )
+
+
+def build_worker(settings: ProcessorSettings, deps: ProcessorDeps | None = None) -> Worker:
+    deps = deps or build_deps(settings)
+    sqs = aws.client("sqs", settings)
+    jobs_url = sqs.get_queue_url(QueueName=settings.jobs_queue)["QueueUrl"]
+    return Worker(sqs, jobs_url, partial(handle, deps=deps), settings, give_up=partial(give_up, deps=deps))

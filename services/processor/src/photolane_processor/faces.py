@@ -1,0 +1,38 @@
+"""Face detection, pure: an image in, boxes in its own pixel coordinates out."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageFile
+
+from photolane_common.domain import Box
+
+from .imaging import downscaled
+
+
+class FaceDetector:
+    """HOG detection on a downscaled copy, boxes mapped back to the full image."""
+
+    def __init__(self, max_px: int = 1024, upsample: int = 1, model: str = "hog") -> None:
+        import face_recognition  # heavy (dlib, models): loaded once, by the worker that needs it
+
+        # face_recognition turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process, which would
+        # pass a truncated upload off as a grey-filled photo. A truncated photo is a failed job.
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        self._locate = face_recognition.face_locations
+        self.max_px = max_px
+        self.upsample = upsample
+        self.model = model
+
+    def detect(self, image: Image.Image) -> list[Box]:
+        small, scale = downscaled(image, self.max_px)
+        found = self._locate(np.asarray(small), number_of_times_to_upsample=self.upsample, model=self.model)
+        boxes = [scale_box(box, scale, image.size) for box in found]
+        return sorted(boxes, key=lambda b: (b[3], b[0]))  # left to right, then top to bottom
+
+
+def scale_box(box: Box, scale: float, size: tuple[int, int]) -> Box:
+    """A (top, right, bottom, left) box found at ``scale``, in full-size pixels, inside the image."""
+    width, height = size
+    top, right, bottom, left = (round(v / scale) for v in box)
+    return (max(0, top), min(width, right), min(height, bottom), max(0, left))

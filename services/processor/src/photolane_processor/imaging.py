@@ -1,0 +1,95 @@
+"""Image transforms, pure: bytes in, images and bytes out. No AWS, no faces."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pillow_heif
+from PIL import Image, ImageOps
+
+pillow_heif.register_heif_opener()
+
+# Source format → (output format, content type, extension). Browsers cannot show HEIC: JPEG instead.
+OUTPUT_FORMATS: dict[str, tuple[str, str, str]] = {
+    "JPEG": ("JPEG", "image/jpeg", "jpg"),
+    "PNG": ("PNG", "image/png", "png"),
+    "WEBP": ("WEBP", "image/webp", "webp"),
+    "HEIF": ("JPEG", "image/jpeg", "jpg"),
+}
+
+
+class UnreadableImage(ValueError):
+    """The bytes cannot be decoded as an image; retrying will not help."""
+
+
+@dataclass(frozen=True)
+class Rendition:
+    data: bytes
+    content_type: str
+    extension: str
+
+
+def open_oriented(data: bytes) -> tuple[Image.Image, str]:
+    """Decode fully and apply the EXIF orientation; returns the upright image and its format."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            source_format = image.format or "JPEG"
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise UnreadableImage(f"the image cannot be decoded ({exc})") from exc
+    return upright, source_format
+
+
+def mirrored(image: Image.Image) -> Image.Image:
+    """The horizontal mirror (left ↔ right)."""
+    return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB, with any transparency laid on white."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image.convert("RGB")
+
+
+def thumbnail(image: Image.Image, long_side: int) -> Image.Image:
+    """A copy whose long side is at most ``long_side`` (never enlarged)."""
+    small = to_rgb(image).copy()
+    small.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    return small
+
+
+def downscaled(image: Image.Image, long_side: int) -> tuple[Image.Image, float]:
+    """An RGB copy whose long side is at most ``long_side``, and the scale applied."""
+    rgb = to_rgb(image)
+    scale = min(1.0, long_side / max(rgb.size))
+    if scale == 1.0:
+        return rgb, 1.0
+    size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+    return rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0), scale
+
+
+def encode(image: Image.Image, source_format: str, quality: int = 92) -> Rendition:
+    """Encode in the source's format (HEIC as JPEG), keeping the colour profile, dropping EXIF."""
+    fmt, content_type, extension = OUTPUT_FORMATS.get(source_format, OUTPUT_FORMATS["JPEG"])
+    if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
+        image = to_rgb(image)
+    options: dict[str, object] = {}
+    if icc := image.info.get("icc_profile"):
+        options["icc_profile"] = icc
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = quality
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return Rendition(out.getvalue(), content_type, extension)
+
+
+def encode_jpeg(image: Image.Image, quality: int = 85) -> Rendition:
+    return encode(to_rgb(image), "JPEG", quality)

@@ -1,0 +1,19 @@
+"""Settings of the processor (see the service README for the table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from photolane_common.settings import WorkerSettings
+
+
+class ProcessorSettings(WorkerSettings):
+    visibility_timeout_seconds: int = Field(default=120, ge=10, le=43200)
+    health_file: Path | None = Path("/tmp/photolane-processor.health")
+    thumbnail_px: int = Field(default=256, ge=16, le=4096)
+    # Faces are found on a copy whose long side is at most this, upsampled this many times.
+    detect_max_px: int = Field(default=1024, ge=128)
+    detect_upsample: int = Field(default=1, ge=0, le=3)
+    jpeg_quality: int = Field(default=92, ge=50, le=100)

@@ -1,0 +1,96 @@
+"""The JSON API (see ARCHITECTURE.md for the contract)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .deps import current_deps
+from .handlers import QueueUnavailable, Upload, UploadsBlocked, accept_upload, parse_blocked, photo_view
+from .validation import InvalidUpload
+
+api = Blueprint("api", __name__)
+
+
+def error(status: int, message: str) -> tuple[Any, int]:
+    return jsonify(error=message), status
+
+
+@api.get("/healthz")
+def healthz() -> Any:
+    return jsonify(status="ok")
+
+
+@api.post("/api/photos")
+def create_photo() -> Any:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return error(400, "send the photo as the multipart field 'file'")
+    try:
+        photo = accept_upload(
+            Upload(upload.read(), upload.filename, request.form.get("email"), request.form.get("phone")),
+            current_deps(),
+        )
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+    except UploadsBlocked:
+        return error(503, "uploads are blocked for now; try again later")
+    except QueueUnavailable:
+        return error(503, "the photo could not be queued for processing; try again")
+    body = {"id": photo.id, "status": photo.status, "url": f"/api/photos/{photo.id}", "page": f"/photos/{photo.id}"}
+    return jsonify(body), 202, {"Location": f"/api/photos/{photo.id}"}
+
+
+@api.get("/api/photos/<photo_id>")
+def get_photo(photo_id: str) -> Any:
+    deps = current_deps()
+    photo = deps.photos.get(photo_id) if len(photo_id) <= 64 else None
+    if photo is None:
+        return error(404, f"no photo {photo_id}")
+    return jsonify(photo_view(photo, deps))
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Bearer PHOTOLANE_ADMIN_TOKEN, compared in constant time; 401 otherwise."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        expected = current_deps().settings.admin_token
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if expected is None or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+            return error(401, "admin token required (Authorization: Bearer <PHOTOLANE_ADMIN_TOKEN>)")
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+@api.put("/api/admin/uploads")
+@admin_required
+def set_uploads() -> Any:
+    try:
+        blocked = parse_blocked(request.get_json(silent=True))
+    except InvalidUpload as exc:
+        return error(400, exc.message)
+    current_deps().switches.set_uploads_blocked(blocked)
+    return jsonify(blocked=blocked)
+
+
+@api.get("/api/admin/uploads")
+@admin_required
+def get_uploads() -> Any:
+    return jsonify(blocked=current_deps().switches.uploads_blocked())
+
+
+@api.app_errorhandler(413)
+def too_large(exc: HTTPException) -> Any:
+    limit = current_deps().settings.max_upload_mb
+    if request.path.startswith("/api/"):
+        return error(413, f"the upload is larger than the {limit:g} MB limit")
+    from .web import render_form  # the web page answers with the form and the message
+
+    return render_form(f"The file is larger than the {limit:g} MB limit.", 413)

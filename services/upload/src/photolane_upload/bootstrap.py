@@ -1,0 +1,28 @@
+"""Wire the upload service's adapters from its settings (the one place that does)."""
+
+from __future__ import annotations
+
+from photolane_common import aws
+from photolane_common.aws import BlobStore, MessageQueue
+from photolane_common.models import bind_models
+from photolane_common.photos import PhotoStore
+
+from .handlers import UploadDeps
+from .settings import UploadSettings
+from .switches import Switches
+
+
+def build_deps(settings: UploadSettings) -> UploadDeps:
+    bind_models(settings)
+    s3 = aws.client("s3", settings)
+    presigner = s3
+    if settings.s3_public_endpoint:
+        presigner = aws.client("s3", settings, endpoint_url=settings.s3_public_endpoint)
+    sqs = aws.client("sqs", settings)
+    return UploadDeps(
+        settings=settings,
+        photos=PhotoStore(),
+        blobs=BlobStore(s3, settings.bucket, presigner),
+        jobs=MessageQueue.named(sqs, settings.jobs_queue),
+        switches=Switches(),
+    )

@@ -1,0 +1,114 @@
+"""What the upload service does, apart from HTTP: accept an upload, describe a photo."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from photolane_common.aws import BlobStore, MessageQueue
+from photolane_common.domain import QUEUED, Photo
+from photolane_common.logs import photo_context
+from photolane_common.messages import PhotoUploaded
+from photolane_common.photos import PhotoStore
+
+from .settings import UploadSettings
+from .validation import InvalidUpload, clean_filename, inspect_image, normalize_email, normalize_phone
+
+log = logging.getLogger("photolane.upload")
+
+
+class SwitchBoard(Protocol):
+    def uploads_blocked(self) -> bool: ...
+    def set_uploads_blocked(self, blocked: bool) -> None: ...
+
+
+@dataclass
+class UploadDeps:
+    settings: UploadSettings
+    photos: PhotoStore
+    blobs: BlobStore
+    jobs: MessageQueue
+    switches: SwitchBoard
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    filename: str | None
+    email: str | None
+    phone: str | None
+
+
+class UploadsBlocked(Exception):
+    """An admin has blocked uploads."""
+
+
+class QueueUnavailable(Exception):
+    """The photo was stored but could not be queued; it is recorded as failed."""
+
+
+def accept_upload(upload: Upload, deps: UploadDeps) -> Photo:
+    """Validate, store the original, write the record, queue the job, in that order."""
+    if deps.switches.uploads_blocked():
+        raise UploadsBlocked()
+    email, phone = normalize_email(upload.email), normalize_phone(upload.phone)
+    info = inspect_image(upload.data, deps.settings.max_upload_bytes, deps.settings.max_pixels)
+    photo_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    photo = Photo(
+        id=photo_id, status=QUEUED, created_at=now, updated_at=now, content_type=info.content_type,
+        original_key=f"originals/{photo_id}.{info.extension}", email=email, phone=phone,
+        filename=clean_filename(upload.filename), width=info.width, height=info.height,
+    )
+    with photo_context(photo_id):
+        deps.blobs.put(photo.original_key, upload.data, info.content_type)
+        deps.photos.create(photo)
+        try:
+            deps.jobs.send(PhotoUploaded(photo_id=photo_id, original_key=photo.original_key))
+        except Exception as exc:
+            log.exception("photo.queue_failed")
+            deps.photos.mark_failed(photo_id, "the photo could not be queued for processing; upload it again")
+            raise QueueUnavailable() from exc
+        log.info("photo.uploaded", extra={"bytes": len(upload.data), "format": info.format,
+                                          "width": info.width, "height": info.height})
+    return photo
+
+
+def photo_view(photo: Photo, deps: UploadDeps) -> dict[str, Any]:
+    """The API's answer for one photo."""
+    url = lambda key: deps.blobs.url(key, deps.settings.presign_seconds)  # noqa: E731
+    return {
+        "id": photo.id,
+        "status": photo.status,
+        "error": photo.error,
+        "filename": photo.filename,
+        "width": photo.width,
+        "height": photo.height,
+        "created_at": photo.created_at.isoformat(),
+        "updated_at": photo.updated_at.isoformat(),
+        "original_url": url(photo.original_key),
+        "flipped_url": url(photo.flipped_key),
+        "thumbnail_url": url(photo.thumbnail_key),
+        "results_url": url(photo.results_key),
+        # Naming the people comes with enrollment; until then every face is unknown.
+        "faces": [{"box": list(face.box), "person": None, "distance": face.distance} for face in photo.faces],
+        "notifications": [
+            {
+                "channel": d.channel,
+                "to": d.to,
+                "status": d.status,
+                "error": d.error,
+                "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+            }
+            for d in photo.deliveries
+        ],
+    }
+
+
+def parse_blocked(body: Any) -> bool:
+    if not isinstance(body, dict) or not isinstance(body.get("blocked"), bool):
+        raise InvalidUpload('send a JSON object {"blocked": true} or {"blocked": false}')
+    return body["blocked"]

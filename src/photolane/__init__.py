@@ -1,0 +1,1 @@
+"""photolane on one machine: the embedded launcher, the AWS stand-in, test fixtures."""

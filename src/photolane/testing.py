@@ -1,0 +1,99 @@
+"""pytest fixtures shared by every layer of tests (loaded with ``-p photolane.testing``).
+
+The AWS stand-in is a real moto server over HTTP, started once per test session; each test gets
+resources of its own (unique names), so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from photolane_common.resources import Resources, ensure_resources
+from photolane_common.settings import CommonSettings
+
+from .standin import STANDIN_ENV, StandInClient, free_port, start_standin, stop_process, wait_for_standin
+
+ROOT = Path(__file__).resolve().parents[2]
+FACES = ROOT / "tests" / "fixtures" / "faces"
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    return FACES
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInClient]:
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("standin") / "standin.log", "ab")
+    process = start_standin(port, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_standin(url, process)
+        yield StandInClient(url)
+    finally:
+        stop_process(process)
+        log.close()
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One test's own resources on the stand-in, and the environment that names them."""
+
+    env: dict[str, str]
+    resources: Resources
+    standin: StandInClient
+
+
+@pytest.fixture
+def stack(standin: StandInClient, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    suffix = uuid.uuid4().hex[:10]
+    env = {
+        **STANDIN_ENV,
+        "AWS_ENDPOINT_URL": standin.url,
+        "PHOTOLANE_BUCKET": f"photolane-{suffix}",
+        "PHOTOLANE_PHOTOS_TABLE": f"photos-{suffix}",
+        "PHOTOLANE_PEOPLE_TABLE": f"people-{suffix}",
+        "PHOTOLANE_SETTINGS_TABLE": f"settings-{suffix}",
+        "PHOTOLANE_JOBS_QUEUE": f"jobs-{suffix}",
+        "PHOTOLANE_NOTIFICATIONS_QUEUE": f"notifications-{suffix}",
+        "PHOTOLANE_EVENTS_TOPIC": f"events-{suffix}",
+    }
+    for key in [k for k in os.environ if k.startswith("PHOTOLANE_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    resources = ensure_resources(CommonSettings())
+    return Stack(env, resources, standin)
+
+
+def exif_rotated(path: Path, orientation: int) -> bytes:
+    """The photo stored sideways with an EXIF orientation (6 or 8) that turns it upright again."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    stored_turn = {6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}[orientation]
+    with Image.open(path) as upright:
+        sideways = upright.transpose(stored_turn)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = BytesIO()
+    sideways.save(out, "JPEG", quality=95, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def pixel_difference(a: object, b: object) -> float:
+    """Mean absolute difference per channel (0–255) of two same-sized images."""
+    import numpy as np
+
+    left = np.asarray(a.convert("RGB"), dtype=np.int16)  # type: ignore[attr-defined]
+    right = np.asarray(b.convert("RGB"), dtype=np.int16)  # type: ignore[attr-defined]
+    assert left.shape == right.shape, f"sizes differ: {left.shape} vs {right.shape}"
+    return float(np.abs(left - right).mean())
