@@ -8,7 +8,7 @@ STAMP := $(VENV)/.photolane-installed
 INSTALL_INPUTS := constraints.txt pyproject.toml libs/common/pyproject.toml \
 	$(wildcard services/*/pyproject.toml) scripts/bootstrap-venv.sh
 
-.PHONY: help install run test test-unit test-integration test-e2e lock clean
+.PHONY: help install run test test-unit test-integration test-e2e lint lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -23,7 +23,8 @@ $(STAMP): $(INSTALL_INPUTS)
 run: $(STAMP) ## Run photolane on this machine (embedded AWS stand-in, no Docker); Ctrl-C stops it
 	$(PY) -m photolane.local
 
-test: $(STAMP) ## Run every test: unit, integration (moto server) and end to end
+test: $(STAMP) ## Run every test: lint, unit, integration (moto server) and end to end
+	$(VENV)/bin/ruff check libs services src tests
 	$(PY) -m pytest
 
 test-unit: $(STAMP) ## Run the unit tests only (no AWS stand-in)
@@ -34,6 +35,9 @@ test-integration: $(STAMP) ## Run the integration tests (real moto server over H
 
 test-e2e: $(STAMP) ## Run the end-to-end tests (the three services as processes)
 	$(PY) -m pytest tests/e2e
+
+lint: $(STAMP) ## Check the code with ruff
+	$(VENV)/bin/ruff check libs services src tests
 
 lock: $(STAMP) ## Re-pin constraints.txt from the installed venv
 	@{ echo "# Pinned versions of everything photolane installs (pip install -c constraints.txt)."; \

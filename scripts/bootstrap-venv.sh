@@ -31,6 +31,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+# Some machines list package folders in their pip config that do not exist; pip warns per package.
+exec 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 "${PIP[@]}" install -c constraints.txt \
   -e libs/common -e services/upload -e services/processor -e services/notifier -e '.[test]'
 # face_recognition asks for `dlib`, which has no wheel and compiles for many minutes; dlib-bin is a

@@ -84,7 +84,8 @@ class Embedded:
 
     def start(self) -> None:
         cfg = self.config
-        for port, name, var in ((cfg.port, "web", "PHOTOLANE_PORT"), (cfg.aws_port, "AWS stand-in", "PHOTOLANE_AWS_PORT")):
+        ports = ((cfg.port, "web", "PHOTOLANE_PORT"), (cfg.aws_port, "AWS stand-in", "PHOTOLANE_AWS_PORT"))
+        for port, name, var in ports:
             if port_in_use(port):
                 raise SystemExit(f"photolane: port {port} ({name}) is in use; set {var} to another port")
         standin = start_standin(cfg.aws_port, log_file(cfg.run_dir, "standin.log"), start_new_session=True,
@@ -125,7 +126,8 @@ class Embedded:
                    self.processes["upload"])
         for service in ("processor", "notifier"):
             health = cfg.run_dir / f"{service}.health"
-            wait_until(lambda: age_seconds(health) is not None, 120, f"{service} worker", self.processes[service])
+            wait_until(lambda path=health: age_seconds(path) is not None, 120, f"{service} worker",
+                       self.processes[service])
 
     def crashed(self) -> str | None:
         return next((name for name, p in self.processes.items() if p.poll() is not None), None)
@@ -143,7 +145,9 @@ class Embedded:
 
 
 def banner(cfg: LocalConfig) -> str:
-    token_note = "generated; set PHOTOLANE_ADMIN_TOKEN to choose it" if cfg.token_generated else "from PHOTOLANE_ADMIN_TOKEN"
+    token_note = "from PHOTOLANE_ADMIN_TOKEN"
+    if cfg.token_generated:
+        token_note = "generated; set PHOTOLANE_ADMIN_TOKEN to choose it"
     return "\n".join([
         f"photolane is running at {cfg.url}",
         f"  admin token:  {cfg.admin_token} ({token_note})",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,6 +35,9 @@ MESSAGE_TYPES: dict[str, type[BaseModel]] = {
 _TYPE_NAMES = {model: name for name, model in MESSAGE_TYPES.items()}
 
 
+_Payload = TypeVar("_Payload", bound=BaseModel)
+
+
 class Envelope(BaseModel):
     type: str
     version: int = VERSION
@@ -51,6 +54,14 @@ class Envelope(BaseModel):
             return model.model_validate(self.data)
         except ValidationError as exc:
             raise InvalidMessage(f"bad {self.type} data: {exc.errors()[0]['msg']}") from exc
+
+
+    def expect(self, model: type[_Payload]) -> _Payload:
+        """The data as ``model``; any other type can never be handled here (InvalidMessage)."""
+        payload = self.payload()
+        if not isinstance(payload, model):
+            raise InvalidMessage(f"{self.type} is not handled here (expects {_TYPE_NAMES[model]})")
+        return payload
 
 
 def encode(data: BaseModel) -> str:

@@ -154,8 +154,9 @@ class PhotoStore:
 
     def _update(self, photo_id: str, actions: list, condition: object | None = None) -> bool:
         exists = PhotoModel.id.exists()
+        guard = exists if condition is None else exists & condition
         try:
-            PhotoModel(photo_id).update(actions=actions, condition=exists & condition if condition is not None else exists)
+            PhotoModel(photo_id).update(actions=actions, condition=guard)
         except (UpdateError, PutError) as exc:
             if _conditional_failed(exc):
                 return False

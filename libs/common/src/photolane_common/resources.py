@@ -64,10 +64,8 @@ def _ensure_bucket(s3: Any, bucket: str) -> None:
             "RestrictPublicBuckets": True,
         },
     )
-    s3.put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
-    )
+    default_encryption = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [default_encryption]})
 
 
 def _ensure_queue(sqs: Any, name: str, visibility_timeout: int) -> str:

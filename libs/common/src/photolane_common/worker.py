@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from . import aws
 from .health import Heartbeat
 from .logs import photo_context
 from .messages import Envelope, InvalidMessage, decode
@@ -67,6 +68,13 @@ class Worker:
         self.dead_letter_url = self._dead_letter_url()
         self._stopping = False
         self._busy = False
+
+    @classmethod
+    def on_queue(cls, settings: WorkerSettings, queue_name: str, handle: Handle,
+                 give_up: GiveUp | None = None) -> Worker:
+        """A worker on the queue of that name, with its own SQS client."""
+        sqs = aws.client("sqs", settings)
+        return cls(sqs, sqs.get_queue_url(QueueName=queue_name)["QueueUrl"], handle, settings, give_up)
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:

@@ -33,3 +33,10 @@ def test_decode_gives_back_the_typed_payload() -> None:
 def test_decode_refuses_what_can_never_be_handled(body: str, reason: str) -> None:
     with pytest.raises(InvalidMessage, match=reason):
         decode(body)
+
+
+def test_expect_refuses_a_message_of_another_type() -> None:
+    envelope = decode(encode(PhotoProcessed(photo_id="p1", status="processed")))
+    assert envelope.expect(PhotoProcessed).photo_id == "p1"
+    with pytest.raises(InvalidMessage, match="photo.processed is not handled here"):
+        envelope.expect(PhotoUploaded)

@@ -28,6 +28,4 @@ def build_deps(settings: NotifierSettings) -> NotifierDeps:
 
 def build_worker(settings: NotifierSettings, deps: NotifierDeps | None = None) -> Worker:
     deps = deps or build_deps(settings)
-    sqs = aws.client("sqs", settings)
-    url = sqs.get_queue_url(QueueName=settings.notifications_queue)["QueueUrl"]
-    return Worker(sqs, url, partial(handle, deps=deps), settings)
+    return Worker.on_queue(settings, settings.notifications_queue, partial(handle, deps=deps))

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Photo
-from photolane_common.messages import Envelope, InvalidMessage, PhotoProcessed
+from photolane_common.messages import Envelope, PhotoProcessed
 from photolane_common.photos import PhotoStore
 
 from .channels import EventTopic, Outbox, Sender, SendFailed
@@ -32,10 +32,7 @@ class NotifierDeps:
 
 
 def handle(envelope: Envelope, deps: NotifierDeps) -> None:
-    event = envelope.payload()
-    if not isinstance(event, PhotoProcessed):
-        raise InvalidMessage(f"the notifier does not handle {envelope.type}")
-    notify(event, deps)
+    notify(envelope.expect(PhotoProcessed), deps)
 
 
 def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:

@@ -29,6 +29,4 @@ def build_deps(settings: ProcessorSettings) -> ProcessorDeps:
 
 def build_worker(settings: ProcessorSettings, deps: ProcessorDeps | None = None) -> Worker:
     deps = deps or build_deps(settings)
-    sqs = aws.client("sqs", settings)
-    jobs_url = sqs.get_queue_url(QueueName=settings.jobs_queue)["QueueUrl"]
-    return Worker(sqs, jobs_url, partial(handle, deps=deps), settings, give_up=partial(give_up, deps=deps))
+    return Worker.on_queue(settings, settings.jobs_queue, partial(handle, deps=deps), partial(give_up, deps=deps))

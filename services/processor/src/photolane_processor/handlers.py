@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from photolane_common.aws import BlobStore, MessageQueue, MissingObject
 from photolane_common.domain import PROCESSED, ProcessedImage
-from photolane_common.messages import Envelope, InvalidMessage, PhotoProcessed, PhotoUploaded
+from photolane_common.messages import Envelope, PhotoProcessed, PhotoUploaded
 from photolane_common.photos import PhotoStore
 
 from .imaging import UnreadableImage
@@ -27,10 +27,7 @@ class ProcessorDeps:
 
 
 def handle(envelope: Envelope, deps: ProcessorDeps) -> None:
-    job = envelope.payload()
-    if not isinstance(job, PhotoUploaded):
-        raise InvalidMessage(f"the processor does not handle {envelope.type}")
-    process_photo(job, deps)
+    process_photo(envelope.expect(PhotoUploaded), deps)
 
 
 def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
