@@ -13,11 +13,48 @@ CHANNELS: tuple[Channel, ...] = ("sms", "email")
 QUEUED, PROCESSING, PROCESSED, FAILED = "queued", "processing", "processed", "failed"
 
 
+ENROLLING, ENROLLED = "enrolling", "enrolled"
+
+
 @dataclass(frozen=True)
 class Face:
     box: Box
     person_id: str | None = None
     distance: float | None = None
+    encoding: bytes | None = None  # 128 float32 values
+
+
+@dataclass(frozen=True)
+class PersonPhoto:
+    key: str
+    status: str  # enrolling | enrolled | failed
+    error: str | None = None
+    encoding: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    status: str  # enrolling | enrolled | failed
+    created_at: datetime
+    attributes: dict[str, object] = field(default_factory=dict)
+    error: str | None = None
+    photos: tuple[PersonPhoto, ...] = ()
+
+    @property
+    def encodings(self) -> tuple[bytes, ...]:
+        return tuple(p.encoding for p in self.photos if p.encoding is not None)
+
+
+def person_status(photos: tuple[PersonPhoto, ...]) -> tuple[str, str | None]:
+    """A person is enrolling while a photo is; enrolled once one has an encoding; else failed."""
+    if any(p.status == ENROLLING for p in photos):
+        return ENROLLING, None
+    if any(p.status == ENROLLED for p in photos):
+        return ENROLLED, None
+    errors = [p.error for p in photos if p.error]
+    return FAILED, errors[-1] if errors else "no enrollment photo"
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,26 @@ class PhotoProcessed(BaseModel):
     status: Literal["processed", "failed"]
 
 
+class PersonPhotoAdded(BaseModel):
+    """An enrollment photo of a person is in S3: compute its face encoding."""
+
+    model_config = ConfigDict(extra="ignore")
+    person_id: str = Field(min_length=1)
+    photo_key: str = Field(min_length=1)
+
+
+class PersonDeleted(BaseModel):
+    """A person is gone: un-name their faces."""
+
+    model_config = ConfigDict(extra="ignore")
+    person_id: str = Field(min_length=1)
+
+
 MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     "photo.uploaded": PhotoUploaded,
     "photo.processed": PhotoProcessed,
+    "person.photo_added": PersonPhotoAdded,
+    "person.deleted": PersonDeleted,
 }
 _TYPE_NAMES = {model: name for name, model in MESSAGE_TYPES.items()}
 

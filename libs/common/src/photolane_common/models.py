@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     JSONAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
+    VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from .settings import CommonSettings
@@ -23,6 +26,8 @@ class FaceAttribute(MapAttribute):
     left = NumberAttribute()
     person_id = UnicodeAttribute(null=True)
     distance = NumberAttribute(null=True)
+    # 128 float32 values: kept for unknown faces too, so a later enrollment can name them.
+    encoding = BinaryAttribute(null=True, legacy_encoding=False)
 
 
 class DeliveryAttribute(MapAttribute):
@@ -44,6 +49,16 @@ class OwnerIndex(GlobalSecondaryIndex):
 
     owner = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class UnknownFacesIndex(GlobalSecondaryIndex):
+    """Sparse: only photos that still have unknown faces carry ``unknown`` (re-matched on enrollment)."""
+
+    class Meta:
+        index_name = "unknown-faces"
+        projection = KeysOnlyProjection()
+
+    unknown = UnicodeAttribute(hash_key=True)
 
 
 class PhotoModel(Model):
@@ -69,7 +84,21 @@ class PhotoModel(Model):
     faces = ListAttribute(of=FaceAttribute, null=True)
     sms_delivery = DeliveryAttribute(null=True)
     email_delivery = DeliveryAttribute(null=True)
+    unknown = UnicodeAttribute(null=True)  # "yes" while some face is unknown
+    person_ids = UnicodeSetAttribute(null=True)  # the people named in it (found again when one is deleted)
+    # Optimistic lock of the read-modify-writes of the faces (re-matching, un-naming).
+    revision = NumberAttribute(null=True)
     owner_index = OwnerIndex()
+    unknown_index = UnknownFacesIndex()
+
+
+class PersonPhotoAttribute(MapAttribute):
+    """One enrollment photo of a person and, once computed, its face encoding."""
+
+    key = UnicodeAttribute()
+    status = UnicodeAttribute()  # enrolling | enrolled | failed
+    error = UnicodeAttribute(null=True)
+    encoding = BinaryAttribute(null=True, legacy_encoding=False)
 
 
 class PersonModel(Model):
@@ -82,6 +111,9 @@ class PersonModel(Model):
     attributes = JSONAttribute(null=True)
     error = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+    photos = ListAttribute(of=PersonPhotoAttribute, null=True)
+    version = VersionAttribute(null=True)
 
 
 class SettingModel(Model):
@@ -92,6 +124,7 @@ class SettingModel(Model):
 
     key = UnicodeAttribute(hash_key=True)
     value = JSONAttribute(null=True)
+    counter = NumberAttribute(null=True)  # for atomic increments
 
 
 ALL_MODELS: tuple[type[Model], ...] = (PhotoModel, PersonModel, SettingModel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -38,7 +39,8 @@ def _to_photo(item: PhotoModel) -> Photo:
         Face(
             box=(int(f.top), int(f.right), int(f.bottom), int(f.left)),
             person_id=f.person_id,
-            distance=f.distance,
+            distance=float(f.distance) if f.distance is not None else None,
+            encoding=f.encoding,
         )
         for f in item.faces or []
     )
@@ -66,6 +68,21 @@ def _to_photo(item: PhotoModel) -> Photo:
         faces=faces,
         deliveries=deliveries,
     )
+
+
+def _face_actions(faces: tuple[Face, ...]) -> list:
+    """Set the faces and what indexes them: the unknown marker and the people named."""
+    stored = [
+        FaceAttribute(top=f.box[0], right=f.box[1], bottom=f.box[2], left=f.box[3],
+                      person_id=f.person_id, distance=f.distance, encoding=f.encoding)
+        for f in faces
+    ]
+    people = {f.person_id for f in faces if f.person_id}
+    return [
+        PhotoModel.faces.set(stored),
+        PhotoModel.unknown.set("yes") if any(f.person_id is None for f in faces) else PhotoModel.unknown.remove(),
+        PhotoModel.person_ids.set(people) if people else PhotoModel.person_ids.remove(),
+    ]
 
 
 class PhotoStore:
@@ -103,13 +120,6 @@ class PhotoStore:
         )
 
     def mark_processed(self, photo_id: str, result: ProcessedImage) -> None:
-        faces = [
-            FaceAttribute(
-                top=f.box[0], right=f.box[1], bottom=f.box[2], left=f.box[3],
-                person_id=f.person_id, distance=f.distance,
-            )
-            for f in result.faces
-        ]
         self._update(
             photo_id,
             [
@@ -120,10 +130,41 @@ class PhotoStore:
                 PhotoModel.results_key.set(result.results_key),
                 PhotoModel.width.set(result.width),
                 PhotoModel.height.set(result.height),
-                PhotoModel.faces.set(faces),
                 PhotoModel.error.remove(),
+                *_face_actions(result.faces),
             ],
         )
+
+    def with_unknown_faces(self) -> list[str]:
+        """Ids of the photos that still have unknown faces (a sparse index, not a table scan)."""
+        return [item.id for item in PhotoModel.unknown_index.query("yes")]
+
+    def naming(self, person_id: str) -> list[str]:
+        """Ids of the photos in which this person is named (a scan: for the rare deletion)."""
+        return [item.id for item in PhotoModel.scan(PhotoModel.person_ids.contains(person_id))]
+
+    def change_faces(self, photo_id: str, change: Callable[[Photo], tuple[Face, ...] | None],
+                     attempts: int = 5) -> Photo | None:
+        """Read, change and write a photo's faces, again if another writer came in between.
+
+        ``change`` returns the new faces, or None to leave the photo as it is. Returns the photo
+        as written, or None when nothing changed.
+        """
+        for _ in range(attempts):
+            try:
+                item = PhotoModel.get(photo_id, consistent_read=True)
+            except DoesNotExist:
+                return None
+            faces = change(_to_photo(item))
+            if faces is None:
+                return None
+            rev = PhotoModel.revision
+            seen = rev.does_not_exist() if item.revision is None else rev == item.revision
+            actions = [*_face_actions(faces), PhotoModel.revision.set((item.revision or 0) + 1),
+                       PhotoModel.updated_at.set(_now())]
+            if self._update(photo_id, actions, seen):
+                return self.get(photo_id)
+        raise RuntimeError(f"photo {photo_id} kept changing under {attempts} attempts")
 
     def mark_failed(self, photo_id: str, error: str) -> bool:
         """Anything but processed → failed with a readable error."""

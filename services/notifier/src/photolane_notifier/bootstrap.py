@@ -6,6 +6,7 @@ from functools import partial
 
 from photolane_common import aws
 from photolane_common.models import bind_models
+from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 from photolane_common.worker import Worker
 
@@ -20,6 +21,7 @@ def build_deps(settings: NotifierSettings) -> NotifierDeps:
     return NotifierDeps(
         settings=settings,
         photos=PhotoStore(),
+        people=PeopleStore(),
         senders={"sms": SmsSender(sns), "email": EmailSender(aws.client("ses", settings), settings.email_from)},
         topic=EventTopic(sns, settings.events_topic_arn) if settings.events_topic_arn else None,
         outbox=Outbox(settings.outbox_dir) if settings.outbox_dir else None,

@@ -9,6 +9,7 @@ from typing import Any
 
 from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Photo
 from photolane_common.messages import Envelope, PhotoProcessed
+from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 
 from .channels import EventTopic, Outbox, Sender, SendFailed
@@ -26,6 +27,7 @@ class DeliveryInProgress(Exception):
 class NotifierDeps:
     settings: NotifierSettings
     photos: PhotoStore
+    people: PeopleStore
     senders: dict[Channel, Sender]
     topic: EventTopic | None = None
     outbox: Outbox | None = None
@@ -46,12 +48,18 @@ def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
         log.info("photo.not_finished", extra={"status": photo.status})
         return
     link = photo_link(deps.settings.public_url, photo.id)
-    note = compose(photo, link)
+    note = compose(photo, link, _names(photo, deps))
     for channel in CHANNELS:
         to = photo.recipient(channel)
         if to:
             _deliver(photo, channel, to, note, deps)
     _publish(deps.photos.get(photo.id) or photo, link, deps)
+
+
+def _names(photo: Photo, deps: NotifierDeps) -> list[str]:
+    ids = list(dict.fromkeys(face.person_id for face in photo.faces if face.person_id))
+    people = deps.people.many(ids)
+    return [people[i].name for i in ids if i in people]
 
 
 def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: NotifierDeps) -> None:

@@ -20,16 +20,25 @@ def photo_link(public_url: str, photo_id: str) -> str:
     return f"{public_url.rstrip('/')}/photos/{photo_id}"
 
 
-def summary(photo: Photo) -> str:
+def joined(names: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def summary(photo: Photo, names: list[str]) -> str:
     if photo.status != PROCESSED:
         return f"We could not process your photo: {photo.error or 'unknown error'}."
     count = len(photo.faces)
     faces = "no faces" if count == 0 else f"{count} face" + ("" if count == 1 else "s")
-    return f"Your photo is ready: flipped copy, thumbnail and {faces} found."
+    if not names:
+        return f"Your photo is ready: flipped copy, thumbnail and {faces} found."
+    verb = "is" if len(names) == 1 else "are"
+    return f"{joined(names)} {verb} in your photo ({faces} found); the flipped copy and thumbnail are ready."
 
 
-def compose(photo: Photo, link: str) -> Note:
-    line = summary(photo)
+def compose(photo: Photo, link: str, names: list[str] | None = None) -> Note:
+    """``names``: the people named in the photo, in the order their faces appear."""
+    line = summary(photo, names or [])
     subject = "Your photo is ready" if photo.status == PROCESSED else "We could not process your photo"
     name = f" ({photo.filename})" if photo.filename else ""
     text = f"Hello,\n\n{line}\n\nSee it here{name}: {link}\n\n— photolane\n"

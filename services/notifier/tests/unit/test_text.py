@@ -31,3 +31,11 @@ def test_failed_photo_note_says_why() -> None:
 def test_html_escapes_the_file_name() -> None:
     note = compose(_photo(filename="<b>me</b>.jpg"), "http://x/photos/p1")
     assert "<b>me" not in note.html and "&lt;b&gt;me&lt;/b&gt;.jpg" in note.html
+
+
+def test_note_names_the_people_in_the_photo() -> None:
+    faces = (Face((0, 1, 1, 0)), Face((0, 2, 2, 1)), Face((0, 3, 3, 2)))
+    note = compose(_photo(faces=faces), "http://x/photos/p1", ["Barack Obama", "Joe Biden"])
+    assert note.sms.startswith("photolane: Barack Obama and Joe Biden are in your photo (3 faces found)")
+    assert "Rose Leslie is in your photo" in compose(_photo(faces=faces[:1]), "l", ["Rose Leslie"]).text
+    assert "A, B and C are" in compose(_photo(faces=faces), "l", ["A", "B", "C"]).html

@@ -7,23 +7,29 @@ from functools import partial
 from photolane_common import aws
 from photolane_common.aws import BlobStore, MessageQueue
 from photolane_common.models import bind_models
+from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 from photolane_common.worker import Worker
 
-from .faces import FaceDetector
+from .faces import FaceDetector, FaceEncoder
 from .handlers import ProcessorDeps, give_up, handle
+from .known import KnownPeople
 from .settings import ProcessorSettings
 
 
 def build_deps(settings: ProcessorSettings) -> ProcessorDeps:
     bind_models(settings)
     sqs = aws.client("sqs", settings)
+    people = PeopleStore()
     return ProcessorDeps(
         settings=settings,
         photos=PhotoStore(),
+        people=people,
+        known=KnownPeople(people),
         blobs=BlobStore(aws.client("s3", settings), settings.bucket),
         notifications=MessageQueue.named(sqs, settings.notifications_queue),
         detector=FaceDetector(settings.detect_max_px, settings.detect_upsample),
+        encoder=FaceEncoder(),
     )
 
 

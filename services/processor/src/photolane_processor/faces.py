@@ -7,7 +7,23 @@ from PIL import Image, ImageFile
 
 from photolane_common.domain import Box
 
-from .imaging import downscaled
+from .imaging import downscaled, to_rgb
+
+
+class FaceEncoder:
+    """The 128-value encoding of each face (dlib's ResNet), from the image the boxes belong to."""
+
+    def __init__(self) -> None:
+        import face_recognition
+
+        ImageFile.LOAD_TRUNCATED_IMAGES = False  # see FaceDetector
+        self._encode = face_recognition.face_encodings
+
+    def encode(self, image: Image.Image, boxes: list[Box]) -> list[np.ndarray]:
+        if not boxes:
+            return []
+        pixels = np.asarray(to_rgb(image))
+        return [np.asarray(e, dtype=np.float32) for e in self._encode(pixels, known_face_locations=boxes)]
 
 
 class FaceDetector:

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 from PIL import Image
 
-from photolane_common.domain import Box, Face
+from photolane_common.domain import Box, Face, Person
 
 from .imaging import Rendition, encode, encode_jpeg, mirrored, open_oriented, thumbnail
+from .matching import FaceIndex, to_bytes
 
 
 class Detector(Protocol):
     def detect(self, image: Image.Image) -> list[Box]: ...
+
+
+class Encoder(Protocol):
+    def encode(self, image: Image.Image, boxes: list[Box]) -> list[np.ndarray]: ...
 
 
 @dataclass
@@ -38,7 +45,17 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     timings[stage] = round((time.perf_counter() - start) * 1000, 1)
 
 
-def render(data: bytes, detector: Detector, thumbnail_px: int, quality: int = 92) -> Outputs:
+@dataclass(frozen=True)
+class Recognition:
+    """What naming the faces needs: the model parts, the enrolled people, the tolerance."""
+
+    detector: Detector
+    encoder: Encoder
+    index: FaceIndex
+    tolerance: float
+
+
+def render(data: bytes, recognition: Recognition, thumbnail_px: int, quality: int = 92) -> Outputs:
     """Everything the processor makes of one original (raises UnreadableImage)."""
     timings: dict[str, float] = {}
     with _timed(timings, "decode"):
@@ -48,21 +65,34 @@ def render(data: bytes, detector: Detector, thumbnail_px: int, quality: int = 92
     with _timed(timings, "thumbnail"):
         thumb = encode_jpeg(thumbnail(upright, thumbnail_px))
     with _timed(timings, "detect"):
-        boxes = detector.detect(upright)
-    faces = tuple(Face(box=box) for box in boxes)
+        boxes = recognition.detector.detect(upright)
+    with _timed(timings, "encode"):
+        encodings = recognition.encoder.encode(upright, boxes)
+    with _timed(timings, "match"):
+        matches = recognition.index.match(np.array(encodings), recognition.tolerance) if encodings else []
+    faces = tuple(
+        Face(box, m.person_id, m.distance, to_bytes(e)) for box, m, e in zip(boxes, matches, encodings, strict=True)
+    )
     return Outputs(flipped, thumb, faces, upright.width, upright.height, timings)
 
 
 RESULT_COLUMNS = ("face", "top", "right", "bottom", "left", "person_id", "name", "distance", "attributes")
 
 
-def results_csv(faces: tuple[Face, ...]) -> bytes:
-    """One row per face (people are named once enrollment exists)."""
+def results_csv(faces: tuple[Face, ...], people: dict[str, Person]) -> bytes:
+    """One row per face: its box, and the person named (id, name, distance, attributes) or blanks."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(RESULT_COLUMNS)
     for index, face in enumerate(faces):
         top, right, bottom, left = face.box
-        distance = "" if face.distance is None else f"{face.distance:.4f}"
-        writer.writerow((index, top, right, bottom, left, face.person_id or "", "", distance, ""))
+        person = people.get(face.person_id) if face.person_id else None
+        named = person is not None
+        writer.writerow((
+            index, top, right, bottom, left,
+            person.id if named else "",
+            person.name if named else "",
+            f"{face.distance:.4f}" if named and face.distance is not None else "",
+            json.dumps(person.attributes, sort_keys=True) if named and person.attributes else "",
+        ))
     return out.getvalue().encode()

@@ -17,3 +17,5 @@ class ProcessorSettings(WorkerSettings):
     detect_max_px: int = Field(default=1024, ge=128)
     detect_upsample: int = Field(default=1, ge=0, le=3)
     jpeg_quality: int = Field(default=92, ge=50, le=100)
+    # A face is the nearest enrolled person when their encodings are at most this far apart.
+    face_tolerance: float = Field(default=0.6, gt=0, le=2)

@@ -1,12 +1,18 @@
 """Face detection with the real model on real photos."""
 
+import io
+from datetime import UTC, datetime
+
+import numpy as np
 import pytest
 from PIL import Image
 
 from photolane.testing import exif_rotated
-from photolane_processor.faces import FaceDetector
+from photolane_common.domain import Face, Person
+from photolane_processor.faces import FaceDetector, FaceEncoder
 from photolane_processor.imaging import open_oriented
-from photolane_processor.pipeline import RESULT_COLUMNS, render, results_csv
+from photolane_processor.matching import FaceIndex
+from photolane_processor.pipeline import RESULT_COLUMNS, Recognition, render, results_csv
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +55,45 @@ def test_boxes_in_full_size_pixels_whatever_the_detection_size(faces_dir) -> Non
         assert abs(centre_a[0] - centre_b[0]) < 25 and abs(centre_a[1] - centre_b[1]) < 25
 
 
-def test_render_makes_every_output_and_times_each_stage(detector: FaceDetector, faces_dir) -> None:
-    out = render((faces_dir / "group_kit_and_rose.jpg").read_bytes(), detector, thumbnail_px=128)
+@pytest.fixture(scope="module")
+def encoder() -> FaceEncoder:
+    return FaceEncoder()
+
+
+def _encoding(detector: FaceDetector, encoder: FaceEncoder, path) -> np.ndarray:
+    image, _ = open_oriented(path.read_bytes())
+    boxes = detector.detect(image)
+    assert len(boxes) == 1
+    return encoder.encode(image, boxes)[0]
+
+
+def test_render_names_the_enrolled_and_times_each_stage(detector: FaceDetector, encoder: FaceEncoder,
+                                                         faces_dir) -> None:
+    index = FaceIndex([("kit", _encoding(detector, encoder, faces_dir / "kit_harington_1.jpg")),
+                       ("rose", _encoding(detector, encoder, faces_dir / "rose_leslie_1.jpg"))])
+    out = render((faces_dir / "group_kit_and_rose.jpg").read_bytes(),
+                 Recognition(detector, encoder, index, 0.6), thumbnail_px=128)
     assert (out.width, out.height) == (501, 700)
-    assert len(out.faces) == 2
-    assert max(Image.open(__import__("io").BytesIO(out.thumbnail.data)).size) == 128
-    assert set(out.timings_ms) == {"decode", "flip", "thumbnail", "detect"}
-    rows = results_csv(out.faces).decode().splitlines()
+    assert sorted(face.person_id for face in out.faces) == ["kit", "rose"]
+    assert all(face.distance < 0.6 and len(face.encoding) == 512 for face in out.faces)
+    assert max(Image.open(io.BytesIO(out.thumbnail.data)).size) == 128
+    assert set(out.timings_ms) == {"decode", "flip", "thumbnail", "detect", "encode", "match"}
+
+
+def test_strangers_stay_unknown(detector: FaceDetector, encoder: FaceEncoder, faces_dir) -> None:
+    index = FaceIndex([("obama", _encoding(detector, encoder, faces_dir / "obama_1.jpg")),
+                       ("biden", _encoding(detector, encoder, faces_dir / "biden_1.jpg"))])
+    image, _ = open_oriented((faces_dir / "group_obama_biden_and_one_more.jpg").read_bytes())
+    boxes = detector.detect(image)
+    matches = index.match(np.array(encoder.encode(image, boxes)), 0.6)
+    assert sorted(str(m.person_id) for m in matches) == ["None", "biden", "obama"]
+
+
+def test_results_csv_names_the_people() -> None:
+    now = datetime.now(UTC)
+    people = {"p1": Person("p1", "Barack Obama", "enrolled", now, {"role": "president"})}
+    faces = (Face((10, 60, 70, 5), "p1", 0.41234), Face((1, 2, 3, 0)))
+    rows = results_csv(faces, people).decode().splitlines()
     assert rows[0].split(",") == list(RESULT_COLUMNS)
-    assert len(rows) == 3 and rows[1].startswith("0,")
+    assert rows[1] == '0,10,60,70,5,p1,Barack Obama,0.4123,"{""role"": ""president""}"'
+    assert rows[2] == "1,1,2,3,0,,,,"

@@ -11,7 +11,19 @@ from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .deps import current_deps
-from .handlers import QueueUnavailable, Upload, UploadsBlocked, accept_upload, parse_blocked, photo_view
+from .handlers import (
+    Enrollment,
+    QueueUnavailable,
+    Upload,
+    UploadsBlocked,
+    accept_upload,
+    add_person_photo,
+    delete_person,
+    enroll_person,
+    parse_blocked,
+    person_view,
+    photo_view,
+)
 from .validation import InvalidUpload
 
 api = Blueprint("api", __name__)
@@ -84,6 +96,66 @@ def set_uploads() -> Any:
 @admin_required
 def get_uploads() -> Any:
     return jsonify(blocked=current_deps().switches.uploads_blocked())
+
+
+# -- people (admin) --------------------------------------------------------------------------------
+def _photo_field() -> bytes | None:
+    photo = request.files.get("photo")
+    return photo.read() if photo is not None and photo.filename else None
+
+
+@api.post("/api/people")
+@admin_required
+def create_person() -> Any:
+    photo = _photo_field()
+    if photo is None:
+        return error(400, "send one photo of the person's face as the multipart field 'photo'")
+    try:
+        person = enroll_person(Enrollment(request.form.get("name"), request.form.get("attributes"), photo),
+                               current_deps())
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+    return jsonify(id=person.id, status=person.status, url=f"/api/people/{person.id}"), 202
+
+
+@api.post("/api/people/<person_id>/photos")
+@admin_required
+def add_photo(person_id: str) -> Any:
+    photo = _photo_field()
+    if photo is None:
+        return error(400, "send the photo as the multipart field 'photo'")
+    try:
+        person = add_person_photo(person_id, photo, current_deps())
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+    if person is None:
+        return error(404, f"no person {person_id}")
+    return jsonify(id=person.id, status=person.status, url=f"/api/people/{person.id}"), 202
+
+
+@api.get("/api/people")
+@admin_required
+def list_people() -> Any:
+    deps = current_deps()
+    return jsonify(people=[person_view(p, deps) for p in deps.people.all()])
+
+
+@api.get("/api/people/<person_id>")
+@admin_required
+def get_person(person_id: str) -> Any:
+    deps = current_deps()
+    person = deps.people.get(person_id) if len(person_id) <= 64 else None
+    if person is None:
+        return error(404, f"no person {person_id}")
+    return jsonify(person_view(person, deps))
+
+
+@api.delete("/api/people/<person_id>")
+@admin_required
+def remove_person(person_id: str) -> Any:
+    if len(person_id) > 64 or not delete_person(person_id, current_deps()):
+        return error(404, f"no person {person_id}")
+    return jsonify(id=person_id, status="deleted")
 
 
 @api.app_errorhandler(413)

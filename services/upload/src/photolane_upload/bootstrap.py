@@ -5,6 +5,7 @@ from __future__ import annotations
 from photolane_common import aws
 from photolane_common.aws import BlobStore, MessageQueue
 from photolane_common.models import bind_models
+from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 
 from .handlers import UploadDeps
@@ -22,6 +23,7 @@ def build_deps(settings: UploadSettings) -> UploadDeps:
     return UploadDeps(
         settings=settings,
         photos=PhotoStore(),
+        people=PeopleStore(),
         blobs=BlobStore(s3, settings.bucket, presigner),
         jobs=MessageQueue.named(sqs, settings.jobs_queue),
         switches=Switches(),

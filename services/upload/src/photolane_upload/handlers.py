@@ -9,13 +9,22 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from photolane_common.aws import BlobStore, MessageQueue
-from photolane_common.domain import QUEUED, Photo
+from photolane_common.domain import QUEUED, Person, Photo
 from photolane_common.logs import photo_context
-from photolane_common.messages import PhotoUploaded
+from photolane_common.messages import PersonDeleted, PersonPhotoAdded, PhotoUploaded
+from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 
 from .settings import UploadSettings
-from .validation import InvalidUpload, clean_filename, inspect_image, normalize_email, normalize_phone
+from .validation import (
+    InvalidUpload,
+    clean_filename,
+    inspect_image,
+    normalize_email,
+    normalize_phone,
+    person_attributes,
+    person_name,
+)
 
 log = logging.getLogger("photolane.upload")
 
@@ -29,6 +38,7 @@ class SwitchBoard(Protocol):
 class UploadDeps:
     settings: UploadSettings
     photos: PhotoStore
+    people: PeopleStore
     blobs: BlobStore
     jobs: MessageQueue
     switches: SwitchBoard
@@ -80,6 +90,7 @@ def accept_upload(upload: Upload, deps: UploadDeps) -> Photo:
 def photo_view(photo: Photo, deps: UploadDeps) -> dict[str, Any]:
     """The API's answer for one photo."""
     url = lambda key: deps.blobs.url(key, deps.settings.presign_seconds)  # noqa: E731
+    people = deps.people.many(f.person_id for f in photo.faces if f.person_id)
     return {
         "id": photo.id,
         "status": photo.status,
@@ -93,8 +104,14 @@ def photo_view(photo: Photo, deps: UploadDeps) -> dict[str, Any]:
         "flipped_url": url(photo.flipped_key),
         "thumbnail_url": url(photo.thumbnail_key),
         "results_url": url(photo.results_key),
-        # Naming the people comes with enrollment; until then every face is unknown.
-        "faces": [{"box": list(face.box), "person": None, "distance": face.distance} for face in photo.faces],
+        "faces": [
+            {
+                "box": list(face.box),
+                "person": _person_ref(people.get(face.person_id)) if face.person_id else None,
+                "distance": face.distance,
+            }
+            for face in photo.faces
+        ],
         "notifications": [
             {
                 "channel": d.channel,
@@ -104,6 +121,72 @@ def photo_view(photo: Photo, deps: UploadDeps) -> dict[str, Any]:
                 "sent_at": d.sent_at.isoformat() if d.sent_at else None,
             }
             for d in photo.deliveries
+        ],
+    }
+
+
+def _person_ref(person: Person | None) -> dict[str, Any] | None:
+    return None if person is None else {"id": person.id, "name": person.name, "attributes": person.attributes}
+
+
+# -- people ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Enrollment:
+    name: str | None
+    attributes: str | None
+    photo: bytes
+
+
+def enroll_person(enrollment: Enrollment, deps: UploadDeps) -> Person:
+    """Store the photo, create the person (enrolling), and queue the encoding."""
+    name = person_name(enrollment.name)
+    attributes = person_attributes(enrollment.attributes)
+    person_id = str(uuid.uuid4())
+    key = _store_person_photo(person_id, enrollment.photo, deps)
+    person = deps.people.create(person_id, name, attributes, key)
+    deps.jobs.send(PersonPhotoAdded(person_id=person_id, photo_key=key))
+    log.info("person.created", extra={"person_id": person_id})
+    return person
+
+
+def add_person_photo(person_id: str, photo: bytes, deps: UploadDeps) -> Person | None:
+    if deps.people.get(person_id) is None:
+        return None
+    key = _store_person_photo(person_id, photo, deps)
+    person = deps.people.add_photo(person_id, key)
+    if person is not None:
+        deps.jobs.send(PersonPhotoAdded(person_id=person_id, photo_key=key))
+    return person
+
+
+def delete_person(person_id: str, deps: UploadDeps) -> bool:
+    """Gone from matching at once; their faces are un-named by the processor."""
+    if not deps.people.delete(person_id):
+        return False
+    deps.people.bump_version()
+    deps.jobs.send(PersonDeleted(person_id=person_id))
+    log.info("person.deleted", extra={"person_id": person_id})
+    return True
+
+
+def _store_person_photo(person_id: str, data: bytes, deps: UploadDeps) -> str:
+    info = inspect_image(data, deps.settings.max_upload_bytes, deps.settings.max_pixels)
+    key = f"people/{person_id}/{uuid.uuid4()}.{info.extension}"
+    deps.blobs.put(key, data, info.content_type)
+    return key
+
+
+def person_view(person: Person, deps: UploadDeps) -> dict[str, Any]:
+    return {
+        "id": person.id,
+        "name": person.name,
+        "attributes": person.attributes,
+        "status": person.status,
+        "error": person.error,
+        "created_at": person.created_at.isoformat(),
+        "photos": [
+            {"status": p.status, "error": p.error, "url": deps.blobs.url(p.key, deps.settings.presign_seconds)}
+            for p in person.photos
         ],
     }
 

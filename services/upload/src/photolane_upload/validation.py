@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from dataclasses import dataclass
 
@@ -100,6 +101,36 @@ def normalize_phone(value: str | None) -> str | None:
     if not phonenumbers.is_valid_number(number):
         raise InvalidUpload(f"phone {value} is not a valid number; {hint}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+MAX_ATTRIBUTES_BYTES = 4096
+
+
+def person_name(value: str | None) -> str:
+    name = " ".join((value or "").split())
+    if not name:
+        raise InvalidUpload("name is required")
+    if len(name) > 100:
+        raise InvalidUpload("name is longer than 100 characters")
+    return name
+
+
+def person_attributes(value: str | None) -> dict[str, object]:
+    """A JSON object of simple values, e.g. {"role": "student", "year": 2}."""
+    if value is None or not value.strip():
+        return {}
+    if len(value.encode()) > MAX_ATTRIBUTES_BYTES:
+        raise InvalidUpload(f"attributes are larger than {MAX_ATTRIBUTES_BYTES} bytes")
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise InvalidUpload(f"attributes are not valid JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise InvalidUpload('attributes must be a JSON object, e.g. {"role": "student"}')
+    for key, item in parsed.items():
+        if not isinstance(item, str | int | float | bool) and item is not None:
+            raise InvalidUpload(f"attribute {key!r} must be a string, number, true/false or null")
+    return parsed
 
 
 def clean_filename(name: str | None) -> str | None:

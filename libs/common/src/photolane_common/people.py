@@ -1,0 +1,95 @@
+"""The people table behind a small interface, and the version that tells when it changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from .domain import ENROLLING, FAILED, Person, PersonPhoto, person_status
+from .models import PersonModel, PersonPhotoAttribute, SettingModel
+
+PEOPLE_VERSION = "people_version"
+
+
+def _to_person(item: PersonModel) -> Person:
+    photos = tuple(PersonPhoto(p.key, p.status, p.error, p.encoding) for p in item.photos or [])
+    return Person(id=item.id, name=item.name, status=item.status, created_at=item.created_at,
+                  attributes=item.attributes or {}, error=item.error, photos=photos)
+
+
+class PeopleStore:
+    def create(self, person_id: str, name: str, attributes: dict[str, object], photo_key: str) -> Person:
+        now = datetime.now(UTC)
+        item = PersonModel(person_id, name=name, status=ENROLLING, attributes=attributes, created_at=now,
+                           updated_at=now, photos=[PersonPhotoAttribute(key=photo_key, status=ENROLLING)])
+        item.save(condition=PersonModel.id.does_not_exist())
+        return _to_person(item)
+
+    def get(self, person_id: str) -> Person | None:
+        try:
+            return _to_person(PersonModel.get(person_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def many(self, person_ids: Iterable[str]) -> dict[str, Person]:
+        ids = sorted(set(person_ids))
+        return {item.id: _to_person(item) for item in PersonModel.batch_get(ids)} if ids else {}
+
+    def all(self) -> list[Person]:
+        return sorted((_to_person(item) for item in PersonModel.scan()), key=lambda p: (p.name.lower(), p.id))
+
+    def add_photo(self, person_id: str, photo_key: str) -> Person | None:
+        return self._change(person_id, lambda photos: [*photos, PersonPhoto(photo_key, ENROLLING)])
+
+    def photo_enrolled(self, person_id: str, photo_key: str, encoding: bytes) -> Person | None:
+        return self._set_photo(person_id, photo_key, PersonPhoto(photo_key, "enrolled", None, encoding))
+
+    def photo_failed(self, person_id: str, photo_key: str, error: str) -> Person | None:
+        return self._set_photo(person_id, photo_key, PersonPhoto(photo_key, FAILED, error[:500]))
+
+    def delete(self, person_id: str) -> bool:
+        try:
+            # Whatever its version: a deletion wins over a concurrent enrollment.
+            PersonModel(person_id).delete(condition=PersonModel.id.exists(), add_version_condition=False)
+        except Exception as exc:  # noqa: BLE001 - pynamodb's DeleteError: absent is the only expected cause
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def version(self) -> int:
+        """Changes whenever the set of known encodings changes (one read, no scan)."""
+        try:
+            return int(SettingModel.get(PEOPLE_VERSION, consistent_read=True).counter or 0)
+        except DoesNotExist:
+            return 0
+
+    def bump_version(self) -> None:
+        SettingModel(PEOPLE_VERSION).update(actions=[SettingModel.counter.add(1)])
+
+    def _set_photo(self, person_id: str, key: str, done: PersonPhoto) -> Person | None:
+        return self._change(person_id, lambda photos: [done if p.key == key else p for p in photos])
+
+    def _change(self, person_id: str, change: Callable[[list[PersonPhoto]], list[PersonPhoto]],
+                attempts: int = 5) -> Person | None:
+        """Read-modify-write of the photos; the version attribute catches a concurrent writer."""
+        for _ in range(attempts):
+            try:
+                item = PersonModel.get(person_id, consistent_read=True)
+            except DoesNotExist:
+                return None
+            photos = tuple(change(list(_to_person(item).photos)))
+            item.photos = [PersonPhotoAttribute(key=p.key, status=p.status, error=p.error, encoding=p.encoding)
+                           for p in photos]
+            item.status, item.error = person_status(photos)
+            item.updated_at = datetime.now(UTC)
+            try:
+                item.save()
+            except PutError as exc:
+                if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                    continue
+                raise
+            return _to_person(item)
+        raise RuntimeError(f"person {person_id} kept changing under {attempts} attempts")
