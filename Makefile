@@ -8,7 +8,7 @@ STAMP := $(VENV)/.photolane-installed
 INSTALL_INPUTS := constraints.txt pyproject.toml libs/common/pyproject.toml \
 	$(wildcard services/*/pyproject.toml) scripts/bootstrap-venv.sh
 
-.PHONY: help install run test test-unit test-integration test-e2e lint lock clean
+.PHONY: help install run test test-unit test-integration test-e2e lint bench lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -35,6 +35,9 @@ test-integration: $(STAMP) ## Run the integration tests (real moto server over H
 
 test-e2e: $(STAMP) ## Run the end-to-end tests (the three services as processes)
 	$(PY) -m pytest tests/e2e
+
+bench: $(STAMP) ## Measure the processor stage by stage against the naive pipeline; writes BENCHMARKS.md
+	$(PY) -m photolane.bench
 
 lint: $(STAMP) ## Check the code with ruff
 	$(VENV)/bin/ruff check libs services src tests

@@ -18,6 +18,10 @@ apt_install() {
 if ! command -v "$PYTHON" >/dev/null; then
   apt_install python3 python3-venv
 fi
+# The processor mirrors JPEGs losslessly with libjpeg-turbo's TurboJPEG library.
+if ! "$PYTHON" -c 'import ctypes.util, sys; sys.exit(ctypes.util.find_library("turbojpeg") is None)'; then
+  apt_install libturbojpeg0
+fi
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "bootstrap: photolane needs Python 3.11 or newer; $PYTHON is $("$PYTHON" -V 2>&1)" >&2
   exit 1

@@ -67,7 +67,7 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
     recognition = Recognition(deps.detector, deps.encoder, deps.known.index, deps.settings.face_tolerance)
     try:
         outputs = render(deps.blobs.get(job.original_key), recognition, deps.settings.thumbnail_px,
-                         deps.settings.jpeg_quality)
+                         deps.settings.jpeg_quality, deps.settings.work_px)
     except (UnreadableImage, MissingObject) as exc:
         error = str(exc) if isinstance(exc, UnreadableImage) else "the original is missing from the bucket"
         deps.photos.mark_failed(photo.id, error)

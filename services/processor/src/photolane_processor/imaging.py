@@ -42,6 +42,41 @@ def open_oriented(data: bytes) -> tuple[Image.Image, str]:
     return upright, source_format
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """One decode of an original, upright, at least ``work_px`` long when the original is."""
+
+    image: Image.Image  # upright; for a large JPEG a DCT-scaled (1/2, 1/4, 1/8) decode
+    source_format: str
+    orientation: int  # the EXIF orientation of the original (1 when none)
+    size: tuple[int, int]  # the upright original's full size
+    icc_profile: bytes | None
+
+    @property
+    def scale(self) -> float:
+        """work pixels per original pixel"""
+        return self.image.width / self.size[0]
+
+
+def decode_for_work(data: bytes, work_px: int) -> Decoded:
+    """Decode once, as small as the work allows: JPEG decoders can scale by 1/2, 1/4, 1/8 for free."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            source_format = image.format or "JPEG"
+            orientation = int(image.getexif().get(0x0112, 1) or 1)
+            width, height = image.size
+            if source_format == "JPEG" and max(width, height) > work_px:
+                ratio = work_px / max(width, height)
+                image.draft(image.mode, (max(1, int(width * ratio)), max(1, int(height * ratio))))
+            icc = image.info.get("icc_profile")
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise UnreadableImage(f"the image cannot be decoded ({exc})") from exc
+    size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    return Decoded(upright, source_format, orientation, size, icc)
+
+
 def mirrored(image: Image.Image) -> Image.Image:
     """The horizontal mirror (left ↔ right)."""
     return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)

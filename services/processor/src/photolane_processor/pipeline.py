@@ -16,7 +16,9 @@ from PIL import Image
 
 from photolane_common.domain import Box, Face, Person
 
-from .imaging import Rendition, encode, encode_jpeg, mirrored, open_oriented, thumbnail
+from . import jpeg
+from .faces import scale_box
+from .imaging import Decoded, Rendition, decode_for_work, encode, encode_jpeg, mirrored, open_oriented, thumbnail
 from .matching import FaceIndex, to_bytes
 
 
@@ -55,25 +57,59 @@ class Recognition:
     tolerance: float
 
 
-def render(data: bytes, recognition: Recognition, thumbnail_px: int, quality: int = 92) -> Outputs:
-    """Everything the processor makes of one original (raises UnreadableImage)."""
+def render(data: bytes, recognition: Recognition, thumbnail_px: int, quality: int = 92,
+           work_px: int = 2000) -> Outputs:
+    """Everything the processor makes of one original (raises UnreadableImage).
+
+    One decode, DCT-scaled to about ``work_px``, feeds the thumbnail, the detector and the encoder;
+    the flipped copy of a JPEG is a lossless transform of the original's coefficients.
+    """
     timings: dict[str, float] = {}
     with _timed(timings, "decode"):
-        upright, source_format = open_oriented(data)
+        decoded = decode_for_work(data, work_px)
     with _timed(timings, "flip"):
-        flipped = encode(mirrored(upright), source_format, quality)
+        flipped = _flipped(data, decoded, quality)
     with _timed(timings, "thumbnail"):
-        thumb = encode_jpeg(thumbnail(upright, thumbnail_px))
+        thumb = encode_jpeg(thumbnail(decoded.image, thumbnail_px))
+    work = decoded.image
     with _timed(timings, "detect"):
-        boxes = recognition.detector.detect(upright)
+        boxes = recognition.detector.detect(work)
     with _timed(timings, "encode"):
-        encodings = recognition.encoder.encode(upright, boxes)
+        encodings = _encodings(data, decoded, boxes, recognition.encoder)
     with _timed(timings, "match"):
         matches = recognition.index.match(np.array(encodings), recognition.tolerance) if encodings else []
     faces = tuple(
-        Face(box, m.person_id, m.distance, to_bytes(e)) for box, m, e in zip(boxes, matches, encodings, strict=True)
+        Face(scale_box(box, decoded.scale, decoded.size), m.person_id, m.distance, to_bytes(e))
+        for box, m, e in zip(boxes, matches, encodings, strict=True)
     )
-    return Outputs(flipped, thumb, faces, upright.width, upright.height, timings)
+    return Outputs(flipped, thumb, faces, decoded.size[0], decoded.size[1], timings)
+
+
+# dlib aligns each face to a 150 px chip: a face smaller than that in the scaled decode is encoded
+# from the full-size image instead, so its encoding stays close to the full-size one.
+CHIP_PX = 150
+
+
+def _encodings(data: bytes, decoded: Decoded, boxes: list[Box], encoder: Encoder) -> list[np.ndarray]:
+    """Each face's encoding, from the scaled decode when the face is large enough in it."""
+    small = {i for i, (_, right, _, left) in enumerate(boxes) if right - left < CHIP_PX} if decoded.scale < 1 else set()
+    large = [i for i in range(len(boxes)) if i not in small]
+    encodings = dict(zip(large, encoder.encode(decoded.image, [boxes[i] for i in large]), strict=True))
+    if small:
+        full, _ = open_oriented(data)
+        full_boxes = [scale_box(boxes[i], decoded.scale, decoded.size) for i in sorted(small)]
+        encodings.update(zip(sorted(small), encoder.encode(full, full_boxes), strict=True))
+    return [encodings[i] for i in range(len(boxes))]
+
+
+def _flipped(data: bytes, decoded: Decoded, quality: int) -> Rendition:
+    """Lossless for a block-aligned JPEG; otherwise decoded in full, mirrored and encoded again."""
+    if decoded.source_format == "JPEG":
+        lossless = jpeg.mirror(data, decoded.orientation, decoded.icc_profile)
+        if lossless is not None:
+            return Rendition(lossless, "image/jpeg", "jpg")
+    full = decoded.image if decoded.image.size == decoded.size else open_oriented(data)[0]
+    return encode(mirrored(full), decoded.source_format, quality)
 
 
 RESULT_COLUMNS = ("face", "top", "right", "bottom", "left", "person_id", "name", "distance", "attributes")

@@ -13,8 +13,11 @@ class ProcessorSettings(WorkerSettings):
     visibility_timeout_seconds: int = Field(default=120, ge=10, le=43200)
     health_file: Path | None = Path("/tmp/photolane-processor.health")
     thumbnail_px: int = Field(default=256, ge=16, le=4096)
-    # Faces are found on a copy whose long side is at most this, upsampled this many times.
-    detect_max_px: int = Field(default=1024, ge=128)
+    # One decode at least this long (JPEGs are DCT-scaled to it) feeds thumbnail, detection, encoding.
+    work_px: int = Field(default=2000, ge=256)
+    # Faces are found on a copy whose long side is at most this, upsampled this many times
+    # (size x 2^upsample ~ 2000 px keeps every face of the test photos; see BENCHMARKS.md).
+    detect_max_px: int = Field(default=1000, ge=128)
     detect_upsample: int = Field(default=1, ge=0, le=3)
     jpeg_quality: int = Field(default=92, ge=50, le=100)
     # A face is the nearest enrolled person when their encodings are at most this far apart.

@@ -97,3 +97,18 @@ def test_results_csv_names_the_people() -> None:
     assert rows[0].split(",") == list(RESULT_COLUMNS)
     assert rows[1] == '0,10,60,70,5,p1,Barack Obama,0.4123,"{""role"": ""president""}"'
     assert rows[2] == "1,1,2,3,0,,,,"
+
+
+def test_small_faces_in_a_scaled_decode_are_encoded_from_the_full_image(detector: FaceDetector,
+                                                                       encoder: FaceEncoder, faces_dir) -> None:
+    """A 12 MP-like photo: decoded at half size, its small face keeps the full-size encoding."""
+    source, _ = open_oriented((faces_dir / "obama_2.jpg").read_bytes())
+    canvas = Image.new("RGB", (4000, 3000), "grey")
+    canvas.paste(source.resize((313, 600)), (200, 200))  # a face ~130 px wide: ~65 px at half size
+    data = io.BytesIO()
+    canvas.save(data, "JPEG", quality=92)
+    out = render(data.getvalue(), Recognition(detector, encoder, FaceIndex(), 0.6), 256, work_px=2000)
+    assert len(out.faces) == 1
+    full, _ = open_oriented(data.getvalue())
+    reference = encoder.encode(full, [out.faces[0].box])[0]
+    assert np.linalg.norm(np.frombuffer(out.faces[0].encoding, dtype=np.float32) - reference) < 0.02

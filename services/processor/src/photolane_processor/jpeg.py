@@ -1,0 +1,86 @@
+"""Lossless JPEG mirror through libjpeg-turbo's TurboJPEG API (Debian package libturbojpeg0).
+
+The DCT coefficients are moved, not decoded and encoded again: no quality loss, ~3x faster than a
+re-encode on 12 MP. It works when the image's width (or height, for a rotated photo) is a multiple
+of the JPEG block size; otherwise ``mirror`` returns None and the caller re-encodes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import struct
+
+# tjTransform operations and options (turbojpeg.h)
+NONE, HFLIP, VFLIP, TRANSPOSE, TRANSVERSE, ROT90, ROT180, ROT270 = range(8)
+PERFECT, COPY_NONE = 1, 64
+STOP_ON_WARNING = 1 << 13
+
+# EXIF orientation of the original → the one transform that gives the mirror of the upright photo.
+MIRROR_OF_UPRIGHT = {1: HFLIP, 2: NONE, 3: VFLIP, 4: ROT180, 5: ROT90, 6: TRANSPOSE, 7: ROT270, 8: TRANSVERSE}
+
+
+class _Region(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int), ("w", ctypes.c_int), ("h", ctypes.c_int)]
+
+
+class _Transform(ctypes.Structure):
+    _fields_ = [("r", _Region), ("op", ctypes.c_int), ("options", ctypes.c_int), ("data", ctypes.c_void_p),
+                ("customFilter", ctypes.c_void_p)]
+
+
+def _load() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("turbojpeg")
+    if name is None:
+        return None
+    lib = ctypes.CDLL(name)
+    lib.tjInitTransform.restype = ctypes.c_void_p
+    lib.tjDestroy.argtypes = [ctypes.c_void_p]
+    lib.tjFree.argtypes = [ctypes.c_void_p]
+    lib.tjTransform.argtypes = [
+        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_int,
+        ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(_Transform), ctypes.c_int,
+    ]
+    return lib
+
+
+_LIB = _load()
+
+
+def available() -> bool:
+    return _LIB is not None
+
+
+def mirror(data: bytes, orientation: int, icc_profile: bytes | None = None) -> bytes | None:
+    """The mirror of the upright photo, losslessly, without metadata but its colour profile.
+
+    None when it cannot be done exactly (no library, image not block-aligned, a decoder warning).
+    """
+    if _LIB is None or orientation not in MIRROR_OF_UPRIGHT:
+        return None
+    transform = _Transform(op=MIRROR_OF_UPRIGHT[orientation], options=PERFECT | COPY_NONE)
+    out, size = ctypes.c_void_p(), ctypes.c_ulong(0)
+    handle = _LIB.tjInitTransform()
+    try:
+        failed = _LIB.tjTransform(handle, data, len(data), 1, ctypes.byref(out), ctypes.byref(size),
+                                  ctypes.byref(transform), STOP_ON_WARNING)
+        result = None if failed else ctypes.string_at(out, size.value)
+    finally:
+        if out:
+            _LIB.tjFree(out)
+        _LIB.tjDestroy(handle)
+    return _with_icc(result, icc_profile) if result and icc_profile else result
+
+
+def _with_icc(jpeg: bytes, icc: bytes) -> bytes:
+    """Insert the ICC profile as APP2 segments, after the JFIF header when there is one."""
+    room = 65535 - 2 - 14  # segment length field and the "ICC_PROFILE\0", sequence and count bytes
+    chunks = [icc[i:i + room] for i in range(0, len(icc), room)]
+    segments = b"".join(
+        b"\xff\xe2" + struct.pack(">H", len(chunk) + 16) + b"ICC_PROFILE\0" + bytes([n + 1, len(chunks)]) + chunk
+        for n, chunk in enumerate(chunks)
+    )
+    at = 2
+    if jpeg[2:4] == b"\xff\xe0":  # APP0 (JFIF) stays first
+        at = 4 + struct.unpack(">H", jpeg[4:6])[0]
+    return jpeg[:at] + segments + jpeg[at:]
