@@ -8,7 +8,7 @@ STAMP := $(VENV)/.photolane-installed
 INSTALL_INPUTS := constraints.txt pyproject.toml libs/common/pyproject.toml \
 	$(wildcard services/*/pyproject.toml) scripts/bootstrap-venv.sh
 
-.PHONY: help install run test test-unit test-integration test-e2e lint bench lock clean
+.PHONY: help install run test test-unit test-integration test-e2e test-containers images engine lint bench bench-image lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -36,8 +36,21 @@ test-integration: $(STAMP) ## Run the integration tests (real moto server over H
 test-e2e: $(STAMP) ## Run the end-to-end tests (the three services as processes)
 	$(PY) -m pytest tests/e2e
 
-bench: $(STAMP) ## Measure the processor stage by stage against the naive pipeline; writes BENCHMARKS.md
-	$(PY) -m photolane.bench
+bench: $(STAMP) ## Measure the processor stage by stage against the naive pipeline (venv); writes BENCHMARKS.md
+	$(PY) -m photolane_processor.bench --faces tests/fixtures/faces --section venv \
+		--title "In the venv (make bench): dlib from the dlib-bin wheel"
+
+bench-image: $(STAMP) ## The same benchmark inside the processor image (AVX2 dlib, and dlib's default build)
+	scripts/bench-image.sh
+
+engine: $(STAMP) ## Bring up a Docker engine here when none answers (Debian docker.io, Compose v2)
+	scripts/docker-engine.sh
+
+images: $(STAMP) ## Build the images (stand-in, upload, notifier, processor) with the Debian-built base when needed
+	scripts/build-images.sh
+
+test-containers: images ## Run the container tests: the built images under docker compose (testcontainers)
+	$(PY) -m pytest -m containers tests/containers
 
 lint: $(STAMP) ## Check the code with ruff
 	$(VENV)/bin/ruff check libs services src tests

@@ -7,10 +7,12 @@ resources of its own (unique names), so tests never see each other's data.
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,16 @@ from .standin import STANDIN_ENV, StandInClient, free_port, start_standin, stop_
 
 ROOT = Path(__file__).resolve().parents[2]
 FACES = ROOT / "tests" / "fixtures" / "faces"
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 90, what: str = "condition") -> Any:
+    """Poll until ``check`` returns something truthy (and return it), or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="session")

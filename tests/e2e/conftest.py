@@ -8,8 +8,7 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import requests
 from PIL import Image
 
 from photolane.standin import StandInClient, free_port, port_in_use
-from photolane.testing import ROOT
+from photolane.testing import ROOT, wait_for
 
 
 @dataclass
@@ -29,15 +28,6 @@ class Running:
     standin: StandInClient
     run_dir: Path
     log: Path
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 90, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")

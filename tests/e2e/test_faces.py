@@ -12,9 +12,9 @@ import pytest
 import requests
 from PIL import Image
 
-from photolane.testing import exif_rotated
+from photolane.testing import exif_rotated, wait_for
 
-from .conftest import Running, finished, upload, wait_for
+from .conftest import Running, finished, upload
 
 pytestmark = pytest.mark.e2e
 

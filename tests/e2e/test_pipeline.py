@@ -12,9 +12,9 @@ import pytest
 import requests
 from PIL import Image, ImageOps
 
-from photolane.testing import exif_rotated, pixel_difference
+from photolane.testing import exif_rotated, pixel_difference, wait_for
 
-from .conftest import Running, fetch_image, finished, upload, wait_for
+from .conftest import Running, fetch_image, finished, upload
 
 pytestmark = pytest.mark.e2e
 

@@ -1,7 +1,8 @@
 """``make bench``: the processor's speed, stage by stage, against the naive pipeline, in one run.
 
-Writes BENCHMARKS.md. The photos are built from the real test photos (tests/fixtures/faces): a 2 MP
-group photo, and a 12 MP photo with 9 faces down to 3 % of its long side.
+Writes one section of BENCHMARKS.md (``--section``: the venv, or the processor image). The photos are
+built from the real test photos (``--faces``, tests/fixtures/faces): a 2 MP group photo, and a 12 MP
+photo with 9 faces down to 3 % of its long side.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import multiprocessing
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,14 +23,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from photolane_processor import jpeg
-from photolane_processor.faces import FaceDetector, FaceEncoder
-from photolane_processor.imaging import encode, encode_jpeg, mirrored, open_oriented, thumbnail
-from photolane_processor.matching import FaceIndex
-from photolane_processor.pipeline import Recognition, render
-from photolane_processor.settings import ProcessorSettings
+from . import jpeg
+from .faces import FaceDetector, FaceEncoder
+from .imaging import encode, encode_jpeg, mirrored, open_oriented, thumbnail
+from .matching import FaceIndex
+from .pipeline import Recognition, render
+from .settings import ProcessorSettings
 
-from .testing import FACES
+FACES = Path(os.environ.get("PHOTOLANE_BENCH_FACES", "tests/fixtures/faces"))
 
 STAGES = ("decode", "flip", "thumbnail", "detect", "encode", "match")
 SINGLES = ["obama_2", "biden_2", "kit_harington_3", "rose_leslie_2", "alex_lacamoire_3", "obama_3",
@@ -137,10 +139,19 @@ def photos_per_second(data: bytes, processes: int, photos: int) -> float:
 
 # -- the report -------------------------------------------------------------------------------------
 def main() -> None:
+    global FACES
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5, help="runs per variant (medians are reported)")
-    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    parser.add_argument("--faces", type=Path, default=FACES, help="the test photos (tests/fixtures/faces)")
+    parser.add_argument("--section", default="venv", help="the part of the report this run rewrites")
+    parser.add_argument("--title", default="In the venv (make bench)")
+    parser.add_argument("--out", default="BENCHMARKS.md", help="the report; - prints the section")
+    parser.add_argument("--splice", type=Path, help="put this section file into --out, measure nothing")
     args = parser.parse_args()
+    if args.splice:
+        splice(Path(args.out), args.section, args.splice.read_text())
+        return
+    FACES = args.faces
     import face_recognition
 
     settings = ProcessorSettings(_env_file=None)
@@ -151,7 +162,7 @@ def main() -> None:
     recognition = Recognition(detector, encoder, big_index, settings.face_tolerance)
     photos = {"2 MP (1732x1237, 3 faces)": photo_2mp(), "12 MP (4000x3000, 9 faces)": photo_12mp()}
 
-    lines = [*_header(args.runs, settings)]
+    lines = [f"## {args.title}", "", *_header(args.runs, settings)]
     comparison: dict[str, tuple[dict[str, float], dict[str, float], Run, Run]] = {}
     for label, data in photos.items():
         naive_runs = [naive(data, face_recognition.face_locations, face_recognition.face_encodings, big_index)
@@ -166,12 +177,37 @@ def main() -> None:
     lines += _matching(big_index)
     data = photos["12 MP (4000x3000, 9 faces)"]
     one, two = photos_per_second(data, 1, 6), photos_per_second(data, 2, 12)
-    lines += ["## Worker processes (12 MP photo, photolane pipeline)", "",
+    lines += ["### Worker processes (12 MP photo, photolane pipeline)", "",
               "| processes | photos/s | ratio |", "| --- | --- | --- |",
               f"| 1 | {one:.2f} | 1.00 |", f"| 2 | {two:.2f} | {two / one:.2f} |", ""]
     lines += _reading(comparison["12 MP (4000x3000, 9 faces)"][1])
-    args.out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.out}")
+    section = "\n".join(lines) + "\n"
+    if args.out == "-":
+        print(section)
+    else:
+        splice(Path(args.out), args.section, section)
+        print(f"wrote the {args.section} section of {args.out}")
+
+
+INTRO = """# Benchmarks
+
+The processor, stage by stage, against the naive pipeline, measured by `make bench` (in the venv,
+dlib from the dlib-bin wheel) and `make bench-image` (inside the processor image, dlib built from
+source: with AVX2 and OpenBLAS, and dlib's default build). Each command rewrites its own section.
+"""
+
+
+def splice(report: Path, name: str, section: str) -> None:
+    """Replace (or add) one section of the report, between its markers."""
+    begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    text = report.read_text() if report.exists() else INTRO
+    block = f"{begin}\n{section.rstrip()}\n{end}"
+    if begin in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    report.write_text(text)
 
 
 def _header(runs: int, settings: ProcessorSettings) -> list[str]:
@@ -183,8 +219,7 @@ def _header(runs: int, settings: ProcessorSettings) -> list[str]:
     except importlib.metadata.PackageNotFoundError:
         build = "a source build"
     return [
-        "# Benchmarks", "",
-        "Made by `make bench` (`python -m photolane.bench`), which rewrites this file. Milliseconds per photo,",
+        f"Command: `{' '.join(['python -m photolane_processor.bench', *sys.argv[1:]])}`. Milliseconds per photo,",
         f"medians of {runs} runs (the naive pipeline: {max(3, runs // 2)}), one process, on {os.cpu_count()} cores",
         f"of a shared, noisy machine: {cpu}; dlib from {build}; lossless JPEG mirror "
         f"{'on' if jpeg.available() else 'off (libturbojpeg0 missing)'}.",
@@ -199,7 +234,7 @@ def _header(runs: int, settings: ProcessorSettings) -> list[str]:
 
 
 def _stage_table(comparison: dict) -> list[str]:
-    lines = ["## Per stage", "", "| photo | pipeline | " + " | ".join(STAGES) + " | total | speed-up |",
+    lines = ["### Per stage", "", "| photo | pipeline | " + " | ".join(STAGES) + " | total | speed-up |",
              "| --- | --- | " + " | ".join("---" for _ in STAGES) + " | --- | --- |"]
     for label, (slow, quick, _, _) in comparison.items():
         for name, stages in (("naive", slow), ("photolane", quick)):
@@ -212,7 +247,7 @@ def _stage_table(comparison: dict) -> list[str]:
 
 def _closeness(comparison: dict, photos: dict[str, bytes], encoder: FaceEncoder) -> list[str]:
     """How far photolane's encodings are from full-size ones: the scaled decode alone, and all told."""
-    lines = ["## Same faces, close encodings", "",
+    lines = ["### Same faces, close encodings", "",
              "Faces found by each pipeline, and the distance (max / mean) of each photolane encoding to the",
              "encoding of the same face from the full-size image: *same boxes* isolates the scaled decode;",
              "*naive* also counts the boxes found at another size. Names are given under 0.6; two photos of",
@@ -237,7 +272,7 @@ def _sweep(photo_12mp_data: bytes) -> list[str]:
                 for name in tests}
     decoded = {name: open_oriented(data)[0].convert("RGB") for name, data in tests.items()}
     total = sum(n for name, n in expected.items() if "12 MP" not in name)
-    lines = ["## Detection size", "",
+    lines = ["### Detection size", "",
              f"Faces found in the {len(tests) - 1} test photos ({total} faces) and the 12 MP photo (9 faces), by",
              "the long side of the copy the detector sees and its upsampling; ms: detection on the 12 MP photo.",
              "", "| detect px | upsample | test photos | 12 MP | all kept | ms (12 MP) |",
@@ -258,7 +293,7 @@ def _sweep(photo_12mp_data: bytes) -> list[str]:
 def _reading(quick: dict[str, float]) -> list[str]:
     per_face = quick["encode"] / 9
     rest = sum(v for k, v in quick.items() if k != "encode")
-    return ["## Reading", "",
+    return ["### Reading", "",
             f"On the 12 MP photo, encoding takes {quick['encode']:.0f} ms ({per_face:.0f} ms a face) of the "
             f"{sum(quick.values()):.0f} ms; everything else {rest:.0f} ms.",
             "Encoding is dlib's ResNet, whose speed depends on how dlib was built: the dlib-bin wheel of the",
@@ -273,7 +308,7 @@ def _matching(index: FaceIndex) -> list[str]:
         start = time.perf_counter()
         index.match(queries, 0.6)
         times.append(_lap(start))
-    return ["## Matching", "", f"9 faces against {len(index):,} encodings: median {statistics.median(times):.1f} ms "
+    return ["### Matching", "", f"9 faces against {len(index):,} encodings: median {statistics.median(times):.1f} ms "
             "(one matrix product; the index is rebuilt only when the people change).", ""]
 
 

@@ -1,0 +1,97 @@
+"""The walking pipeline through the containers: three images wired only by the stand-in's queues."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image, ImageOps
+
+from photolane.testing import ROOT, pixel_difference, wait_for
+
+from .conftest import DOCKER, ComposeStack
+
+pytestmark = pytest.mark.containers
+
+
+def _upload(stack: ComposeStack, data: bytes, name: str = "photo.jpg", **fields: str) -> str:
+    answer = requests.post(f"{stack.url}/api/photos", files={"file": (name, data)}, data=fields, timeout=60)
+    assert answer.status_code == 202, answer.text
+    return answer.json()["id"]
+
+
+def _photo(stack: ComposeStack, photo_id: str) -> dict:
+    return requests.get(f"{stack.url}/api/photos/{photo_id}", timeout=10).json()
+
+
+def _finished(stack: ComposeStack, photo_id: str, timeout: float = 120) -> dict:
+    return wait_for(lambda: (p := _photo(stack, photo_id))["status"] in ("processed", "failed") and p,
+                    timeout=timeout, what=f"photo {photo_id}")
+
+
+def test_photo_goes_through_the_three_containers(stack: ComposeStack, faces_dir: Path) -> None:
+    phone, email = f"+1415555{uuid.uuid4().int % 10_000:04d}", f"{uuid.uuid4().hex[:8]}@example.com"
+    original = (faces_dir / "group_obama_biden_and_one_more.jpg").read_bytes()
+    photo = _finished(stack, _upload(stack, original, email=email, phone=phone))
+    assert photo["status"] == "processed", photo["error"]
+    assert len(photo["faces"]) == 3
+    flipped = Image.open(io.BytesIO(requests.get(photo["flipped_url"], timeout=30).content))
+    assert pixel_difference(flipped, ImageOps.mirror(Image.open(io.BytesIO(original)))) < 3
+    thumb = Image.open(io.BytesIO(requests.get(photo["thumbnail_url"], timeout=30).content))
+    assert max(thumb.size) == 256
+    wait_for(lambda: {n["status"] for n in _photo(stack, photo["id"])["notifications"]} == {"sent"}
+             and len(_photo(stack, photo["id"])["notifications"]) == 2, what="SMS and email")
+    assert len([m for m in stack.standin.sms() if m["phone_number"] == phone]) == 1
+    assert len([m for m in stack.standin.emails() if email in m["destinations"]["ToAddresses"]]) == 1
+    refused = requests.post(f"{stack.url}/api/photos", files={"file": ("x.jpg", b"not an image")}, timeout=10)
+    assert refused.status_code == 400
+
+
+def test_every_container_runs_as_a_non_root_user(stack: ComposeStack) -> None:
+    for service in ("aws", "upload", "processor", "notifier"):
+        container = stack.container(service)
+        exit_code, output = container.exec_run(["id", "-u"])
+        assert exit_code == 0 and output.decode().strip() != "0", service
+        assert container.attrs["Config"]["User"] not in ("", "0", "root"), service
+        assert container.attrs["State"]["Health"]["Status"] == "healthy", service
+
+
+def _slow_photo(faces_dir: Path) -> bytes:
+    """A 48 MP WebP: small to upload (a smooth gradient), seconds of work for the processor."""
+    x, y = np.linspace(0, 255, 8000, dtype=np.float32), np.linspace(0, 255, 6000, dtype=np.float32)
+    pixels = np.stack([np.add.outer(y * 0, x), np.add.outer(y, x * 0), np.add.outer(y, x) / 2], axis=-1)
+    canvas = Image.fromarray(pixels.astype(np.uint8))
+    canvas.paste(Image.open(faces_dir / "obama_2.jpg"), (1000, 1000))
+    out = io.BytesIO()
+    canvas.save(out, "WEBP", quality=80)
+    return out.getvalue()
+
+
+def test_a_worker_stopped_mid_job_loses_nothing(stack: ComposeStack, faces_dir: Path) -> None:
+    processor = stack.container("processor")
+    photo_id = _upload(stack, _slow_photo(faces_dir), name="big.webp")
+    wait_for(lambda: _photo(stack, photo_id)["status"] == "processing", timeout=60, what="processing")
+    processor.stop(timeout=1)  # SIGTERM, then SIGKILL after 1 s: the job in hand is cut off
+    assert _photo(stack, photo_id)["status"] == "processing"
+    processor.start()
+    photo = _finished(stack, photo_id, timeout=180)
+    assert photo["status"] == "processed" and len(photo["faces"]) == 1
+    logs = processor.logs().decode()
+    assert re.search(rf'"photo_id": "{photo_id}".*"receive_count": 2', logs), "finished by the restarted worker"
+
+
+def test_more_processors_share_the_queue(stack: ComposeStack, faces_dir: Path) -> None:
+    """`docker compose up --scale processor=3` works: workers only share a queue."""
+    subprocess.run([DOCKER, "compose", "-f", str(ROOT / "docker-compose.yml"), "up", "-d", "--wait",
+                    "--no-recreate", "--scale", "processor=3", "processor"], check=True, capture_output=True)
+    processors = [c for c in stack.compose.get_containers() if c.Service == "processor"]
+    assert len(processors) == 3
+    ids = [_upload(stack, (faces_dir / name).read_bytes())
+           for name in ("biden_2.jpg", "kit_harington_2.jpg", "rose_leslie_2.jpg", "obama_3.jpg", "obama_1.jpg")]
+    assert [_finished(stack, i)["status"] for i in ids] == ["processed"] * len(ids)
