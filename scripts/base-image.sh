@@ -14,7 +14,11 @@ sudo=""
 for image in "$OFFICIAL" "$LOCAL"; do
   if "$DOCKER" image inspect "$image" >/dev/null 2>&1; then echo "$image"; exit 0; fi
 done
-if timeout 60 "$DOCKER" pull -q "$OFFICIAL" >/dev/null 2>&1; then echo "$OFFICIAL"; exit 0; fi
+# PHOTOLANE_NO_PULL=1 (CI sets it) never asks a registry outside the machine.
+if [ -z "${PHOTOLANE_NO_PULL:-}" ] && timeout 60 "$DOCKER" pull -q "$OFFICIAL" >/dev/null 2>&1; then
+  echo "$OFFICIAL"
+  exit 0
+fi
 
 echo "base-image: $OFFICIAL cannot be pulled; building $LOCAL from Debian packages (debootstrap)" >&2
 command -v debootstrap >/dev/null || { $sudo apt-get update -qq; $sudo apt-get install -y -qq debootstrap >/dev/null; }

@@ -8,7 +8,7 @@ DOCKER=${DOCKER:-/usr/bin/docker}
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
-if ! [ -x /usr/bin/dockerd ]; then
+if ! [ -x /usr/sbin/dockerd ] && ! [ -x /usr/bin/dockerd ]; then
   echo "docker-engine: installing Debian's docker.io" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker.io >/dev/null
@@ -30,4 +30,4 @@ if ! "$DOCKER" compose version >/dev/null 2>&1; then
   mkdir -p "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
   ln -sf "$PWD/$plugin" "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-compose"
 fi
-echo "docker-engine: $("$DOCKER" version --format 'engine {{.Server.Version}}, storage {{.Server.Os}}') ready" >&2
+echo "docker-engine: engine $("$DOCKER" version --format '{{.Server.Version}}') ready" >&2

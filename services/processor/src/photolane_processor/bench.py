@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import io
+import logging
 import multiprocessing
 import os
 import platform
@@ -23,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from photolane_common import logs
+
 from . import jpeg
 from .faces import FaceDetector, FaceEncoder
 from .imaging import encode, encode_jpeg, mirrored, open_oriented, thumbnail
@@ -31,6 +34,7 @@ from .pipeline import Recognition, render
 from .settings import ProcessorSettings
 
 FACES = Path(os.environ.get("PHOTOLANE_BENCH_FACES", "tests/fixtures/faces"))
+log = logging.getLogger("photolane.bench")
 
 STAGES = ("decode", "flip", "thumbnail", "detect", "encode", "match")
 SINGLES = ["obama_2", "biden_2", "kit_harington_3", "rose_leslie_2", "alex_lacamoire_3", "obama_3",
@@ -152,6 +156,7 @@ def main() -> None:
         splice(Path(args.out), args.section, args.splice.read_text())
         return
     FACES = args.faces
+    logs.configure("bench")
     import face_recognition
 
     settings = ProcessorSettings(_env_file=None)
@@ -169,8 +174,8 @@ def main() -> None:
                       for _ in range(max(3, args.runs // 2))]
         fast_runs = [fast(data, recognition) for _ in range(args.runs)]
         comparison[label] = (medians(naive_runs), medians(fast_runs), naive_runs[0], fast_runs[0])
-        print(f"{label}: naive {sum(comparison[label][0].values()):.0f} ms, "
-              f"photolane {sum(comparison[label][1].values()):.0f} ms", flush=True)
+        log.info("bench.photo", extra={"photo": label, "naive_ms": round(sum(comparison[label][0].values())),
+                                       "photolane_ms": round(sum(comparison[label][1].values()))})
     lines += _stage_table(comparison)
     lines += _closeness(comparison, photos, encoder)
     lines += _sweep(photos["12 MP (4000x3000, 9 faces)"])
@@ -183,10 +188,10 @@ def main() -> None:
     lines += _reading(comparison["12 MP (4000x3000, 9 faces)"][1])
     section = "\n".join(lines) + "\n"
     if args.out == "-":
-        print(section)
+        sys.stdout.write(section)
     else:
         splice(Path(args.out), args.section, section)
-        print(f"wrote the {args.section} section of {args.out}")
+        log.info("bench.written", extra={"section": args.section, "path": args.out})
 
 
 INTRO = """# Benchmarks

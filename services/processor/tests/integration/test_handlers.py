@@ -1,35 +1,17 @@
 """The processor's handlers against a real moto server, with the real face model."""
 
 import io
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from PIL import Image, ImageOps
 
 from photolane.testing import Stack, exif_rotated, pixel_difference
 from photolane_common import aws
-from photolane_common.domain import QUEUED, Photo
 from photolane_common.messages import PhotoUploaded, decode, encode
-from photolane_processor.bootstrap import build_deps
 from photolane_processor.handlers import ProcessorDeps, give_up, handle
 from photolane_processor.settings import ProcessorSettings
 
-
-@pytest.fixture
-def deps(stack: Stack) -> ProcessorDeps:
-    return build_deps(ProcessorSettings(thumbnail_px=200))
-
-
-def _uploaded(deps: ProcessorDeps, data: bytes) -> PhotoUploaded:
-    photo_id = str(uuid.uuid4())
-    key = f"originals/{photo_id}.jpg"
-    deps.blobs.put(key, data, "image/jpeg")
-    now = datetime.now(UTC)
-    deps.photos.create(Photo(id=photo_id, status=QUEUED, created_at=now, updated_at=now,
-                             content_type="image/jpeg", original_key=key, email="a@example.com"))
-    return PhotoUploaded(photo_id=photo_id, original_key=key)
+from ..conftest import stored_photo
 
 
 def _notifications(stack: Stack) -> list[dict[str, Any]]:
@@ -42,7 +24,7 @@ def _notifications(stack: Stack) -> list[dict[str, Any]]:
 def test_photo_is_processed_into_flipped_thumbnail_faces_and_csv(deps: ProcessorDeps, stack: Stack,
                                                                   faces_dir) -> None:
     original = (faces_dir / "group_obama_biden_and_one_more.jpg").read_bytes()
-    job = _uploaded(deps, original)
+    job = stored_photo(deps, original, email="a@example.com")
     handle(decode(encode(job)), deps)
 
     photo = deps.photos.get(job.photo_id)
@@ -60,7 +42,7 @@ def test_photo_is_processed_into_flipped_thumbnail_faces_and_csv(deps: Processor
 
 def test_the_same_job_twice_gives_the_same_record_and_objects(deps: ProcessorDeps, stack: Stack,
                                                                faces_dir) -> None:
-    job = _uploaded(deps, (faces_dir / "group_kit_and_rose.jpg").read_bytes())
+    job = stored_photo(deps, (faces_dir / "group_kit_and_rose.jpg").read_bytes())
     handle(decode(encode(job)), deps)
     first = deps.photos.get(job.photo_id)
     objects = {key: deps.blobs.get(key) for key in (first.flipped_key, first.thumbnail_key, first.results_key)}
@@ -73,7 +55,7 @@ def test_the_same_job_twice_gives_the_same_record_and_objects(deps: ProcessorDep
 
 
 def test_portrait_stored_sideways_is_turned_upright_first(deps: ProcessorDeps, faces_dir) -> None:
-    job = _uploaded(deps, exif_rotated(faces_dir / "obama_2.jpg", 6))
+    job = stored_photo(deps, exif_rotated(faces_dir / "obama_2.jpg", 6))
     handle(decode(encode(job)), deps)
     photo = deps.photos.get(job.photo_id)
     assert (photo.width, photo.height, len(photo.faces)) == (626, 1200, 1)
@@ -82,7 +64,7 @@ def test_portrait_stored_sideways_is_turned_upright_first(deps: ProcessorDeps, f
 def test_undecodable_image_fails_with_an_error_and_is_not_retried(deps: ProcessorDeps, stack: Stack,
                                                                   faces_dir) -> None:
     data = (faces_dir / "kit_harington_2.jpg").read_bytes()
-    job = _uploaded(deps, data[: len(data) // 2])
+    job = stored_photo(deps, data[: len(data) // 2])
     handle(decode(encode(job)), deps)  # returns: the message is deleted, not retried
     photo = deps.photos.get(job.photo_id)
     assert photo.status == "failed"
@@ -91,14 +73,14 @@ def test_undecodable_image_fails_with_an_error_and_is_not_retried(deps: Processo
 
 
 def test_missing_original_fails(deps: ProcessorDeps) -> None:
-    job = _uploaded(deps, b"x")
+    job = stored_photo(deps, b"x")
     handle(decode(encode(PhotoUploaded(photo_id=job.photo_id, original_key="originals/gone.jpg"))), deps)
     assert deps.photos.get(job.photo_id).error == "the original is missing from the bucket"
 
 
 def test_giving_up_records_the_failure_and_tells_the_uploader(deps: ProcessorDeps, stack: Stack,
                                                               faces_dir) -> None:
-    job = _uploaded(deps, (faces_dir / "biden_2.jpg").read_bytes())
+    job = stored_photo(deps, (faces_dir / "biden_2.jpg").read_bytes())
     give_up(decode(encode(job)), TimeoutError("S3 timed out"), deps)
     photo = deps.photos.get(job.photo_id)
     assert photo.status == "failed"

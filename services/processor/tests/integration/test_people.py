@@ -2,23 +2,15 @@
 
 import io
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
-from photolane.testing import Stack
-from photolane_common.domain import QUEUED, Photo
-from photolane_common.messages import PersonDeleted, PersonPhotoAdded, PhotoUploaded, decode, encode
-from photolane_processor.bootstrap import build_deps
+from photolane_common.domain import Photo
+from photolane_common.messages import PersonDeleted, PersonPhotoAdded, decode, encode
 from photolane_processor.handlers import ProcessorDeps, handle
-from photolane_processor.settings import ProcessorSettings
 
-
-@pytest.fixture
-def deps(stack: Stack) -> ProcessorDeps:
-    return build_deps(ProcessorSettings())
+from ..conftest import stored_photo
 
 
 def _run(deps: ProcessorDeps, message: object) -> None:
@@ -35,14 +27,9 @@ def _enroll(deps: ProcessorDeps, name: str, data: bytes, attributes: dict | None
 
 
 def _process(deps: ProcessorDeps, data: bytes) -> Photo:
-    photo_id = str(uuid.uuid4())
-    key = f"originals/{photo_id}.jpg"
-    deps.blobs.put(key, data, "image/jpeg")
-    now = datetime.now(UTC)
-    deps.photos.create(Photo(id=photo_id, status=QUEUED, created_at=now, updated_at=now,
-                             content_type="image/jpeg", original_key=key))
-    _run(deps, PhotoUploaded(photo_id=photo_id, original_key=key))
-    return deps.photos.get(photo_id)
+    job = stored_photo(deps, data)
+    _run(deps, job)
+    return deps.photos.get(job.photo_id)
 
 
 def _names(deps: ProcessorDeps, photo: Photo) -> list[str]:
