@@ -37,8 +37,8 @@ test-e2e: $(STAMP) ## Run the end-to-end tests (the three services as processes)
 	$(PY) -m pytest tests/e2e
 
 bench: $(STAMP) ## Measure the processor stage by stage against the naive pipeline (venv); writes BENCHMARKS.md
-	$(PY) -m photolane_processor.bench --faces tests/fixtures/faces --section venv \
-		--title "In the venv (make bench): dlib from the dlib-bin wheel"
+	$(PY) -m photolane_processor.bench --faces tests/fixtures/faces --section venv --command "make bench" \
+		--title "In the venv: dlib from the dlib-bin wheel"
 
 bench-image: $(STAMP) ## The same benchmark inside the processor image (AVX2 dlib, and dlib's default build)
 	scripts/bench-image.sh

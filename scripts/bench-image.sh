@@ -14,7 +14,8 @@ run() {  # image section title
   local out
   out=$(mktemp)
   "$DOCKER" run --rm --network none -v "$PWD/tests/fixtures/faces:/faces:ro" --entrypoint python "$1" \
-    -m photolane_processor.bench --faces /faces --out - --section "$2" --title "$3" > "$out"
+    -m photolane_processor.bench --runs 9 --faces /faces --out - --section "$2" --title "$3" \
+    --command "make bench-image" > "$out"
   .venv/bin/python -m photolane_processor.bench --splice "$out" --section "$2"
   rm -f "$out"
 }

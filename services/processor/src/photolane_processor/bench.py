@@ -151,6 +151,7 @@ def main() -> None:
     parser.add_argument("--title", default="In the venv (make bench)")
     parser.add_argument("--out", default="BENCHMARKS.md", help="the report; - prints the section")
     parser.add_argument("--splice", type=Path, help="put this section file into --out, measure nothing")
+    parser.add_argument("--command", default="python -m photolane_processor.bench", help="named in the report")
     args = parser.parse_args()
     if args.splice:
         splice(Path(args.out), args.section, args.splice.read_text())
@@ -167,7 +168,7 @@ def main() -> None:
     recognition = Recognition(detector, encoder, big_index, settings.face_tolerance)
     photos = {"2 MP (1732x1237, 3 faces)": photo_2mp(), "12 MP (4000x3000, 9 faces)": photo_12mp()}
 
-    lines = [f"## {args.title}", "", *_header(args.runs, settings)]
+    lines = [f"## {args.title}", "", *_header(args.runs, settings, args.command)]
     comparison: dict[str, tuple[dict[str, float], dict[str, float], Run, Run]] = {}
     for label, data in photos.items():
         naive_runs = [naive(data, face_recognition.face_locations, face_recognition.face_encodings, big_index)
@@ -185,7 +186,7 @@ def main() -> None:
     lines += ["### Worker processes (12 MP photo, photolane pipeline)", "",
               "| processes | photos/s | ratio |", "| --- | --- | --- |",
               f"| 1 | {one:.2f} | 1.00 |", f"| 2 | {two:.2f} | {two / one:.2f} |", ""]
-    lines += _reading(comparison["12 MP (4000x3000, 9 faces)"][1])
+    lines += _reading(comparison["12 MP (4000x3000, 9 faces)"][1], _dlib_build())
     section = "\n".join(lines) + "\n"
     if args.out == "-":
         sys.stdout.write(section)
@@ -215,16 +216,12 @@ def splice(report: Path, name: str, section: str) -> None:
     report.write_text(text)
 
 
-def _header(runs: int, settings: ProcessorSettings) -> list[str]:
+def _header(runs: int, settings: ProcessorSettings, command: str) -> list[str]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    try:
-        importlib.metadata.distribution("dlib-bin")
-        build = "the dlib-bin wheel"
-    except importlib.metadata.PackageNotFoundError:
-        build = "a source build"
+    build = _dlib_build()
     return [
-        f"Command: `{' '.join(['python -m photolane_processor.bench', *sys.argv[1:]])}`. Milliseconds per photo,",
+        f"Made by `{command}`. Milliseconds per photo,",
         f"medians of {runs} runs (the naive pipeline: {max(3, runs // 2)}), one process, on {os.cpu_count()} cores",
         f"of a shared, noisy machine: {cpu}; dlib from {build}; lossless JPEG mirror "
         f"{'on' if jpeg.available() else 'off (libturbojpeg0 missing)'}.",
@@ -233,9 +230,19 @@ def _header(runs: int, settings: ProcessorSettings) -> list[str]:
         "  the full image, HOG detection on the full image (upsample 1), encodings on the full image.",
         f"- **photolane**: the processor's `render`: one decode DCT-scaled to at least {settings.work_px} px feeding",
         "  thumbnail, detection and encoding; the flipped copy as a lossless JPEG transform; detection on a",
-        f"  copy of at most {settings.detect_max_px} px upsampled {settings.detect_upsample}x.",
+        f"  copy of at most {settings.detect_max_px} px upsampled {settings.detect_upsample}x; faces smaller than",
+        "  dlib's 150 px chip encoded at full resolution from lossless crops around them; all faces through the",
+        "  network in one batch.",
         "- **match**: against 100,000 enrolled encodings.", "",
     ]
+
+
+def _dlib_build() -> str:
+    try:
+        importlib.metadata.distribution("dlib-bin")
+        return "the dlib-bin wheel"
+    except importlib.metadata.PackageNotFoundError:
+        return "a source build"
 
 
 def _stage_table(comparison: dict) -> list[str]:
@@ -295,15 +302,17 @@ def _sweep(photo_12mp_data: bytes) -> list[str]:
     return [*lines, ""]
 
 
-def _reading(quick: dict[str, float]) -> list[str]:
+def _reading(quick: dict[str, float], build: str) -> list[str]:
     per_face = quick["encode"] / 9
     rest = sum(v for k, v in quick.items() if k != "encode")
-    return ["### Reading", "",
-            f"On the 12 MP photo, encoding takes {quick['encode']:.0f} ms ({per_face:.0f} ms a face) of the "
-            f"{sum(quick.values()):.0f} ms; everything else {rest:.0f} ms.",
-            "Encoding is dlib's ResNet, whose speed depends on how dlib was built: the dlib-bin wheel of the",
-            "venv is generic; the processor image builds dlib with OpenBLAS and AVX2 (`-march=x86-64-v3`), which",
-            "encodes a face about 5x faster. Run `make bench` inside that image to measure it there.", ""]
+    lines = ["### Reading", "",
+             f"On the 12 MP photo, encoding takes {quick['encode']:.0f} ms ({per_face:.0f} ms a face) of the "
+             f"{sum(quick.values()):.0f} ms; everything else {rest:.0f} ms. Encoding is dlib's ResNet, whose speed",
+             f"depends on how dlib was built (here: {build}; OPENBLAS_NUM_THREADS="
+             f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')})."]
+    if build == "the dlib-bin wheel":
+        lines.append("The processor image builds dlib with AVX2 and OpenBLAS; `make bench-image` measures it there.")
+    return [*lines, ""]
 
 
 def _matching(index: FaceIndex) -> list[str]:

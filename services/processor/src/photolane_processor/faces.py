@@ -11,19 +11,33 @@ from .imaging import downscaled, to_rgb
 
 
 class FaceEncoder:
-    """The 128-value encoding of each face (dlib's ResNet), from the image the boxes belong to."""
+    """The 128-value encoding of each face (dlib's ResNet on face_recognition's models)."""
 
     def __init__(self) -> None:
-        import face_recognition
+        import dlib
+        import face_recognition.api as models
 
         ImageFile.LOAD_TRUNCATED_IMAGES = False  # see FaceDetector
-        self._encode = face_recognition.face_encodings
+        self._dlib = dlib
+        self._landmarks = models.pose_predictor_5_point
+        self._network = models.face_encoder
 
     def encode(self, image: Image.Image, boxes: list[Box]) -> list[np.ndarray]:
-        if not boxes:
-            return []
-        pixels = np.asarray(to_rgb(image))
-        return [np.asarray(e, dtype=np.float32) for e in self._encode(pixels, known_face_locations=boxes)]
+        return self.encode_many([(image, boxes)])[0]
+
+    def encode_many(self, work: list[tuple[Image.Image, list[Box]]]) -> list[list[np.ndarray]]:
+        """Faces of several images through the network in one batch (face_recognition sends them a
+        face at a time); for each image, the encodings of its boxes, in order."""
+        todo = [(np.asarray(to_rgb(image)), boxes) for image, boxes in work if boxes]
+        shapes = [
+            self._dlib.full_object_detections(
+                [self._landmarks(pixels, self._dlib.rectangle(left, top, right, bottom))
+                 for top, right, bottom, left in boxes]
+            )
+            for pixels, boxes in todo
+        ]
+        batches = iter(self._network.compute_face_descriptor([p for p, _ in todo], shapes, 1) if todo else [])
+        return [[np.asarray(v, dtype=np.float32) for v in next(batches)] if boxes else [] for _, boxes in work]
 
 
 class FaceDetector:

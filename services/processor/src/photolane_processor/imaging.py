@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image, ImageOps
 
+from . import jpeg
+
 pillow_heif.register_heif_opener()
 
 # Source format → (output format, content type, extension). Browsers cannot show HEIC: JPEG instead.
@@ -75,6 +77,61 @@ def decode_for_work(data: bytes, work_px: int) -> Decoded:
         raise UnreadableImage(f"the image cannot be decoded ({exc})") from exc
     size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     return Decoded(upright, source_format, orientation, size, icc)
+
+
+Rect = tuple[int, int, int, int]  # left, top, right, bottom (exclusive)
+
+# What exif_transpose does for each EXIF orientation.
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_90}
+
+
+def to_upright(rect: Rect, orientation: int, stored: tuple[int, int]) -> Rect:
+    """A rectangle of the stored pixels, in the upright image's coordinates."""
+    x0, y0, x1, y1 = rect
+    w, h = stored
+    return {
+        1: (x0, y0, x1, y1), 2: (w - x1, y0, w - x0, y1), 3: (w - x1, h - y1, w - x0, h - y0),
+        4: (x0, h - y1, x1, h - y0), 5: (y0, x0, y1, x1), 6: (h - y1, x0, h - y0, x1),
+        7: (h - y1, w - x1, h - y0, w - x0), 8: (y0, w - x1, y1, w - x0),
+    }[orientation]
+
+
+def to_stored(rect: Rect, orientation: int, stored: tuple[int, int]) -> Rect:
+    """A rectangle of the upright image, in the stored pixels' coordinates."""
+    u0, v0, u1, v1 = rect
+    w, h = stored
+    return {
+        1: (u0, v0, u1, v1), 2: (w - u1, v0, w - u0, v1), 3: (w - u1, h - v1, w - u0, h - v0),
+        4: (u0, h - v1, u1, h - v0), 5: (v0, u0, v1, u1), 6: (v0, h - u1, v1, h - u0),
+        7: (w - v1, h - u1, w - v0, h - u0), 8: (w - v1, u0, w - v0, u1),
+    }[orientation]
+
+
+def full_size_regions(data: bytes, decoded: Decoded, rects: list[Rect]) -> list[tuple[Image.Image, Rect]] | None:
+    """Upright full-resolution crops of a JPEG, each decoded alone (lossless crop first), with the
+    upright rectangle each covers. None when the JPEG cannot be cut so (the caller decodes it all)."""
+    if decoded.source_format != "JPEG":
+        return None
+    turned = decoded.orientation in (5, 6, 7, 8)
+    stored = (decoded.size[1], decoded.size[0]) if turned else decoded.size
+    regions = []
+    for rect in rects:
+        x0, y0, x1, y1 = to_stored(rect, decoded.orientation, stored)
+        x0, y0 = max(0, x0) // jpeg.ALIGN * jpeg.ALIGN, max(0, y0) // jpeg.ALIGN * jpeg.ALIGN
+        regions.append((x0, y0, min(stored[0], x1) - x0, min(stored[1], y1) - y0))
+    pieces = jpeg.crops(data, regions)
+    if pieces is None:
+        return None
+    out = []
+    for piece, (x0, y0, _, _) in zip(pieces, regions, strict=True):
+        with Image.open(io.BytesIO(piece)) as image:
+            image.load()
+            width, height = image.size
+            upright = image.transpose(UPRIGHT[decoded.orientation]) if decoded.orientation in UPRIGHT else image.copy()
+        out.append((upright, to_upright((x0, y0, x0 + width, y0 + height), decoded.orientation, stored)))
+    return out
 
 
 def mirrored(image: Image.Image) -> Image.Image:

@@ -18,7 +18,17 @@ from photolane_common.domain import Box, Face, Person
 
 from . import jpeg
 from .faces import scale_box
-from .imaging import Decoded, Rendition, decode_for_work, encode, encode_jpeg, mirrored, open_oriented, thumbnail
+from .imaging import (
+    Decoded,
+    Rendition,
+    decode_for_work,
+    encode,
+    encode_jpeg,
+    full_size_regions,
+    mirrored,
+    open_oriented,
+    thumbnail,
+)
 from .matching import FaceIndex, to_bytes
 
 
@@ -28,6 +38,7 @@ class Detector(Protocol):
 
 class Encoder(Protocol):
     def encode(self, image: Image.Image, boxes: list[Box]) -> list[np.ndarray]: ...
+    def encode_many(self, work: list[tuple[Image.Image, list[Box]]]) -> list[list[np.ndarray]]: ...
 
 
 @dataclass
@@ -91,15 +102,32 @@ CHIP_PX = 150
 
 
 def _encodings(data: bytes, decoded: Decoded, boxes: list[Box], encoder: Encoder) -> list[np.ndarray]:
-    """Each face's encoding, from the scaled decode when the face is large enough in it."""
+    """Each face's encoding, from the scaled decode when the face is large enough in it, else at full
+    resolution from a lossless crop around it (or a full decode); all faces in one batch."""
     small = {i for i, (_, right, _, left) in enumerate(boxes) if right - left < CHIP_PX} if decoded.scale < 1 else set()
     large = [i for i in range(len(boxes)) if i not in small]
-    encodings = dict(zip(large, encoder.encode(decoded.image, [boxes[i] for i in large]), strict=True))
-    if small:
-        full, _ = open_oriented(data)
-        full_boxes = [scale_box(boxes[i], decoded.scale, decoded.size) for i in sorted(small)]
-        encodings.update(zip(sorted(small), encoder.encode(full, full_boxes), strict=True))
+    work: list[tuple[Image.Image, list[Box]]] = [(decoded.image, [boxes[i] for i in large])]
+    order = sorted(small)
+    if order:
+        work += _full_size_work(data, decoded, [scale_box(boxes[i], decoded.scale, decoded.size) for i in order])
+    batches = encoder.encode_many(work)
+    encodings = dict(zip(large, batches[0], strict=True))
+    encodings.update(zip(order, [e for batch in batches[1:] for e in batch], strict=True))
     return [encodings[i] for i in range(len(boxes))]
+
+
+def _full_size_work(data: bytes, decoded: Decoded, boxes: list[Box]) -> list[tuple[Image.Image, list[Box]]]:
+    """Full-resolution images for these boxes: a lossless crop around each (one pass over the JPEG's
+    coefficients), or the full decode when the JPEG cannot be cut so."""
+    rects = [(left - (right - left), top - (right - left), right + (right - left), bottom + (right - left))
+             for top, right, bottom, left in boxes]  # landmarks and the chip need context around the face
+    pieces = full_size_regions(data, decoded, rects)
+    if pieces is None:
+        return [(open_oriented(data)[0], boxes)]
+    return [
+        (piece, [(top - y0, right - x0, bottom - y0, left - x0)])
+        for (piece, (x0, y0, _, _)), (top, right, bottom, left) in zip(pieces, boxes, strict=True)
+    ]
 
 
 def _flipped(data: bytes, decoded: Decoded, quality: int) -> Rendition:

@@ -2,12 +2,21 @@
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
 from photolane.testing import pixel_difference
 from photolane_processor import jpeg
-from photolane_processor.imaging import decode_for_work
+from photolane_processor.faces import FaceDetector, FaceEncoder, scale_box
+from photolane_processor.imaging import (
+    UPRIGHT,
+    decode_for_work,
+    full_size_regions,
+    open_oriented,
+    to_stored,
+    to_upright,
+)
 
 
 def test_the_library_is_there() -> None:
@@ -68,3 +77,33 @@ def test_one_scaled_decode_for_the_work(faces_dir) -> None:
     assert decoded.size == (4000, 2856)
     small = decode_for_work((faces_dir / "kit_harington_2.jpg").read_bytes(), 2000)
     assert small.scale == 1.0
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_rectangles_map_between_stored_and_upright_pixels(upright: Image.Image, orientation: int) -> None:
+    data = _stored(upright, orientation)
+    stored = Image.open(io.BytesIO(data))
+    shown = ImageOps.exif_transpose(stored)
+    rect = (100, 60, 180, 200)  # upright
+    back = to_stored(rect, orientation, stored.size)
+    assert to_upright(back, orientation, stored.size) == rect
+    piece = stored.crop(back).transpose(UPRIGHT[orientation]) if orientation > 1 else stored.crop(back)
+    assert pixel_difference(piece, shown.crop(rect)) < 1
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 8])
+def test_small_faces_are_encoded_from_lossless_crops_as_from_the_full_image(faces_dir, orientation: int) -> None:
+    face, _ = open_oriented((faces_dir / "obama_2.jpg").read_bytes())
+    canvas = Image.new("RGB", (4000, 3000), "grey")
+    canvas.paste(face.resize((313, 600)), (1203, 917))  # off the block grid on purpose
+    data = _stored(canvas, orientation)
+    decoded = decode_for_work(data, 2000)
+    detector, encoder = FaceDetector(1000, 1), FaceEncoder()
+    boxes = [scale_box(b, decoded.scale, decoded.size) for b in detector.detect(decoded.image)]
+    assert len(boxes) == 1
+    pieces = full_size_regions(data, decoded, [(b[3] - 130, b[0] - 130, b[1] + 130, b[2] + 130) for b in boxes])
+    assert pieces is not None
+    (piece, (x0, y0, _, _)), (top, right, bottom, left) = pieces[0], boxes[0]
+    from_crop = encoder.encode(piece, [(top - y0, right - x0, bottom - y0, left - x0)])[0]
+    full, _ = open_oriented(data)
+    assert np.linalg.norm(from_crop - encoder.encode(full, boxes)[0]) < 0.02
