@@ -23,7 +23,7 @@ $(STAMP): $(INSTALL_INPUTS)
 run: $(STAMP) ## Run photolane on this machine (embedded AWS stand-in, no Docker); Ctrl-C stops it
 	$(PY) -m photolane.local
 
-test: $(STAMP) ## Run every test: lint, unit, integration (moto server) and end to end
+test: $(STAMP) ## Run the tests: lint, unit, integration (moto server), end to end (containers: make test-containers)
 	$(VENV)/bin/ruff check libs services src tests
 	$(PY) -m pytest
 
