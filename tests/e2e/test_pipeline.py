@@ -106,3 +106,18 @@ def test_admin_token_printed_at_start_is_the_one_the_service_takes(running: Runn
     assert requests.get(url, headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
     ok = requests.get(url, headers={"Authorization": f"Bearer {running.admin_token}"}, timeout=5)
     assert ok.status_code == 200 and ok.json() == {"blocked": False}
+
+
+def test_an_image_put_straight_into_incoming_is_processed(running: Running, faces_dir: Path) -> None:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=running.standin.url, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    key = "incoming/dropped in+1.jpg"
+    s3.put_object(Bucket="photolane", Key=key, Body=(faces_dir / "biden_2.jpg").read_bytes())
+    etag = s3.head_object(Bucket="photolane", Key=key)["ETag"].strip('"')
+    photo_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"s3://photolane/{key}#{etag}"))
+    wait_for(lambda: requests.get(f"{running.url}/api/photos/{photo_id}", timeout=10).status_code == 200,
+             what="a record for the dropped-in image")
+    photo = finished(running, photo_id)
+    assert photo["status"] == "processed" and photo["filename"] == "dropped in+1.jpg" and len(photo["faces"]) == 1

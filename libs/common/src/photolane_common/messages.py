@@ -6,6 +6,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
+from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -43,11 +44,28 @@ class PersonDeleted(BaseModel):
     person_id: str = Field(min_length=1)
 
 
+class S3Object(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    bucket: str = Field(min_length=1)
+    key: str = Field(min_length=1)  # decoded (S3 events URL-encode it)
+    size: int = 0
+    etag: str = ""
+
+
+class S3ObjectsCreated(BaseModel):
+    """An S3 event notification (objects put straight into the bucket), in the envelope's terms."""
+
+    model_config = ConfigDict(extra="ignore")
+    objects: list[S3Object]
+
+
 MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     "photo.uploaded": PhotoUploaded,
     "photo.processed": PhotoProcessed,
     "person.photo_added": PersonPhotoAdded,
     "person.deleted": PersonDeleted,
+    "s3.objects_created": S3ObjectsCreated,
+    "s3.test": S3ObjectsCreated,  # the test event S3 sends when a notification is configured
 }
 _TYPE_NAMES = {model: name for name, model in MESSAGE_TYPES.items()}
 
@@ -86,6 +104,23 @@ def encode(data: BaseModel) -> str:
     return Envelope(type=_TYPE_NAMES[type(data)], data=data.model_dump()).model_dump_json()
 
 
+def _from_s3_event(raw: dict[str, Any]) -> dict[str, Any]:
+    """An S3 event notification as an envelope: object keys decoded, only creations kept."""
+    if raw.get("Event") == "s3:TestEvent":
+        return {"type": "s3.test", "data": {"objects": []}}
+    objects = []
+    for record in raw.get("Records") or []:
+        if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
+            raise InvalidMessage("not an S3 event record")
+        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        s3 = record.get("s3") or {}
+        item = s3.get("object") or {}
+        objects.append({"bucket": (s3.get("bucket") or {}).get("name", ""), "key": unquote_plus(item.get("key", "")),
+                        "size": item.get("size") or 0, "etag": item.get("eTag") or ""})
+    return {"type": "s3.objects_created", "data": {"objects": objects}}
+
+
 def decode(body: str) -> Envelope:
     """Parse and check one message body (raises InvalidMessage)."""
     try:
@@ -94,6 +129,8 @@ def decode(body: str) -> Envelope:
         raise InvalidMessage(f"not JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise InvalidMessage("not a JSON object")
+    if "Records" in raw or raw.get("Event") == "s3:TestEvent":
+        raw = _from_s3_event(raw)
     try:
         envelope = Envelope.model_validate(raw)
     except ValidationError as exc:

@@ -38,6 +38,7 @@ def ensure_resources(settings: CommonSettings) -> Resources:
     sqs = aws.client("sqs", settings)
     jobs = _ensure_queue(sqs, settings.jobs_queue, VISIBILITY_TIMEOUT["jobs"])
     notifications = _ensure_queue(sqs, settings.notifications_queue, VISIBILITY_TIMEOUT["notifications"])
+    _notify_jobs_of_drop_ins(aws.client("s3", settings), settings.bucket, sqs, jobs)
     _ensure_tables(settings)
     topic_arn = aws.client("sns", settings).create_topic(Name=settings.events_topic)["TopicArn"]
     aws.client("ses", settings).verify_email_identity(EmailAddress=settings.email_from)
@@ -66,6 +67,22 @@ def _ensure_bucket(s3: Any, bucket: str) -> None:
     )
     default_encryption = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [default_encryption]})
+
+
+INCOMING_PREFIX = "incoming/"
+
+
+def _notify_jobs_of_drop_ins(s3: Any, bucket: str, sqs: Any, jobs_url: str) -> None:
+    """Objects put straight under incoming/ (console, CLI) reach the jobs queue as S3 events."""
+    arn = sqs.get_queue_attributes(QueueUrl=jobs_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={"QueueConfigurations": [{
+            "QueueArn": arn,
+            "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INCOMING_PREFIX}]}},
+        }]},
+    )
 
 
 def _ensure_queue(sqs: Any, name: str, visibility_timeout: int) -> str:

@@ -40,3 +40,19 @@ def test_expect_refuses_a_message_of_another_type() -> None:
     assert envelope.expect(PhotoProcessed).photo_id == "p1"
     with pytest.raises(InvalidMessage, match="photo.processed is not handled here"):
         envelope.expect(PhotoUploaded)
+
+
+def test_s3_event_notifications_become_typed_messages_with_decoded_keys() -> None:
+    from photolane_common.messages import S3ObjectsCreated
+
+    event = {"Records": [
+        {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+         "s3": {"bucket": {"name": "b"}, "object": {"key": "incoming/my+photo%2B1.jpg", "size": 5, "eTag": "e1"}}},
+        {"eventSource": "aws:s3", "eventName": "ObjectRemoved:Delete",
+         "s3": {"bucket": {"name": "b"}, "object": {"key": "incoming/gone.jpg"}}},
+    ]}
+    payload = decode(json.dumps(event)).expect(S3ObjectsCreated)
+    assert [(o.bucket, o.key, o.size, o.etag) for o in payload.objects] == [("b", "incoming/my photo+1.jpg", 5, "e1")]
+    assert decode('{"Service": "Amazon S3", "Event": "s3:TestEvent"}').type == "s3.test"
+    with pytest.raises(InvalidMessage, match="not an S3 event record"):
+        decode('{"Records": [{"eventSource": "aws:sns"}]}')

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+import mimetypes
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+
+from pynamodb.exceptions import PutError
 
 from photolane_common.aws import BlobStore, MessageQueue, MissingObject
-from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, Face, Photo, ProcessedImage
+from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, QUEUED, Face, Photo, ProcessedImage
 from photolane_common.logs import photo_context
 from photolane_common.messages import (
     Envelope,
@@ -15,9 +21,12 @@ from photolane_common.messages import (
     PersonPhotoAdded,
     PhotoProcessed,
     PhotoUploaded,
+    S3Object,
+    S3ObjectsCreated,
 )
 from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
+from photolane_common.resources import INCOMING_PREFIX
 
 from .imaging import UnreadableImage, open_oriented
 from .known import KnownPeople
@@ -48,6 +57,9 @@ def handle(envelope: Envelope, deps: ProcessorDeps) -> None:
         enroll(job, deps)
     elif isinstance(job, PersonDeleted):
         forget(job, deps)
+    elif isinstance(job, S3ObjectsCreated):
+        for dropped in job.objects:
+            ingest(dropped, deps)
     else:
         raise InvalidMessage(f"the processor does not handle {envelope.type}")
 
@@ -91,6 +103,31 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
                                        "height": outputs.height, "ms": outputs.timings_ms})
     _catch_up(photo.id, recognition.index, deps)
     _notify(deps, photo.id, "processed")
+
+
+def ingest(dropped: S3Object, deps: ProcessorDeps) -> None:
+    """An image put straight under incoming/: a record of its own, then the same path as an upload.
+
+    Its id comes from the object (bucket, key, ETag), so the same object notified twice is one photo,
+    processed once.
+    """
+    if dropped.bucket != deps.settings.bucket or not dropped.key.startswith(INCOMING_PREFIX):
+        log.info("s3.ignored", extra={"bucket": dropped.bucket, "key": dropped.key})
+        return
+    photo_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"s3://{dropped.bucket}/{dropped.key}#{dropped.etag}"))
+    with photo_context(photo_id):
+        if deps.photos.get(photo_id) is None:
+            now = datetime.now(UTC)
+            content_type = mimetypes.guess_type(dropped.key)[0] or "application/octet-stream"
+            photo = Photo(id=photo_id, status=QUEUED, created_at=now, updated_at=now, content_type=content_type,
+                          original_key=dropped.key, filename=PurePosixPath(dropped.key).name[:200])
+            try:
+                deps.photos.create(photo)
+            except PutError as exc:  # created by a concurrent delivery of the same event
+                if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                    raise
+            log.info("photo.dropped_in", extra={"key": dropped.key, "bytes": dropped.size})
+        process_photo(PhotoUploaded(photo_id=photo_id, original_key=dropped.key), deps)
 
 
 def _catch_up(photo_id: str, used: FaceIndex, deps: ProcessorDeps) -> None:
