@@ -115,6 +115,8 @@ def create_person() -> Any:
                                current_deps())
     except InvalidUpload as exc:
         return error(exc.status, exc.message)
+    except QueueUnavailable:
+        return error(503, "the photo could not be queued for encoding; send it again")
     return jsonify(id=person.id, status=person.status, url=f"/api/people/{person.id}"), 202
 
 
@@ -128,6 +130,8 @@ def add_photo(person_id: str) -> Any:
         person = add_person_photo(person_id, photo, current_deps())
     except InvalidUpload as exc:
         return error(exc.status, exc.message)
+    except QueueUnavailable:
+        return error(503, "the photo could not be queued for encoding; send it again")
     if person is None:
         return error(404, f"no person {person_id}")
     return jsonify(id=person.id, status=person.status, url=f"/api/people/{person.id}"), 202

@@ -144,7 +144,7 @@ def enroll_person(enrollment: Enrollment, deps: UploadDeps) -> Person:
     person_id = str(uuid.uuid4())
     key = _store_person_photo(person_id, enrollment.photo, deps)
     person = deps.people.create(person_id, name, attributes, key)
-    deps.jobs.send(PersonPhotoAdded(person_id=person_id, photo_key=key))
+    _queue_enrollment(person_id, key, deps)
     log.info("person.created", extra={"person_id": person_id})
     return person
 
@@ -155,8 +155,18 @@ def add_person_photo(person_id: str, photo: bytes, deps: UploadDeps) -> Person |
     key = _store_person_photo(person_id, photo, deps)
     person = deps.people.add_photo(person_id, key)
     if person is not None:
-        deps.jobs.send(PersonPhotoAdded(person_id=person_id, photo_key=key))
+        _queue_enrollment(person_id, key, deps)
     return person
+
+
+def _queue_enrollment(person_id: str, key: str, deps: UploadDeps) -> None:
+    """Queue the encoding; if that fails the photo is marked failed, never left enrolling."""
+    try:
+        deps.jobs.send(PersonPhotoAdded(person_id=person_id, photo_key=key))
+    except Exception as exc:
+        log.exception("person.queue_failed", extra={"person_id": person_id})
+        deps.people.photo_failed(person_id, key, "the photo could not be queued for encoding; send it again")
+        raise QueueUnavailable() from exc
 
 
 def delete_person(person_id: str, deps: UploadDeps) -> bool:

@@ -91,3 +91,21 @@ def test_photo_answer_names_the_person_of_each_face(client: FlaskClient, app) ->
     assert faces[1]["person"] is None
     page = client.get(f"/photos/{photo_id}").data.decode()
     assert "In this photo: <span id=\"people\">Joe Biden</span>" in page
+
+
+def test_an_enrollment_that_cannot_be_queued_fails_instead_of_hanging(client: FlaskClient, app,
+                                                                     faces_dir: Path) -> None:
+    deps = app.extensions["photolane"]
+
+    class DownQueue:
+        def send(self, message: object) -> str:
+            raise ConnectionError("SQS is down")
+
+    working, deps.jobs = deps.jobs, DownQueue()
+    try:
+        answer = _enroll(client, (faces_dir / "obama_1.jpg").read_bytes(), name="Barack Obama")
+    finally:
+        deps.jobs = working
+    assert answer.status_code == 503 and "send it again" in answer.get_json()["error"]
+    (person,) = client.get("/api/people", headers=ADMIN).get_json()["people"]
+    assert person["status"] == "failed" and "could not be queued" in person["error"]
