@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -134,6 +134,10 @@ class PhotoStore:
                 *_face_actions(result.faces),
             ],
         )
+
+    def all(self) -> Iterator[Photo]:
+        """Every record, page by page (the admin export); never all in memory at once."""
+        return (_to_photo(item) for item in PhotoModel.scan())
 
     def with_unknown_faces(self) -> list[str]:
         """Ids of the photos that still have unknown faces (a sparse index, not a table scan)."""

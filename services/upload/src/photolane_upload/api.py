@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
 from .deps import current_deps
+from .export import export_csv, export_json
 from .handlers import (
     Enrollment,
     QueueUnavailable,
@@ -96,6 +98,23 @@ def set_uploads() -> Any:
 @admin_required
 def get_uploads() -> Any:
     return jsonify(blocked=current_deps().switches.uploads_blocked())
+
+
+@api.get("/api/admin/export")
+@admin_required
+def export() -> Any:
+    """Every photo and person record, streamed; ``?format=csv`` for CSV (JSON by default)."""
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        return error(400, "format must be json or csv")
+    deps = current_deps()
+    people = deps.people.all()
+    chunks = (export_csv if fmt == "csv" else export_json)(deps.photos.all(), people)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    headers = {"Content-Disposition": f'attachment; filename="photolane-export-{stamp}.{fmt}"',
+               "Cache-Control": "no-store"}
+    mimetype = "text/csv" if fmt == "csv" else "application/json"
+    return Response(stream_with_context(chunks), mimetype=mimetype, headers=headers)
 
 
 # -- people (admin) --------------------------------------------------------------------------------
