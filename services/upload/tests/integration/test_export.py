@@ -26,7 +26,7 @@ def _upload(client: FlaskClient, filename: str, **fields: str) -> str:
 def _named_photo(client: FlaskClient) -> tuple[str, str]:
     """One processed photo naming an enrolled person, one unknown face beside them."""
     person = PeopleStore().create("p-1", "Ada Lovelace", {"born": 1815}, "people/p-1/a.jpg")
-    photo_id = _upload(client, "=cmd|' /C calc'!A0.jpg", email="ada@example.com", phone="+14155550123")
+    photo_id = _upload(client, "=HYPERLINK(1).jpg", email="ada@example.com", phone="+14155550123")
     faces = (Face((1, 20, 30, 2), person.id, 0.31, None), Face((40, 60, 70, 45), None, None, None))
     PhotoStore().mark_processed(photo_id, ProcessedImage(
         flipped_key="flipped/x.jpg", thumbnail_key="thumbs/x.jpg", results_key="results/x.csv",
