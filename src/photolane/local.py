@@ -153,6 +153,7 @@ def banner(cfg: LocalConfig) -> str:
         f"  admin token:  {cfg.admin_token} ({token_note})",
         f"  AWS stand-in: {cfg.aws_url} (moto server; its log in {cfg.run_dir / 'standin.log'})",
         f"  outbox:       {cfg.outbox_dir / 'events.jsonl'}",
+        f"  command line: export PHOTOLANE_URL={cfg.url} AWS_ENDPOINT_URL={cfg.aws_url}; .venv/bin/photolane --help",
         "Press Ctrl-C to stop.",
     ])
 

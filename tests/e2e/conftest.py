@@ -25,6 +25,7 @@ from photolane.testing import ROOT, wait_for
 class Running:
     url: str
     admin_token: str
+    aws_url: str
     standin: StandInClient
     run_dir: Path
     log: Path
@@ -49,7 +50,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     assert f"photolane is running at http://127.0.0.1:{port}" in text, text + log.read_text()[-3000:]
     token = re.search(r"admin token:\s+(\S+) \(generated", text).group(1)
     standin_url = re.search(r"AWS stand-in: (http://127\.0\.0\.1:\d+)", text).group(1)
-    yield Running(f"http://127.0.0.1:{port}", token, StandInClient(standin_url), run_dir, log)
+    yield Running(f"http://127.0.0.1:{port}", token, standin_url, StandInClient(standin_url), run_dir, log)
 
     launcher.send_signal(signal.SIGINT)  # what Ctrl-C does
     assert launcher.wait(timeout=60) == 0, log.read_text()[-3000:]

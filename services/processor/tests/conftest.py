@@ -13,7 +13,7 @@ from photolane_processor.settings import ProcessorSettings
 
 @pytest.fixture
 def deps(stack: Stack) -> ProcessorDeps:
-    return build_deps(ProcessorSettings(thumbnail_px=200))
+    return build_deps(ProcessorSettings(thumbnail_px=200, poll_wait_seconds=1))
 
 
 def stored_photo(deps: ProcessorDeps, data: bytes, **fields: str) -> PhotoUploaded:

@@ -50,6 +50,10 @@ class BlobStore:
         )
 
 
+class MissingQueue(LookupError):
+    """No queue of that name (a reply queue whose client has gone, say)."""
+
+
 class MessageQueue:
     """Sends typed messages, in their envelope, to one SQS queue."""
 
@@ -59,7 +63,10 @@ class MessageQueue:
 
     @classmethod
     def named(cls, sqs: Any, name: str) -> MessageQueue:
-        return cls(sqs, sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        try:
+            return cls(sqs, sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        except sqs.exceptions.QueueDoesNotExist as exc:
+            raise MissingQueue(name) from exc
 
     def send(self, data: BaseModel) -> str:
         return self.sqs.send_message(QueueUrl=self.url, MessageBody=messages.encode(data))["MessageId"]

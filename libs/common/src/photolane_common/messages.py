@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote_plus
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 VERSION = 1
 
@@ -44,6 +44,37 @@ class PersonDeleted(BaseModel):
     person_id: str = Field(min_length=1)
 
 
+REPLY_QUEUE_PREFIX = "photolane-replies-"
+MAX_NUMBERS = 10_000  # fits an SQS message (256 KiB) with room to spare
+
+
+class StatsRequested(BaseModel):
+    """Numbers to summarize; the answer goes to the named reply queue.
+
+    ``numbers`` is taken as sent: the processor checks it and answers an error for anything that is
+    not a list of finite numbers, so a client always gets an answer. Only a reply queue the client
+    made under the prefix can be named (the processor never writes to other queues).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    request_id: str = Field(min_length=1, max_length=100)
+    numbers: JsonValue = None
+    reply_queue: str = Field(pattern=rf"^{REPLY_QUEUE_PREFIX}[A-Za-z0-9_-]{{1,60}}$")
+
+
+class StatsAnswered(BaseModel):
+    """The summary of one request, or why there is none (``error``)."""
+
+    model_config = ConfigDict(extra="ignore")
+    request_id: str
+    count: int = 0
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    median: float | None = None
+    error: str | None = None
+
+
 class S3Object(BaseModel):
     model_config = ConfigDict(extra="ignore")
     bucket: str = Field(min_length=1)
@@ -64,6 +95,8 @@ MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     "photo.processed": PhotoProcessed,
     "person.photo_added": PersonPhotoAdded,
     "person.deleted": PersonDeleted,
+    "stats.requested": StatsRequested,
+    "stats.answered": StatsAnswered,
     "s3.objects_created": S3ObjectsCreated,
     "s3.test": S3ObjectsCreated,  # the test event S3 sends when a notification is configured
 }

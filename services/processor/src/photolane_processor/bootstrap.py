@@ -30,6 +30,7 @@ def build_deps(settings: ProcessorSettings) -> ProcessorDeps:
         notifications=MessageQueue.named(sqs, settings.notifications_queue),
         detector=FaceDetector(settings.detect_max_px, settings.detect_upsample),
         encoder=FaceEncoder(),
+        replies=partial(MessageQueue.named, sqs),
     )
 
 

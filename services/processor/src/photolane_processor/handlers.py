@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import mimetypes
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 from pynamodb.exceptions import PutError
 
-from photolane_common.aws import BlobStore, MessageQueue, MissingObject
+from photolane_common.aws import BlobStore, MessageQueue, MissingObject, MissingQueue
 from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, QUEUED, Face, Photo, ProcessedImage
 from photolane_common.logs import photo_context
 from photolane_common.messages import (
@@ -23,6 +24,8 @@ from photolane_common.messages import (
     PhotoUploaded,
     S3Object,
     S3ObjectsCreated,
+    StatsAnswered,
+    StatsRequested,
 )
 from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
@@ -31,6 +34,7 @@ from photolane_common.resources import INCOMING_PREFIX
 from .imaging import UnreadableImage, open_oriented
 from .known import KnownPeople
 from .matching import FaceIndex, from_bytes, to_bytes
+from .numbers import BadNumbers, summarize
 from .pipeline import Detector, Encoder, Recognition, render, results_csv
 from .settings import ProcessorSettings
 
@@ -47,6 +51,7 @@ class ProcessorDeps:
     notifications: MessageQueue
     detector: Detector
     encoder: Encoder
+    replies: Callable[[str], MessageQueue]  # a reply queue, by name
 
 
 def handle(envelope: Envelope, deps: ProcessorDeps) -> None:
@@ -57,6 +62,8 @@ def handle(envelope: Envelope, deps: ProcessorDeps) -> None:
         enroll(job, deps)
     elif isinstance(job, PersonDeleted):
         forget(job, deps)
+    elif isinstance(job, StatsRequested):
+        answer_stats(job, deps)
     elif isinstance(job, S3ObjectsCreated):
         for dropped in job.objects:
             ingest(dropped, deps)
@@ -149,6 +156,25 @@ def give_up(envelope: Envelope, error: BaseException, deps: ProcessorDeps) -> No
 
 def _notify(deps: ProcessorDeps, photo_id: str, status: str) -> None:
     deps.notifications.send(PhotoProcessed(photo_id=photo_id, status=status))
+
+
+# -- numbers ---------------------------------------------------------------------------------------
+def answer_stats(job: StatsRequested, deps: ProcessorDeps) -> None:
+    """Min, max, mean, median on the reply queue; bad numbers get an error answer, not a retry."""
+    try:
+        summary = summarize(job.numbers)
+        answer = StatsAnswered(request_id=job.request_id, count=summary.count, min=summary.min,
+                               max=summary.max, mean=summary.mean, median=summary.median)
+    except BadNumbers as exc:
+        answer = StatsAnswered(request_id=job.request_id, error=str(exc))
+    try:
+        deps.replies(job.reply_queue).send(answer)
+    except MissingQueue:
+        # The client gave up and deleted its queue: nobody is left to answer.
+        log.warning("stats.reply_queue_gone", extra={"request_id": job.request_id, "queue": job.reply_queue})
+        return
+    log.info("stats.answered", extra={"request_id": job.request_id, "count": answer.count,
+                                      "error": answer.error})
 
 
 # -- people ----------------------------------------------------------------------------------------

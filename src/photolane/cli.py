@@ -1,0 +1,374 @@
+"""``photolane``: upload photos and folders, follow them, manage people, export, numbers over queues.
+
+It talks to the upload service's JSON API (``--url``, ``PHOTOLANE_URL``); ``stats`` and ``queues``
+talk to SQS directly (``AWS_ENDPOINT_URL`` and the ``PHOTOLANE_*`` queue names, as the services do).
+Exit status: 0 when everything asked for was done, 1 when something was refused, failed or could
+not be reached, 2 for a wrong command line.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from photolane_common.settings import CommonSettings
+
+from . import queues
+from .client import Api, ApiError, Unreachable, photo_files
+
+DEFAULT_URL = "http://127.0.0.1:5000"
+
+
+class Failed(click.ClickException):
+    """Something was refused or failed; the message says what (exit 1)."""
+
+
+def _api(ctx: click.Context) -> Api:
+    return ctx.find_object(Api)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--url", envvar="PHOTOLANE_URL", default=DEFAULT_URL, show_default=True,
+              help="The upload service (env PHOTOLANE_URL).")
+@click.option("--token", envvar="PHOTOLANE_ADMIN_TOKEN", default=None,
+              help="The admin token, for people and export (env PHOTOLANE_ADMIN_TOKEN).")
+@click.pass_context
+def main(ctx: click.Context, url: str, token: str | None) -> None:
+    """photolane from the command line."""
+    ctx.obj = Api(url, token)
+
+
+# -- upload ----------------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    path: Path
+    id: str | None = None
+    status: str = "refused"
+    error: str | None = None
+    photo: dict[str, Any] | None = None
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("queued", "processing", "processed") and self.error is None
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--email", help="Where to send the result by email.")
+@click.option("--phone", help="Where to send the result by SMS (E.164, e.g. +14155550123).")
+@click.option("--wait", is_flag=True, help="Wait until each photo is processed.")
+@click.option("--download", "download_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Save the flipped image, thumbnail and results CSV here (implies --wait).")
+@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+              help="Photos in flight at once.")
+@click.option("--timeout", type=click.FloatRange(1), default=600, show_default=True,
+              help="Seconds to wait for each photo.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a photo instead of text.")
+@click.pass_context
+def upload(ctx: click.Context, paths: tuple[Path, ...], email: str | None, phone: str | None, wait: bool,
+           download_dir: Path | None, concurrency: int, timeout: float, as_json: bool) -> None:
+    """Upload photos, and every image in the folders given (recursively)."""
+    files = list(photo_files(list(paths)))
+    if not files:
+        raise click.UsageError("no images found (jpg, jpeg, png, webp, heic) in the folders given")
+    if download_dir:
+        download_dir.mkdir(parents=True, exist_ok=True)
+    job = UploadJob(_api(ctx), email, phone, wait or download_dir is not None, download_dir, timeout,
+                    _clashing_stems(files))
+    outcomes = _run_all(files, job.run, concurrency, "Processing" if job.wait else "Uploading")
+    for outcome in outcomes:
+        click.echo(json.dumps(_outcome_json(outcome)) if as_json else _outcome_line(outcome))
+    counts = Counter(o.status for o in outcomes)
+    click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())), err=True)
+    if any(o.status == "unreachable" for o in outcomes):
+        raise Failed(next(o.error for o in outcomes if o.status == "unreachable") or "unreachable")
+    if not all(o.ok for o in outcomes):
+        sys.exit(1)
+
+
+@dataclass
+class UploadJob:
+    api: Api
+    email: str | None
+    phone: str | None
+    wait: bool
+    download_dir: Path | None
+    timeout: float
+    clashing: set[str]
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, path: Path) -> Outcome:
+        outcome = Outcome(path)
+        if self.stop.is_set():
+            outcome.status, outcome.error = "skipped", "not sent: the service could not be reached"
+            return outcome
+        try:
+            answer = self.api.upload(path, self.email, self.phone)
+            outcome.id, outcome.status = answer["id"], answer["status"]
+            if self.wait:
+                outcome.photo = self.api.wait(outcome.id, self.timeout)
+                outcome.status, outcome.error = outcome.photo["status"], outcome.photo.get("error")
+            if self.download_dir and outcome.status == "processed":
+                outcome.files = self._download(outcome)
+        except Unreachable as exc:
+            self.stop.set()
+            outcome.status, outcome.error = "unreachable", str(exc)
+        except ApiError as exc:
+            outcome.status = "refused" if outcome.id is None else "error"
+            outcome.error = str(exc)
+        except TimeoutError as exc:
+            outcome.photo = exc.args[0]
+            outcome.status, outcome.error = "waiting", f"not processed after {self.timeout:g} s"
+        except OSError as exc:
+            outcome.status, outcome.error = "error", f"{path}: {exc.strerror or exc}"
+        return outcome
+
+    def _download(self, outcome: Outcome) -> list[Path]:
+        assert outcome.photo is not None and outcome.id is not None and self.download_dir is not None
+        stem = outcome.path.stem + (f"-{outcome.id[:8]}" if outcome.path.stem in self.clashing else "")
+        wanted = (("flipped_url", "flipped"), ("thumbnail_url", "thumbnail"), ("results_url", "results"))
+        saved = []
+        for key, label in wanted:
+            url = outcome.photo.get(key)
+            if url:
+                suffix = PurePosixPath(urlsplit(url).path).suffix
+                saved.append(self.api.download(url, self.download_dir / f"{stem}.{label}{suffix}"))
+        return saved
+
+
+def _clashing_stems(files: list[Path]) -> set[str]:
+    """Stems shared by several files: their downloads get the photo id too, so none overwrites another."""
+    return {stem for stem, n in Counter(f.stem for f in files).items() if n > 1}
+
+
+def _run_all(files: list[Path], work: Callable[[Path], Outcome], concurrency: int, label: str) -> list[Outcome]:
+    results: dict[Path, Outcome] = {}
+    with ThreadPoolExecutor(concurrency) as pool, \
+            click.progressbar(length=len(files), label=label, file=sys.stderr, show_pos=True) as bar:
+        futures = {pool.submit(work, f): f for f in files}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            bar.update(1)
+    return [results[f] for f in files]
+
+
+def _faces_text(photo: dict[str, Any] | None) -> str:
+    if not photo or photo.get("status") != "processed":
+        return ""
+    faces = photo.get("faces", [])
+    names = [f["person"]["name"] for f in faces if f.get("person")]
+    unknown = len(faces) - len(names)
+    parts = names + ([f"{unknown} unknown"] if unknown else [])
+    return f"{len(faces)} face{'s' if len(faces) != 1 else ''}" + (f": {', '.join(parts)}" if parts else "")
+
+
+def _outcome_line(outcome: Outcome) -> str:
+    detail = outcome.error or _faces_text(outcome.photo)
+    saved = f" → {', '.join(str(p) for p in outcome.files)}" if outcome.files else ""
+    return "\t".join([str(outcome.path), outcome.id or "-", outcome.status, detail + saved]).rstrip()
+
+
+def _outcome_json(outcome: Outcome) -> dict[str, Any]:
+    return {"path": str(outcome.path), "id": outcome.id, "status": outcome.status, "error": outcome.error,
+            "photo": outcome.photo, "files": [str(p) for p in outcome.files]}
+
+
+# -- status ----------------------------------------------------------------------------------------
+@main.command()
+@click.argument("photo_id")
+@click.option("--wait", is_flag=True, help="Wait until it is processed or failed.")
+@click.option("--timeout", type=click.FloatRange(1), default=600, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="The API's JSON answer.")
+@click.pass_context
+def status(ctx: click.Context, photo_id: str, wait: bool, timeout: float, as_json: bool) -> None:
+    """A photo's status, faces, people and notifications."""
+    api = _api(ctx)
+    photo = _or_fail(lambda: api.wait(photo_id, timeout) if wait else api.photo(photo_id))
+    if as_json:
+        click.echo(json.dumps(photo, indent=2))
+        return
+    rows = [("id", photo["id"]), ("status", photo["status"]), ("file", photo.get("filename") or "-")]
+    if photo.get("error"):
+        rows.append(("error", photo["error"]))
+    if photo["status"] == "processed":
+        rows.append(("faces", _faces_text(photo)))
+        rows += [(label, photo.get(key) or "-") for label, key in
+                 (("flipped", "flipped_url"), ("thumbnail", "thumbnail_url"), ("results", "results_url"))]
+    for sent in photo.get("notifications", []):
+        rows.append((sent["channel"], f"{sent['status']} to {sent['to']}" + (f": {sent['error']}" if sent.get("error")
+                                                                            else "")))
+    _table(rows)
+
+
+def _or_fail(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except ApiError as exc:
+        raise Failed(str(exc)) from exc
+    except TimeoutError as exc:
+        raise Failed(f"still {exc.args[0].get('status')} after the timeout") from exc
+
+
+def _table(rows: list[tuple[str, Any]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{label:<{width}}  {value}")
+
+
+# -- people ----------------------------------------------------------------------------------------
+@main.group()
+def people() -> None:
+    """Enrolled people (needs the admin token)."""
+
+
+def _attribute(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not key=value")
+        try:
+            value = json.loads(raw)  # numbers and true/false keep their type: terms=2 → 2
+        except ValueError:
+            value = raw
+        attributes[key.strip()] = value if isinstance(value, str | int | float | bool) else raw
+    return attributes
+
+
+@people.command("add")
+@click.argument("name")
+@click.argument("photo", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--attr", "attributes", multiple=True, callback=_attribute, metavar="KEY=VALUE",
+              help="An attribute of the person (repeat for more).")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait for the face encoding.")
+@click.option("--timeout", type=click.FloatRange(1), default=300, show_default=True)
+@click.pass_context
+def people_add(ctx: click.Context, name: str, photo: Path, attributes: dict[str, Any], wait: bool,
+               timeout: float) -> None:
+    """Enroll NAME from PHOTO (one face)."""
+    api = _api(ctx)
+    person = _or_fail(lambda: api.add_person(name, photo, attributes))
+    if wait:
+        person = _or_fail(lambda: api.wait_person(person["id"], timeout))
+    click.echo(f"{person['id']}\t{name}\t{person['status']}" + (f"\t{person['error']}" if person.get("error") else ""))
+    if person["status"] == "failed":
+        sys.exit(1)
+
+
+@people.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def people_list(ctx: click.Context, as_json: bool) -> None:
+    """Everyone enrolled, with their status."""
+    everyone = _or_fail(_api(ctx).people)
+    if as_json:
+        click.echo(json.dumps(everyone, indent=2))
+        return
+    for person in sorted(everyone, key=lambda p: p["name"].lower()):
+        extra = json.dumps(person["attributes"]) if person.get("attributes") else ""
+        click.echo("\t".join([person["id"], person["name"], person["status"], f"{len(person['photos'])} photo(s)",
+                              person.get("error") or extra]).rstrip())
+
+
+# -- export ----------------------------------------------------------------------------------------
+@main.command()
+@click.option("--csv", "as_csv", is_flag=True, help="CSV instead of JSON.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="A file instead of stdout.")
+@click.pass_context
+def export(ctx: click.Context, as_csv: bool, output: Path | None) -> None:
+    """Every photo and person record (needs the admin token)."""
+    api, fmt = _api(ctx), "csv" if as_csv else "json"
+    if output is None:
+        _or_fail(lambda: api.export(fmt, sys.stdout.buffer))
+        return
+    partial = output.with_name(output.name + ".part")
+    try:
+        with partial.open("wb") as out:
+            written = _or_fail(lambda: api.export(fmt, out))
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"wrote {written} bytes to {output}", err=True)
+
+
+# -- numbers over queues ---------------------------------------------------------------------------
+@main.command()
+@click.argument("numbers", nargs=-1)
+@click.option("--random", "how_many", type=click.IntRange(1, 10_000), help="Send N random numbers instead.")
+@click.option("--sample", is_flag=True, help="Send the built-in sample (uploads per hour of a day).")
+@click.option("--timeout", type=click.FloatRange(1), default=30, show_default=True, help="Seconds to wait.")
+@click.option("--json", "as_json", is_flag=True)
+def stats(numbers: tuple[str, ...], how_many: int | None, sample: bool, timeout: float, as_json: bool) -> None:
+    """Min, max, mean and median of NUMBERS, computed by the processor over the queues."""
+    if sum((bool(numbers), how_many is not None, sample)) != 1:
+        raise click.UsageError("give numbers, or --random N, or --sample (one of them)")
+    values: list[Any] = list(numbers)  # as typed: the processor checks them and says what is wrong
+    if how_many is not None:
+        values = [round(random.uniform(0, 1000), 3) for _ in range(how_many)]
+    elif sample:
+        values = list(queues.SAMPLE)
+    try:
+        answer = queues.ask_stats(CommonSettings(), values, timeout)
+    except queues.QueueError as exc:
+        raise Failed(str(exc)) from exc
+    if as_json:
+        click.echo(queues.answer_json(answer))
+    if answer.error:
+        raise Failed(f"the processor refused the numbers: {answer.error}")
+    if not as_json:
+        _table([("count", answer.count)] + [(k, _number(getattr(answer, k))) for k in ("min", "max", "mean", "median")])
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.10g}"
+
+
+@main.group("queues")
+def queues_group() -> None:
+    """The queues: depths, purge (talks to SQS, as the services do)."""
+
+
+@queues_group.command("list")
+def queues_list() -> None:
+    """Each queue's messages waiting and in flight."""
+    try:
+        found = queues.depths(CommonSettings())
+    except queues.QueueError as exc:
+        raise Failed(str(exc)) from exc
+    _table([("queue", "waiting  in flight")] + [(q.name, f"{q.visible:>7}  {q.in_flight:>9}") for q in found])
+
+
+@queues_group.command("purge")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def queues_purge(name: str, yes: bool) -> None:
+    """Delete every message of queue NAME (jobs, notifications, jobs-dlq, notifications-dlq)."""
+    settings = CommonSettings()
+    try:
+        queue = queues.resolve(settings, name)
+        depth = queues.depth(settings, queue)
+        if not yes:
+            click.confirm(f"Purge {queue}: {depth.visible} waiting and {depth.in_flight} in flight? "
+                          "This cannot be undone", abort=True)
+        queues.purge(settings, queue)
+    except queues.QueueError as exc:
+        raise Failed(str(exc)) from exc
+    click.echo(f"purged {queue}")
+
+
+if __name__ == "__main__":
+    main()
