@@ -87,7 +87,10 @@ def upload(ctx: click.Context, paths: tuple[Path, ...], email: str | None, phone
         download_dir.mkdir(parents=True, exist_ok=True)
     job = UploadJob(_api(ctx), email, phone, wait or download_dir is not None, download_dir, timeout,
                     _clashing_stems(files))
-    outcomes = _run_all(files, job.run, concurrency, "Processing" if job.wait else "Uploading")
+    try:
+        outcomes = _run_all(files, job, concurrency, "Processing" if job.wait else "Uploading")
+    except KeyboardInterrupt:
+        raise Failed("interrupted; photos already sent go on being processed (photolane status ID)") from None
     for outcome in outcomes:
         click.echo(json.dumps(_outcome_json(outcome)) if as_json else _outcome_line(outcome))
     counts = Counter(o.status for o in outcomes)
@@ -118,7 +121,7 @@ class UploadJob:
             answer = self.api.upload(path, self.email, self.phone)
             outcome.id, outcome.status = answer["id"], answer["status"]
             if self.wait:
-                outcome.photo = self.api.wait(outcome.id, self.timeout)
+                outcome.photo = self.api.wait(outcome.id, self.timeout, stop=self.stop)
                 outcome.status, outcome.error = outcome.photo["status"], outcome.photo.get("error")
             if self.download_dir and outcome.status == "processed":
                 outcome.files = self._download(outcome)
@@ -130,7 +133,8 @@ class UploadJob:
             outcome.error = str(exc)
         except TimeoutError as exc:
             outcome.photo = exc.args[0]
-            outcome.status, outcome.error = "waiting", f"not processed after {self.timeout:g} s"
+            outcome.status = "waiting"
+            outcome.error = "stopped waiting" if self.stop.is_set() else f"not processed after {self.timeout:g} s"
         except OSError as exc:
             outcome.status, outcome.error = "error", f"{path}: {exc.strerror or exc}"
         return outcome
@@ -153,14 +157,24 @@ def _clashing_stems(files: list[Path]) -> set[str]:
     return {stem for stem, n in Counter(f.stem for f in files).items() if n > 1}
 
 
-def _run_all(files: list[Path], work: Callable[[Path], Outcome], concurrency: int, label: str) -> list[Outcome]:
+def _run_all(files: list[Path], job: UploadJob, concurrency: int, label: str) -> list[Outcome]:
+    """Every file through ``job`` with a progress bar; on Ctrl-C the ones sent so far are listed."""
     results: dict[Path, Outcome] = {}
-    with ThreadPoolExecutor(concurrency) as pool, \
-            click.progressbar(length=len(files), label=label, file=sys.stderr, show_pos=True) as bar:
-        futures = {pool.submit(work, f): f for f in files}
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            bar.update(1)
+    pool = ThreadPoolExecutor(concurrency)
+    try:
+        with click.progressbar(length=len(files), label=label, file=sys.stderr, show_pos=True) as bar:
+            futures = {pool.submit(job.run, f): f for f in files}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+    except KeyboardInterrupt:
+        job.stop.set()  # waits end at once, files not yet started are skipped
+        pool.shutdown(wait=True, cancel_futures=True)
+        for outcome in (f.result() for f in futures if f.done() and not f.cancelled()):
+            if outcome.id:
+                click.echo(_outcome_line(outcome))
+        raise
+    pool.shutdown()
     return [results[f] for f in files]
 
 

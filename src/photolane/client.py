@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,9 +51,11 @@ class Api:
     def photo(self, photo_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/photos/{photo_id}")
 
-    def wait(self, photo_id: str, timeout: float, poll: float = 0.5) -> dict[str, Any]:
-        """The photo once processed or failed; TimeoutError with the last state otherwise."""
-        return _poll(lambda: self.photo(photo_id), lambda p: p["status"] in FINAL_PHOTO, timeout, poll)
+    def wait(self, photo_id: str, timeout: float, poll: float = 0.5,
+             stop: threading.Event | None = None) -> dict[str, Any]:
+        """The photo once processed or failed; TimeoutError with the last state otherwise
+        (at once when ``stop`` is set: the person pressed Ctrl-C)."""
+        return _poll(lambda: self.photo(photo_id), lambda p: p["status"] in FINAL_PHOTO, timeout, poll, stop)
 
     def download(self, url: str, target: Path) -> Path:
         """A presigned image or CSV to ``target``, written whole or not at all."""
@@ -127,15 +130,15 @@ def _refusal(answer: requests.Response) -> str:
 
 
 def _poll(read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool],
-          timeout: float, every: float) -> dict[str, Any]:
+          timeout: float, every: float, stop: threading.Event | None = None) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
+    stop = stop or threading.Event()
     while True:
         state = read()
-        if done(state) or time.monotonic() >= deadline:
-            if not done(state):
-                raise TimeoutError(state)
+        if done(state):
             return state
-        time.sleep(every)
+        if time.monotonic() >= deadline or stop.wait(every):
+            raise TimeoutError(state)
 
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"})

@@ -7,16 +7,18 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import boto3
 import pytest
+import requests
 from PIL import Image, ImageOps
 
 from photolane.standin import STANDIN_ENV, free_port
-from photolane.testing import pixel_difference
+from photolane.testing import pixel_difference, wait_for
 
 from .conftest import Running
 
@@ -159,3 +161,22 @@ def test_refusals_and_a_service_down_say_why(running: Running, tmp_path: Path) -
 def _keys() -> dict[str, str]:
     return {"aws_access_key_id": STANDIN_ENV.get("AWS_ACCESS_KEY_ID", "x"),
             "aws_secret_access_key": STANDIN_ENV.get("AWS_SECRET_ACCESS_KEY", "x")}
+
+
+def test_ctrl_c_stops_waiting_at_once_and_lists_what_was_sent(running: Running, faces_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOTOLANE_", "AWS_"))}
+    env["PHOTOLANE_URL"] = running.url
+    before = _photo_count(running)
+    started = subprocess.Popen([str(PHOTOLANE), "upload", str(faces_dir), "--wait", "--concurrency", "1"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: _photo_count(running) > before, what="the first photo sent")
+    started.send_signal(signal.SIGINT)
+    out, err = started.communicate(timeout=15)  # not the minutes of waiting left
+    assert started.returncode == 1 and "interrupted" in err
+    assert out.count("\t") >= 3  # the photo(s) already sent, with their ids
+
+
+def _photo_count(running: Running) -> int:
+    answer = requests.get(f"{running.url}/api/admin/export", timeout=10,
+                          headers={"Authorization": f"Bearer {running.admin_token}"})
+    return len(answer.json()["photos"])
