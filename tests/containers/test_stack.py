@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -95,3 +97,18 @@ def test_more_processors_share_the_queue(stack: ComposeStack, faces_dir: Path) -
     ids = [_upload(stack, (faces_dir / name).read_bytes())
            for name in ("biden_2.jpg", "kit_harington_2.jpg", "rose_leslie_2.jpg", "obama_3.jpg", "obama_1.jpg")]
     assert [_finished(stack, i)["status"] for i in ids] == ["processed"] * len(ids)
+
+
+def test_the_command_line_drives_the_containers(stack: ComposeStack, faces_dir: Path) -> None:
+    """The host's `photolane` against the compose stack: uploads by HTTP, statistics over its queues."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOTOLANE_", "AWS_"))}
+    env.update(PHOTOLANE_URL=stack.url, AWS_ENDPOINT_URL=stack.standin.url)
+    photolane = str(Path(sys.executable).with_name("photolane"))
+    uploaded = subprocess.run([photolane, "upload", str(faces_dir / "obama_2.jpg"), "--wait"], env=env,
+                              capture_output=True, text=True, timeout=180)
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert uploaded.stdout.strip().split("\t")[2:] == ["processed", "1 face: 1 unknown"]
+    stats = subprocess.run([photolane, "stats", "4", "1", "3", "2"], env=env, capture_output=True, text=True,
+                           timeout=60)
+    assert stats.returncode == 0, stats.stderr
+    assert stats.stdout.split() == ["count", "4", "min", "1", "max", "4", "mean", "2.5", "median", "2.5"]
