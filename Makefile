@@ -61,7 +61,7 @@ TAG ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 CDK := deploy/node_modules/.bin/cdk
 # The venv's python by its own path (a resolved symlink would leave the venv); context for the app.
 CDK_RUN = cd deploy && CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
-	node_modules/.bin/cdk --app "$(abspath $(PY)) app.py" --no-notices -c tag=$(TAG) $(if $(REGISTRY),-c registry=$(REGISTRY))
+	node_modules/.bin/cdk --app "$(abspath $(PY)) app.py" --no-notices -c tag=$(TAG) $(if $(REGISTRY),-c registry=$(REGISTRY)) $(CONTEXT)
 
 $(CDK): deploy/package.json deploy/package-lock.json
 	cd deploy && npm ci --no-audit --no-fund --loglevel=error

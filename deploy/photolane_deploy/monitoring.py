@@ -13,7 +13,9 @@ from photolane_common.resources import MAX_RECEIVE_COUNT
 
 from .data import WorkQueue
 
-OLDEST_JOB_ALARM = Duration.minutes(15)  # workers scale from zero within minutes; more is a stuck pipeline
+# Workers scale from zero; after hours of idling SQS may report depth up to 15 minutes late, so a
+# first job can wait that long. Twice that is a stuck pipeline.
+OLDEST_JOB_ALARM = Duration.minutes(30)
 
 
 class Alarms(Construct):

@@ -250,7 +250,7 @@ def test_alarms_on_dead_letters_and_on_the_oldest_job(synthesized: Synthesized) 
     jobs = logical_id(synthesized, "AWS::SQS::Queue", "DataJobsQueue")
     oldest = [a for a in alarms if a["MetricName"] == "ApproximateAgeOfOldestMessage"
               and a["Dimensions"][0]["Value"] == {"Fn::GetAtt": [jobs, "QueueName"]}]
-    assert len(oldest) == 1 and oldest[0]["Threshold"] == 900 and oldest[0]["AlarmActions"]
+    assert len(oldest) == 1 and oldest[0]["Threshold"] == 1800 and oldest[0]["AlarmActions"]
 
 
 def test_no_nat_gateway(synthesized: Synthesized) -> None:
