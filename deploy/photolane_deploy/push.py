@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,8 @@ def ecr_registry(session: Any | None = None) -> tuple[Registry, Any]:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-    session = session or boto3.Session()
+    # boto3 reads AWS_DEFAULT_REGION only; the CDK CLI and the services also take AWS_REGION.
+    session = session or boto3.Session(region_name=os.environ.get("AWS_REGION") or None)
     if session.region_name is None:
         raise PushError("no AWS region: set AWS_REGION (or a region in your AWS profile)")
     try:
