@@ -6,9 +6,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.photolane-installed
 INSTALL_INPUTS := constraints.txt pyproject.toml libs/common/pyproject.toml \
-	$(wildcard services/*/pyproject.toml) scripts/bootstrap-venv.sh
+	$(wildcard services/*/pyproject.toml) deploy/pyproject.toml scripts/bootstrap-venv.sh
 
-.PHONY: help install run test test-unit test-integration test-e2e test-containers images engine lint bench bench-image lock clean
+.PHONY: help install run test test-unit test-integration test-e2e test-containers images engine lint bench bench-image lock clean \
+	push synth deploy diff destroy
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -24,7 +25,7 @@ run: $(STAMP) ## Run photolane on this machine (embedded AWS stand-in, no Docker
 	$(PY) -m photolane.local
 
 test: $(STAMP) ## Run the tests: lint, unit, integration (moto server), end to end (containers: make test-containers)
-	$(VENV)/bin/ruff check libs services src tests
+	$(VENV)/bin/ruff check libs services src tests deploy
 	$(PY) -m pytest
 
 test-unit: $(STAMP) ## Run the unit tests only (no AWS stand-in)
@@ -53,7 +54,38 @@ test-containers: images ## Run the container tests: the built images under docke
 	$(PY) -m pytest -m containers tests/containers
 
 lint: $(STAMP) ## Check the code with ruff
-	$(VENV)/bin/ruff check libs services src tests
+	$(VENV)/bin/ruff check libs services src tests deploy
+
+# -- AWS (deploy/README.md) ------------------------------------------------------------------------
+TAG ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+CDK := deploy/node_modules/.bin/cdk
+# The venv's python by its own path (a resolved symlink would leave the venv); context for the app.
+CDK_RUN = cd deploy && CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
+	node_modules/.bin/cdk --app "$(abspath $(PY)) app.py" --no-notices -c tag=$(TAG) $(if $(REGISTRY),-c registry=$(REGISTRY)) $(CONTEXT)
+
+$(CDK): deploy/package.json deploy/package-lock.json
+	cd deploy && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+push: $(STAMP) ## Build the three images, tag them with the git commit, push to ECR (REGISTRY=host:port: any registry)
+	@git diff --quiet HEAD 2>/dev/null || echo "push: uncommitted changes go into images tagged $(TAG)" >&2
+	IMAGES="upload processor notifier" TAG=$(TAG) LATEST=0 scripts/build-images.sh
+	$(PY) -m photolane_deploy.push --tag $(TAG) $(if $(REGISTRY),--registry $(REGISTRY))
+
+synth: $(STAMP) ## Write the CloudFormation template to deploy/cdk.out (offline: no AWS account, no cdk CLI)
+	$(PY) deploy/app.py
+
+deploy: $(STAMP) $(CDK) ## Deploy to AWS the images make push pushed (this commit's tag); prints the URL
+	$(if $(REGISTRY),,$(PY) -m photolane_deploy.push --tag $(TAG) --check)
+	$(CDK_RUN) bootstrap
+	$(CDK_RUN) deploy --all --require-approval $(or $(APPROVAL),broadening) --outputs-file cdk.out/outputs.json
+	$(PY) -m photolane_deploy.outputs deploy/cdk.out/outputs.json
+
+diff: $(STAMP) $(CDK) ## Show what make deploy would change in the deployed stack
+	$(CDK_RUN) diff --all
+
+destroy: $(STAMP) $(CDK) ## Delete the stack (the bucket and tables are retained: deploy/README.md)
+	$(CDK_RUN) destroy --all
 
 lock: $(STAMP) ## Re-pin constraints.txt from the installed venv
 	@{ echo "# Pinned versions of everything photolane installs (pip install -c constraints.txt)."; \

@@ -38,7 +38,8 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 # Some machines list package folders in their pip config that do not exist; pip warns per package.
 exec 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 "${PIP[@]}" install -c constraints.txt \
-  -e libs/common -e services/upload -e services/processor -e services/notifier -e '.[test]'
+  -e libs/common -e services/upload -e services/processor -e services/notifier -e '.[test]' \
+  -e deploy  # the CDK app and make push (aws-cdk-lib, cdk-nag, cfn-lint, the Docker SDK)
 # face_recognition asks for `dlib`, which has no wheel and compiles for many minutes; dlib-bin is a
 # wheel of the same library, so face_recognition goes in without its declared dependencies.
 "${PIP[@]}" install -c constraints.txt dlib-bin

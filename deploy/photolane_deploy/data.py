@@ -1,0 +1,176 @@
+"""The data layer: bucket, queues with dead-letter queues, tables, events topic.
+
+The same construct serves the full stack and the stand-in smoke test (``DataStack``), so it uses
+nothing Lambda-backed: CDK's ``add_event_notification`` and ``auto_delete_objects`` would add custom
+resources that only real AWS can run. The bucket's notification is the plain CloudFormation property.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from photolane_common.resources import (
+    DEAD_LETTER_RETENTION_SECONDS,
+    INCOMING_PREFIX,
+    MAX_RECEIVE_COUNT,
+    VISIBILITY_TIMEOUT,
+)
+
+# Where each service reads and writes in the bucket (keys are made by the services' handlers).
+ORIGINALS, FLIPPED, THUMBS, RESULTS, PEOPLE = "originals/", "flipped/", "thumbs/", "results/", "people/"
+
+
+class WorkQueue(Construct):
+    """An SQS queue and its dead-letter queue, redriven after MAX_RECEIVE_COUNT receives."""
+
+    def __init__(self, scope: Construct, id: str, *, visibility_timeout: int) -> None:
+        super().__init__(scope, id)
+        self.dead_letters = sqs.Queue(
+            self, "DeadLetters",
+            retention_period=Duration.seconds(DEAD_LETTER_RETENTION_SECONDS),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        self.queue = sqs.Queue(
+            self, "Queue",
+            visibility_timeout=Duration.seconds(visibility_timeout),
+            receive_message_wait_time=Duration.seconds(20),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+
+
+class DataLayer(Construct):
+    """Everything that holds photolane's state; the services get it by grants and PHOTOLANE_* names."""
+
+    def __init__(self, scope: Construct, id: str, *, name_prefix: str, retain: bool = True) -> None:
+        super().__init__(scope, id)
+        keep = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        self.jobs = WorkQueue(self, "Jobs", visibility_timeout=VISIBILITY_TIMEOUT["jobs"])
+        self.notifications = WorkQueue(self, "Notifications", visibility_timeout=VISIBILITY_TIMEOUT["notifications"])
+        self.logs_bucket = self._logs_bucket(keep)
+        self.bucket = self._photo_bucket(name_prefix, keep)
+        self.photos_table = self._table("PhotosTable", keep)
+        self.photos_table.add_global_secondary_index(  # OwnerIndex in models.py: the gallery, newest first
+            index_name="owner-created",
+            partition_key=dynamodb.Attribute(name="owner", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        self.photos_table.add_global_secondary_index(  # UnknownFacesIndex: sparse, keys only
+            index_name="unknown-faces",
+            partition_key=dynamodb.Attribute(name="unknown", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        self.people_table = self._table("PeopleTable", keep)
+        self.settings_table = self._table("SettingsTable", keep, key="key")
+        self.events_topic = sns.Topic(
+            self, "EventsTopic",
+            # The AWS-managed key: encrypted at rest at no monthly cost.
+            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+            enforce_ssl=True,
+        )
+
+    # -- the bucket ------------------------------------------------------------------------
+    def _logs_bucket(self, keep: RemovalPolicy) -> s3.Bucket:
+        """Server access logs of the photo bucket, ALB access logs, VPC flow logs; kept 90 days."""
+        return s3.Bucket(
+            self, "LogsBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,  # ALB access logs accept only SSE-S3
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
+            removal_policy=keep,
+        )
+
+    def _photo_bucket(self, name_prefix: str, keep: RemovalPolicy) -> s3.Bucket:
+        # A name known before the bucket exists, so the jobs queue's policy can name the bucket
+        # without referring to it (S3 checks that policy when the notification is set: the bucket
+        # must come after it, and a reference would make a cycle). The stack id's first group keeps
+        # it unique per deployment: a retained bucket never blocks the next deploy.
+        unique = Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", Aws.STACK_ID))))
+        name = Fn.join("-", [name_prefix[:20], Aws.ACCOUNT_ID, Aws.REGION, unique])
+        bucket = s3.Bucket(
+            self, "Bucket",
+            bucket_name=name,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.logs_bucket,
+            server_access_logs_prefix="s3/",
+            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
+            removal_policy=keep,
+        )
+        self._notify_jobs_of_drop_ins(bucket, f"arn:{Aws.PARTITION}:s3:::{name}")
+        return bucket
+
+    def _notify_jobs_of_drop_ins(self, bucket: s3.Bucket, bucket_arn: str) -> None:
+        """Objects put under incoming/ reach the jobs queue as S3 events (as resources.py does locally)."""
+        self.jobs.queue.add_to_resource_policy(iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+            actions=["sqs:SendMessage"],
+            resources=[self.jobs.queue.queue_arn],
+            conditions={"ArnLike": {"aws:SourceArn": bucket_arn},
+                        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+        ))
+        cfn_bucket: s3.CfnBucket = bucket.node.default_child  # type: ignore[assignment]
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            queue_configurations=[s3.CfnBucket.QueueConfigurationProperty(
+                event="s3:ObjectCreated:*",
+                queue=self.jobs.queue.queue_arn,
+                filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=INCOMING_PREFIX)])),
+            )])
+        bucket.node.add_dependency(self.jobs.queue.node.find_child("Policy"))  # the queue's policy first
+
+    # -- tables --------------------------------------------------------------------------------
+    def _table(self, id: str, keep: RemovalPolicy, key: str = "id") -> dynamodb.Table:
+        """On demand, point-in-time recovery; the hash key as in models.py (a string)."""
+        return dynamodb.Table(
+            self, id,
+            partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=keep,
+        )
+
+    # -- what the services are told -------------------------------------------------------------
+    def environment(self) -> dict[str, str]:
+        """The common settings (settings.py): resource names every service reads."""
+        return {
+            "PHOTOLANE_REGION": Aws.REGION,
+            "PHOTOLANE_BUCKET": self.bucket.bucket_name,
+            "PHOTOLANE_PHOTOS_TABLE": self.photos_table.table_name,
+            "PHOTOLANE_PEOPLE_TABLE": self.people_table.table_name,
+            "PHOTOLANE_SETTINGS_TABLE": self.settings_table.table_name,
+            "PHOTOLANE_JOBS_QUEUE": self.jobs.queue.queue_name,
+            "PHOTOLANE_NOTIFICATIONS_QUEUE": self.notifications.queue.queue_name,
+            "PHOTOLANE_EVENTS_TOPIC": self.events_topic.topic_name,
+        }
+
+    # -- grants --------------------------------------------------------------------------------
+    def grant_objects(self, grantee: iam.IGrantable, actions: list[str], prefixes: list[str]) -> iam.Grant:
+        """Object actions under the given key prefixes only."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=actions,
+            resource_arns=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes],
+        )
+
+    def grant_list(self, grantee: iam.IGrantable, prefixes: list[str]) -> iam.Grant:
+        """ListBucket under those prefixes: without it a missing key reads as AccessDenied, not NoSuchKey."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:ListBucket"], resource_arns=[self.bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+        )

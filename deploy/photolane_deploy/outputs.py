@@ -1,0 +1,21 @@
+"""After make deploy: print where photolane answers, from the stack outputs the cdk CLI wrote."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def main(path: str) -> int:
+    outputs = json.loads(Path(path).read_text())
+    for stack, values in outputs.items():
+        print(f"{stack} is deployed: {values['Url']}")
+        print(f"  admin token: aws secretsmanager get-secret-value --secret-id {values['AdminTokenSecret']} "
+              "--query SecretString --output text")
+        print(f"  bucket: {values['Bucket']} (drop photos under incoming/)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

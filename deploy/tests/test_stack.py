@@ -1,0 +1,259 @@
+"""CDK assertions on the synthesized stack: the services, what each may do, and the data layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+from pynamodb.models import Model
+
+from photolane_common.models import PersonModel, PhotoModel, SettingModel
+from photolane_common.resources import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT
+from photolane_notifier.settings import NotifierSettings
+from photolane_processor.settings import ProcessorSettings
+from photolane_upload.settings import UploadSettings
+
+from .conftest import Synthesized, synthesize
+
+SETTINGS = {"upload": UploadSettings, "processor": ProcessorSettings, "notifier": NotifierSettings}
+
+
+def container(synth: Synthesized, name: str) -> dict[str, Any]:
+    for task in synth.resources("AWS::ECS::TaskDefinition").values():
+        for definition in task["Properties"]["ContainerDefinitions"]:
+            if definition["Name"] == name:
+                return {**definition, "_task": task}
+    raise AssertionError(f"no container {name}")
+
+
+def task_role_statements(synth: Synthesized, name: str) -> list[dict[str, Any]]:
+    role = container(synth, name)["_task"]["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
+    policies = [p for p in synth.resources("AWS::IAM::Policy").values() if {"Ref": role} in p["Properties"]["Roles"]]
+    assert policies, f"no policy on the {name} task role"
+    return [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def actions(statements: list[dict[str, Any]]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        found.update([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    return found
+
+
+def logical_id(synth: Synthesized, kind: str, path_part: str) -> str:
+    matches = [name for name in synth.resources(kind) if path_part in name]
+    assert len(matches) == 1, (kind, path_part, matches)
+    return matches[0]
+
+
+# -- the services -----------------------------------------------------------------------------------
+def test_three_fargate_services_from_the_pushed_images(synthesized: Synthesized) -> None:
+    synthesized.template.resource_count_is("AWS::ECS::Service", 3)
+    synthesized.template.all_resources_properties("AWS::ECS::Service", {"LaunchType": "FARGATE"})
+    for name in SETTINGS:
+        image = str(container(synthesized, name)["Image"])
+        assert f"photolane/{name}" in image and ":0123abc" in image, image
+
+
+def test_the_load_balancer_is_in_front_of_upload_only(synthesized: Synthesized) -> None:
+    synthesized.template.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 1)
+    synthesized.template.resource_count_is("AWS::ElasticLoadBalancingV2::TargetGroup", 1)
+    fronted = [s["Properties"]["LoadBalancers"] for s in synthesized.resources("AWS::ECS::Service").values()
+               if s["Properties"].get("LoadBalancers")]
+    assert len(fronted) == 1 and len(fronted[0]) == 1, fronted
+    assert (fronted[0][0]["ContainerName"], fronted[0][0]["ContainerPort"]) == ("upload", 5000)
+    synthesized.template.has_resource_properties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+        "HealthCheckPath": "/healthz", "Matcher": {"HttpCode": "200"}, "Port": 80, "Protocol": "HTTP"})
+    synthesized.template.has_resource_properties("AWS::ElasticLoadBalancingV2::Listener", {"Protocol": "HTTP",
+                                                                                           "Port": 80})
+
+
+def test_https_when_a_certificate_is_given(tmp_path: Path) -> None:
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    synth = synthesize(tmp_path, {"certificate_arn": arn, "domain_name": "photos.example.com"})
+    synth.template.has_resource_properties("AWS::ElasticLoadBalancingV2::Listener", {
+        "Protocol": "HTTPS", "Port": 443, "Certificates": [{"CertificateArn": arn}]})
+    synth.template.has_resource_properties("AWS::ElasticLoadBalancingV2::Listener", {
+        "Protocol": "HTTP", "Port": 80,
+        "DefaultActions": [Match.object_like({"Type": "redirect", "RedirectConfig": Match.object_like({
+            "Protocol": "HTTPS", "StatusCode": "HTTP_301"})})]})
+    public_url = {e["Name"]: e["Value"] for e in container(synth, "notifier")["Environment"]}["PHOTOLANE_PUBLIC_URL"]
+    assert public_url == "https://photos.example.com"
+
+
+def test_upload_scales_on_requests_and_both_workers_on_queue_depth(synthesized: Synthesized) -> None:
+    synthesized.template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 3)
+    synthesized.template.has_resource_properties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+        "PolicyType": "TargetTrackingScaling",
+        "TargetTrackingScalingPolicyConfiguration": Match.object_like({
+            "PredefinedMetricSpecification": Match.object_like({"PredefinedMetricType": "ALBRequestCountPerTarget"})}),
+    })
+    for queue in ("DataJobsQueue", "DataNotificationsQueue"):
+        queue_id = logical_id(synthesized, "AWS::SQS::Queue", queue)
+        alarms = [a["Properties"] for a in synthesized.resources("AWS::CloudWatch::Alarm").values()
+                  if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+                  and a["Properties"]["Dimensions"] == [{"Name": "QueueName",
+                                                         "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]]
+        assert len(alarms) == 2, f"{queue}: scale-out and scale-in alarms expected, got {alarms}"
+        step_policies = {a["AlarmActions"][0]["Ref"] for a in alarms}
+        for policy in step_policies:
+            assert synthesized.json["Resources"][policy]["Properties"]["PolicyType"] == "StepScaling"
+
+
+def test_workers_idle_at_zero_and_upload_keeps_one_task(synthesized: Synthesized) -> None:
+    minimums = sorted(t["Properties"]["MinCapacity"]
+                      for t in synthesized.resources("AWS::ApplicationAutoScaling::ScalableTarget").values())
+    assert minimums == [0, 0, 1]
+
+
+def test_every_setting_passed_is_one_the_service_reads(synthesized: Synthesized) -> None:
+    for name, settings in SETTINGS.items():
+        env = {e["Name"] for e in container(synthesized, name)["Environment"]}
+        read = {f"PHOTOLANE_{field.upper()}" for field in settings.model_fields}
+        passed = {key for key in env if key.startswith("PHOTOLANE_")}
+        assert passed <= read, f"{name} is given settings it does not read: {passed - read}"
+        assert {"PHOTOLANE_BUCKET", "PHOTOLANE_JOBS_QUEUE", "PHOTOLANE_NOTIFICATIONS_QUEUE",
+                "PHOTOLANE_PHOTOS_TABLE", "PHOTOLANE_PEOPLE_TABLE", "PHOTOLANE_SETTINGS_TABLE"} <= passed
+    notifier = {e["Name"]: e["Value"] for e in container(synthesized, "notifier")["Environment"]}
+    topic = logical_id(synthesized, "AWS::SNS::Topic", "DataEventsTopic")
+    assert notifier["PHOTOLANE_EVENTS_TOPIC_ARN"] == {"Ref": topic}
+    jobs = logical_id(synthesized, "AWS::SQS::Queue", "DataJobsQueue")
+    assert notifier["PHOTOLANE_JOBS_QUEUE"] == {"Fn::GetAtt": [jobs, "QueueName"]}  # names, not URLs
+
+
+def test_admin_token_and_session_key_are_secrets_never_values(synthesized: Synthesized) -> None:
+    upload = container(synthesized, "upload")
+    secrets = {s["Name"]: s["ValueFrom"] for s in upload["Secrets"]}
+    assert set(secrets) == {"PHOTOLANE_ADMIN_TOKEN", "PHOTOLANE_SESSION_KEY"}
+    generated = synthesized.resources("AWS::SecretsManager::Secret")
+    assert len(generated) == 2
+    for secret in generated.values():
+        assert "GenerateSecretString" in secret["Properties"] and "SecretString" not in secret["Properties"]
+    assert {ref["Ref"] for ref in secrets.values()} == set(generated)
+    for name in SETTINGS:
+        env = {e["Name"] for e in container(synthesized, name)["Environment"]}
+        assert not env & {"PHOTOLANE_ADMIN_TOKEN", "PHOTOLANE_SESSION_KEY"}
+
+
+def test_workers_have_time_to_finish_the_message_in_hand(synthesized: Synthesized) -> None:
+    assert container(synthesized, "processor")["StopTimeout"] == 120
+    assert container(synthesized, "notifier")["StopTimeout"] == 30
+    assert "photolane_common.health" in container(synthesized, "processor")["HealthCheck"]["Command"]
+
+
+# -- least privilege -----------------------------------------------------------------------------------
+def test_no_task_role_has_a_wildcard_action(synthesized: Synthesized) -> None:
+    for name in SETTINGS:
+        wild = {action for action in actions(task_role_statements(synthesized, name)) if "*" in action}
+        assert not wild, f"{name}: {wild}"
+
+
+def test_each_task_role_has_only_what_its_service_does(synthesized: Synthesized) -> None:
+    upload = actions(task_role_statements(synthesized, "upload"))
+    processor = actions(task_role_statements(synthesized, "processor"))
+    notifier = actions(task_role_statements(synthesized, "notifier"))
+    assert "sqs:ReceiveMessage" not in upload and "sqs:SendMessage" in upload
+    assert {"sqs:ReceiveMessage", "sqs:SendMessage", "s3:GetObject", "s3:PutObject"} <= processor
+    assert not {a for a in notifier if a.startswith("s3:")}
+    assert {"sns:Publish", "ses:SendEmail"} <= notifier and not {"sns:Publish", "ses:SendEmail"} & (upload | processor)
+    assert not {a for a in upload | processor | notifier
+                if a.startswith(("iam:", "s3:Delete", "dynamodb:DeleteTable", "dynamodb:CreateTable"))}
+
+
+def test_the_processor_answers_on_reply_queues_of_its_prefix_only(synthesized: Synthesized) -> None:
+    replies = [s for s in task_role_statements(synthesized, "processor")
+               if "photolane-replies-*" in str(s["Resource"])]
+    assert len(replies) == 1 and sorted(replies[0]["Action"]) == ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    assert replies[0]["Resource"]["Fn::Join"][1][-1] == ":photolane-replies-*"
+
+
+def test_objects_are_granted_by_prefix(synthesized: Synthesized) -> None:
+    puts = [s for s in task_role_statements(synthesized, "processor") if s["Action"] == "s3:PutObject"]
+    prefixes = {part for s in puts for r in s["Resource"] for part in r["Fn::Join"][1] if isinstance(part, str)}
+    assert prefixes == {"/flipped/*", "/thumbs/*", "/results/*"}
+
+
+# -- the data layer -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("queue", "visibility"), [("Jobs", VISIBILITY_TIMEOUT["jobs"]),
+                                                   ("Notifications", VISIBILITY_TIMEOUT["notifications"])])
+def test_queues_have_dead_letter_queues(synthesized: Synthesized, queue: str, visibility: int) -> None:
+    queue_id = logical_id(synthesized, "AWS::SQS::Queue", f"Data{queue}Queue")
+    dead_id = logical_id(synthesized, "AWS::SQS::Queue", f"Data{queue}DeadLetters")
+    properties = synthesized.json["Resources"][queue_id]["Properties"]
+    assert properties["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dead_id, "Arn"]},
+                                           "maxReceiveCount": MAX_RECEIVE_COUNT}
+    assert properties["VisibilityTimeout"] == visibility
+    assert properties["SqsManagedSseEnabled"] is True
+    assert synthesized.json["Resources"][dead_id]["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def test_the_bucket_is_private_encrypted_and_notifies_jobs_of_drop_ins(synthesized: Synthesized) -> None:
+    bucket_id = logical_id(synthesized, "AWS::S3::Bucket", "DataBucket")
+    bucket = synthesized.json["Resources"][bucket_id]
+    properties = bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    jobs = logical_id(synthesized, "AWS::SQS::Queue", "DataJobsQueue")
+    assert properties["NotificationConfiguration"] == {"QueueConfigurations": [{
+        "Event": "s3:ObjectCreated:*", "Queue": {"Fn::GetAtt": [jobs, "Arn"]},
+        "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "incoming/"}]}}}]}
+    jobs_policy = logical_id(synthesized, "AWS::SQS::QueuePolicy", "DataJobsQueuePolicy")
+    assert jobs_policy in bucket["DependsOn"]  # S3 checks the queue policy when the notification is set
+    assert bucket["DeletionPolicy"] == "Retain"
+    statements = synthesized.json["Resources"][jobs_policy]["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s.get("Principal") == {"Service": "s3.amazonaws.com"} and "aws:SourceArn" in s["Condition"]["ArnLike"]
+               for s in statements)
+
+
+@pytest.mark.parametrize(("model", "table"), [(PhotoModel, "Photos"), (PersonModel, "People"),
+                                              (SettingModel, "Settings")])
+def test_tables_match_the_models(synthesized: Synthesized, model: type[Model], table: str) -> None:
+    """Keys and indexes exactly as pynamodb would create them (models.py), so the services work."""
+    schema = model._get_schema()
+    table_id = logical_id(synthesized, "AWS::DynamoDB::Table", f"Data{table}Table")
+    resource = synthesized.json["Resources"][table_id]
+    properties = resource["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert resource["DeletionPolicy"] == "Retain"
+
+    def keys(key_schema: list[dict[str, str]]) -> set[tuple[str, str]]:
+        return {(k["AttributeName"], k["KeyType"]) for k in key_schema}
+
+    assert keys(properties["KeySchema"]) == keys(schema["key_schema"])
+    assert {(a["AttributeName"], a["AttributeType"]) for a in properties["AttributeDefinitions"]} == \
+        {(a["AttributeName"], a["AttributeType"]) for a in schema["attribute_definitions"]}
+    indexes = {i["IndexName"]: i for i in properties.get("GlobalSecondaryIndexes", [])}
+    assert set(indexes) == {i["index_name"] for i in schema["global_secondary_indexes"]}
+    for index in schema["global_secondary_indexes"]:
+        deployed = indexes[index["index_name"]]
+        assert keys(deployed["KeySchema"]) == keys(index["key_schema"])
+        assert deployed["Projection"]["ProjectionType"] == index["projection"]["ProjectionType"]
+
+
+def test_events_topic_is_encrypted(synthesized: Synthesized) -> None:
+    topic = logical_id(synthesized, "AWS::SNS::Topic", "DataEventsTopic")
+    assert "alias/aws/sns" in str(synthesized.json["Resources"][topic]["Properties"]["KmsMasterKeyId"])
+
+
+def test_alarms_on_dead_letters_and_on_the_oldest_job(synthesized: Synthesized) -> None:
+    alarms = [a["Properties"] for a in synthesized.resources("AWS::CloudWatch::Alarm").values()]
+    for queue in ("DataJobsDeadLetters", "DataNotificationsDeadLetters"):
+        dead = logical_id(synthesized, "AWS::SQS::Queue", queue)
+        assert any(a["MetricName"] == "ApproximateNumberOfMessagesVisible" and a["Threshold"] == 1
+                   and a["Dimensions"][0]["Value"] == {"Fn::GetAtt": [dead, "QueueName"]} for a in alarms), queue
+    jobs = logical_id(synthesized, "AWS::SQS::Queue", "DataJobsQueue")
+    oldest = [a for a in alarms if a["MetricName"] == "ApproximateAgeOfOldestMessage"
+              and a["Dimensions"][0]["Value"] == {"Fn::GetAtt": [jobs, "QueueName"]}]
+    assert len(oldest) == 1 and oldest[0]["Threshold"] == 1800 and oldest[0]["AlarmActions"]
+
+
+def test_no_nat_gateway(synthesized: Synthesized) -> None:
+    synthesized.template.resource_count_is("AWS::EC2::NatGateway", 0)
+    synthesized.template.all_resources_properties("AWS::ECS::Service", {"NetworkConfiguration": {
+        "AwsvpcConfiguration": Match.object_like({"AssignPublicIp": "ENABLED"})}})
