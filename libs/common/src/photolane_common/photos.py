@@ -17,6 +17,7 @@ from .domain import (
     Face,
     Photo,
     ProcessedImage,
+    owner_of,
 )
 from .models import DeliveryAttribute, FaceAttribute, PhotoModel
 
@@ -100,7 +101,7 @@ class PhotoStore:
             status=QUEUED,
             created_at=photo.created_at,
             updated_at=photo.updated_at,
-            owner=photo.email,
+            owner=owner_of(photo.email),
             email=photo.email,
             phone=photo.phone,
             filename=photo.filename,
