@@ -126,7 +126,7 @@ def test_each_browser_sees_only_its_own_gallery_and_a_signin_link_opens_it_elsew
     assert laptop.current_url.endswith("/signin")
     laptop.find_element(By.NAME, "email").send_keys(alice_email)
     laptop.find_element(By.CSS_SELECTOR, "form.stack button").click()
-    assert "sign-in link is on its way" in _text(laptop, "signin-sent")
+    _until(laptop, lambda d: "sign-in link is on its way" in _text(d, "signin-sent"), what="the neutral answer")
 
     def link() -> str | None:
         mail = [m for m in site.standin.emails() if alice_email in m["destinations"]["ToAddresses"]
@@ -182,9 +182,11 @@ def test_dead_letters_redriven_and_purged_from_the_admin_page(site: Running, bro
 
     wait_for(lambda: dead_letters(1), what="the dead letter on the admin page")
     admin.find_element(By.CSS_SELECTOR, "#queue-jobs .purge-dlq").click()
+    _until(admin, lambda d: d.find_elements(By.ID, "confirm-purge"), what="the confirmation step")
     assert "cannot be brought back" in admin.page_source
     admin.find_element(By.ID, "confirm-purge").click()
-    assert "jobs-dlq is purged." in admin.page_source and _dead_letters(admin, "jobs") == 0
+    _until(admin, lambda d: "jobs-dlq is purged." in d.page_source, what="the purge")
+    assert _dead_letters(admin, "jobs") == 0
 
     # A job that failed three times while something was down: redriven, it is done this time.
     photo = requests.post(f"{site.url}/api/photos", files={"file": ("b.jpg", (faces_dir / "biden_2.jpg").read_bytes())},
@@ -195,7 +197,7 @@ def test_dead_letters_redriven_and_purged_from_the_admin_page(site: Running, bro
     sqs.send_message(QueueUrl=dead, MessageBody=json.dumps(job))
     wait_for(lambda: dead_letters(1), what="the dead letter on the admin page")
     admin.find_element(By.CSS_SELECTOR, "#queue-jobs .redrive").click()
-    assert "1 dead letter moved back to jobs." in admin.page_source
+    _until(admin, lambda d: "1 dead letter moved back to jobs." in d.page_source, what="the redrive")
     wait_for(lambda: dead_letters(0) and admin.find_element(By.CSS_SELECTOR, "#queue-jobs .waiting").text == "0"
              and admin.find_element(By.CSS_SELECTOR, "#queue-jobs .in-flight").text == "0",
              what="the redriven job to be taken")
