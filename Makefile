@@ -5,11 +5,12 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.photolane-installed
+TEST_STAMP := $(VENV)/.photolane-test-deps
 INSTALL_INPUTS := constraints.txt pyproject.toml libs/common/pyproject.toml \
 	$(wildcard services/*/pyproject.toml) deploy/pyproject.toml scripts/bootstrap-venv.sh
 
-.PHONY: help install run test test-unit test-integration test-e2e test-containers images engine lint bench bench-image lock clean \
-	push synth deploy diff destroy
+.PHONY: help install run test test-unit test-integration test-e2e test-browser test-containers images engine lint \
+	bench bench-image lock clean push synth deploy diff destroy
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -21,21 +22,29 @@ $(STAMP): $(INSTALL_INPUTS)
 	VENV=$(VENV) scripts/bootstrap-venv.sh
 	@touch $@
 
+# chromium, chromedriver and memcached from Debian's packages (the browser and cache tests).
+$(TEST_STAMP): $(STAMP) scripts/test-deps.sh
+	scripts/test-deps.sh
+	@touch $@
+
 run: $(STAMP) ## Run photolane on this machine (embedded AWS stand-in, no Docker); Ctrl-C stops it
 	$(PY) -m photolane.local
 
-test: $(STAMP) ## Run the tests: lint, unit, integration (moto server), end to end (containers: make test-containers)
+test: $(TEST_STAMP) ## Run the tests: lint, unit, integration (moto server), end to end, browser (containers: make test-containers)
 	$(VENV)/bin/ruff check libs services src tests deploy
 	$(PY) -m pytest
 
 test-unit: $(STAMP) ## Run the unit tests only (no AWS stand-in)
 	$(PY) -m pytest -m "not e2e" $$(find . -path ./.venv -prune -o -type d -name unit -print)
 
-test-integration: $(STAMP) ## Run the integration tests (real moto server over HTTP)
+test-integration: $(TEST_STAMP) ## Run the integration tests (real moto server over HTTP)
 	$(PY) -m pytest -m "not e2e" $$(find . -path ./.venv -prune -o -type d -name integration -print) libs/common/tests
 
-test-e2e: $(STAMP) ## Run the end-to-end tests (the three services as processes)
+test-e2e: $(TEST_STAMP) ## Run the end-to-end tests (the three services as processes)
 	$(PY) -m pytest tests/e2e
+
+test-browser: $(TEST_STAMP) ## Run the browser tests (headless chromium against the services as processes)
+	$(PY) -m pytest tests/browser
 
 bench: $(STAMP) ## Measure the processor stage by stage against the naive pipeline (venv); writes BENCHMARKS.md
 	$(PY) -m photolane_processor.bench --faces tests/fixtures/faces --section venv --command "make bench" \

@@ -51,12 +51,15 @@ class LocalConfig:
     aws_port: int
     admin_token: str
     token_generated: bool
+    session_key: str
+    session_key_generated: bool
     run_dir: Path
     outbox_dir: Path
 
     @classmethod
     def from_env(cls) -> LocalConfig:
         token = os.environ.get("PHOTOLANE_ADMIN_TOKEN") or ""
+        session_key = os.environ.get("PHOTOLANE_SESSION_KEY") or ""
         run_dir = Path(os.environ.get("PHOTOLANE_RUN_DIR", ".photolane")).resolve()
         aws_port = int(os.environ.get("PHOTOLANE_AWS_PORT", "4566"))
         return cls(
@@ -64,6 +67,9 @@ class LocalConfig:
             aws_port=aws_port or free_port(),
             admin_token=token or secrets.token_urlsafe(24),
             token_generated=not token,
+            # One key for every upload worker (gunicorn forks two): sessions hold across them.
+            session_key=session_key or secrets.token_urlsafe(32),
+            session_key_generated=not session_key,
             run_dir=run_dir,
             outbox_dir=Path(os.environ.get("PHOTOLANE_OUTBOX_DIR", run_dir / "outbox")).resolve(),
         )
@@ -115,6 +121,7 @@ class Embedded:
             "PHOTOLANE_PORT": str(cfg.port),
             "PHOTOLANE_HOST": "127.0.0.1",
             "PHOTOLANE_ADMIN_TOKEN": cfg.admin_token,
+            "PHOTOLANE_SESSION_KEY": cfg.session_key,
             "PHOTOLANE_PUBLIC_URL": env.get("PHOTOLANE_PUBLIC_URL", cfg.url),
             "PHOTOLANE_OUTBOX_DIR": str(cfg.outbox_dir),
         })
@@ -148,9 +155,13 @@ def banner(cfg: LocalConfig) -> str:
     token_note = "from PHOTOLANE_ADMIN_TOKEN"
     if cfg.token_generated:
         token_note = "generated; set PHOTOLANE_ADMIN_TOKEN to choose it"
+    session_note = "from PHOTOLANE_SESSION_KEY"
+    if cfg.session_key_generated:
+        session_note = "generated for this run; set PHOTOLANE_SESSION_KEY to keep sessions across runs"
     return "\n".join([
         f"photolane is running at {cfg.url}",
         f"  admin token:  {cfg.admin_token} ({token_note})",
+        f"  session key:  {session_note}",
         f"  AWS stand-in: {cfg.aws_url} (moto server; its log in {cfg.run_dir / 'standin.log'})",
         f"  outbox:       {cfg.outbox_dir / 'events.jsonl'}",
         f"  command line: export PHOTOLANE_URL={cfg.url} AWS_ENDPOINT_URL={cfg.aws_url}; .venv/bin/photolane --help",

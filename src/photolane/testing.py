@@ -54,6 +54,41 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInClient]
         log.close()
 
 
+MEMCACHED = "/usr/bin/memcached"  # Debian's memcached (scripts/test-deps.sh installs it)
+
+
+@pytest.fixture(scope="session")
+def memcached_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real memcached on 127.0.0.1 and a free port, for the session: its ``host:port``."""
+    import shutil
+    import socket
+    import subprocess
+
+    binary = shutil.which("memcached") or MEMCACHED
+    if not Path(binary).exists():
+        pytest.fail("memcached is not installed: run scripts/test-deps.sh (make test does)")
+    port = free_port()
+    command = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "32"]
+    if os.geteuid() == 0:
+        command += ["-u", "root"]  # memcached refuses to run as root unless told which user to be
+    log = open(tmp_path_factory.mktemp("memcached") / "memcached.log", "ab")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+    def answers() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            return process.poll() is not None and pytest.fail(f"memcached exited with {process.returncode}")
+
+    try:
+        wait_for(answers, 10, "memcached")
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop_process(process)
+        log.close()
+
+
 @dataclass(frozen=True)
 class Stack:
     """One test's own resources on the stand-in, and the environment that names them."""

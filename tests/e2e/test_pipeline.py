@@ -81,11 +81,13 @@ def test_undecodable_photo_ends_failed_and_the_pipeline_goes_on(running: Running
 
 
 def test_browser_form_upload_shows_the_processed_photo(running: Running, faces_dir: Path) -> None:
-    form = requests.get(running.url, timeout=10)
+    browser = requests.Session()  # the form's CSRF token is bound to the session cookie
+    form = browser.get(running.url, timeout=10)
     assert form.status_code == 200 and 'type="file"' in form.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
     photo = (faces_dir / "kit_harington_2.jpg").read_bytes()
-    sent = requests.post(f"{running.url}/photos", files={"file": ("kit.jpg", photo)},
-                         data={"email": "", "phone": ""}, allow_redirects=False, timeout=30)
+    sent = browser.post(f"{running.url}/photos", files={"file": ("kit.jpg", photo)},
+                        data={"email": "", "phone": "", "csrf_token": token}, allow_redirects=False, timeout=30)
     assert sent.status_code == 303
     page_url = running.url + sent.headers["Location"]
 

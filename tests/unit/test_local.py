@@ -34,3 +34,13 @@ def test_a_busy_port_is_refused_with_the_setting_to_change(monkeypatch: pytest.M
         monkeypatch.setenv("PHOTOLANE_RUN_DIR", str(tmp_path))
         with pytest.raises(SystemExit, match="is in use; set PHOTOLANE_PORT"):
             Embedded(LocalConfig.from_env()).start()
+
+
+def test_session_key_is_generated_once_for_every_worker_and_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PHOTOLANE_SESSION_KEY", raising=False)
+    cfg = LocalConfig.from_env()
+    assert cfg.session_key_generated and len(cfg.session_key) >= 32
+    assert Embedded(cfg)._service_env()["PHOTOLANE_SESSION_KEY"] == cfg.session_key
+    assert cfg.session_key not in banner(cfg) and "session key:  generated" in banner(cfg)
+    monkeypatch.setenv("PHOTOLANE_SESSION_KEY", "chosen")
+    assert (LocalConfig.from_env().session_key, LocalConfig.from_env().session_key_generated) == ("chosen", False)

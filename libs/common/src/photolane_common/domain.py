@@ -57,6 +57,11 @@ def person_status(photos: tuple[PersonPhoto, ...]) -> tuple[str, str | None]:
     return FAILED, errors[-1] if errors else "no enrollment photo"
 
 
+def owner_of(email: str | None) -> str | None:
+    """Whose gallery a photo is in: its email, compared without case (Me@x and me@x are one person)."""
+    return email.strip().lower() if email else None
+
+
 @dataclass(frozen=True)
 class Delivery:
     channel: Channel

@@ -75,6 +75,18 @@ class StatsAnswered(BaseModel):
     error: str | None = None
 
 
+class SigninRequested(BaseModel):
+    """Someone asked for a sign-in link to their gallery: send it by email (and SMS when a phone is known).
+
+    ``link`` carries a signed, expiring token: it is a credential, never logged or published.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    email: str = Field(min_length=3)
+    phone: str | None = None
+    link: str = Field(min_length=1)
+
+
 class S3Object(BaseModel):
     model_config = ConfigDict(extra="ignore")
     bucket: str = Field(min_length=1)
@@ -97,6 +109,7 @@ MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     "person.deleted": PersonDeleted,
     "stats.requested": StatsRequested,
     "stats.answered": StatsAnswered,
+    "signin.requested": SigninRequested,
     "s3.objects_created": S3ObjectsCreated,
     "s3.test": S3ObjectsCreated,  # the test event S3 sends when a notification is configured
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -17,6 +17,7 @@ from .domain import (
     Face,
     Photo,
     ProcessedImage,
+    owner_of,
 )
 from .models import DeliveryAttribute, FaceAttribute, PhotoModel
 
@@ -100,7 +101,7 @@ class PhotoStore:
             status=QUEUED,
             created_at=photo.created_at,
             updated_at=photo.updated_at,
-            owner=photo.email,
+            owner=owner_of(photo.email),
             email=photo.email,
             phone=photo.phone,
             filename=photo.filename,
@@ -138,6 +139,23 @@ class PhotoStore:
     def all(self) -> Iterator[Photo]:
         """Every record, page by page (the admin export); never all in memory at once."""
         return (_to_photo(item) for item in PhotoModel.scan())
+
+    def newest_of(self, owner: str) -> Photo | None:
+        """The owner's newest photo (one item read from the owner-created index)."""
+        items = PhotoModel.owner_index.query(owner, scan_index_forward=False, limit=1)
+        return next((_to_photo(item) for item in items), None)
+
+    def owned_by(self, owner: str, limit: int) -> list[Photo]:
+        """The owner's photos, newest first, at most ``limit`` (the owner-created index)."""
+        items = PhotoModel.owner_index.query(owner, scan_index_forward=False, limit=limit, page_size=limit)
+        return [_to_photo(item) for item in items]
+
+    def many(self, photo_ids: Iterable[str]) -> dict[str, Photo]:
+        """Several records by id in one batch read (consistent: the processor may have just written)."""
+        ids = sorted(set(photo_ids))
+        if not ids:
+            return {}
+        return {item.id: _to_photo(item) for item in PhotoModel.batch_get(ids, consistent_read=True)}
 
     def with_unknown_faces(self) -> list[str]:
         """Ids of the photos that still have unknown faces (a sparse index, not a table scan)."""

@@ -10,7 +10,7 @@ from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 from photolane_common.worker import Worker
 
-from .channels import EmailSender, EventTopic, Outbox, SmsSender
+from .channels import Claims, EmailSender, EventTopic, Outbox, SmsSender
 from .handlers import NotifierDeps, handle
 from .settings import NotifierSettings
 
@@ -24,6 +24,7 @@ def build_deps(settings: NotifierSettings) -> NotifierDeps:
         people=PeopleStore(),
         senders={"sms": SmsSender(sns), "email": EmailSender(aws.client("ses", settings), settings.email_from)},
         topic=EventTopic(sns, settings.events_topic_arn) if settings.events_topic_arn else None,
+        claims=Claims(),
         outbox=Outbox(settings.outbox_dir) if settings.outbox_dir else None,
     )
 

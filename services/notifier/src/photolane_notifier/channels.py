@@ -1,13 +1,17 @@
-"""Where notifications go: SNS SMS, SES email, the events topic, the outbox folder."""
+"""Where notifications go: SNS SMS, SES email, the events topic, the outbox folder; once-only claims."""
 
 from __future__ import annotations
 
 import fcntl
 import json
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PutError
+
+from photolane_common.models import SettingModel
 
 from .text import Note
 
@@ -85,4 +89,17 @@ class Outbox:
             if any(json.loads(seen).get("key") == event["key"] for seen in out if seen.strip()):
                 return False
             out.write(line + "\n")
+        return True
+
+
+class Claims:
+    """Once-only markers in the settings table: ``claim`` is True for exactly one caller per key."""
+
+    def claim(self, key: str) -> bool:
+        try:
+            SettingModel(key, counter=int(time.time())).save(condition=SettingModel.key.does_not_exist())
+        except PutError as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise
         return True

@@ -8,13 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Photo
-from photolane_common.messages import Envelope, PhotoProcessed
+from photolane_common.messages import Envelope, PhotoProcessed, SigninRequested
 from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 
-from .channels import EventTopic, Outbox, Sender, SendFailed
+from .channels import Claims, EventTopic, Outbox, Sender, SendFailed
 from .settings import NotifierSettings
-from .text import Note, compose, photo_link
+from .text import Note, compose, photo_link, signin_note
 
 log = logging.getLogger("photolane.notifier")
 
@@ -29,12 +29,37 @@ class NotifierDeps:
     photos: PhotoStore
     people: PeopleStore
     senders: dict[Channel, Sender]
+    claims: Claims
     topic: EventTopic | None = None
     outbox: Outbox | None = None
 
 
 def handle(envelope: Envelope, deps: NotifierDeps) -> None:
-    notify(envelope.expect(PhotoProcessed), deps)
+    if envelope.type == "signin.requested":
+        send_signin_link(envelope.id, envelope.expect(SigninRequested), deps)
+    else:
+        notify(envelope.expect(PhotoProcessed), deps)
+
+
+def send_signin_link(message_id: str, request: SigninRequested, deps: NotifierDeps) -> None:
+    """The link by email, and by SMS when a phone is known: each at most once per request.
+
+    The claim is on the message's id (the same message delivered twice sends once); the link is a
+    credential, so it is neither logged nor put in the outbox or on the events topic.
+    """
+    note = signin_note(request.link, deps.settings.signin_link_minutes)
+    for channel, to in (("email", request.email), ("sms", request.phone)):
+        if not to:
+            continue
+        if not deps.claims.claim(f"signin:{message_id}:{channel}"):
+            log.info("signin.already_sent", extra={"channel": channel})
+            continue
+        try:
+            deps.senders[channel].send(to, note)
+        except SendFailed as exc:
+            log.warning("signin.failed", extra={"channel": channel, "error": str(exc)})
+            continue
+        log.info("signin.sent", extra={"channel": channel})
 
 
 def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:

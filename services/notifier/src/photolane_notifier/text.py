@@ -47,3 +47,16 @@ def compose(photo: Photo, link: str, names: list[str] | None = None) -> Note:
         f'<p><a href="{html.escape(link, quote=True)}">See your photo{html.escape(name)}</a></p><p>— photolane</p>'
     )
     return Note(sms=f"photolane: {line} {link}", subject=subject, text=text, html=body)
+
+
+def signin_note(link: str, minutes: int) -> Note:
+    """The sign-in link (it opens the gallery of the email it was sent to)."""
+    line = f"Here is your link to open your photolane gallery. It works for {minutes} minutes."
+    text = f"Hello,\n\n{line}\n\n{link}\n\nIf you did not ask for it, ignore this message.\n\n— photolane\n"
+    body = (
+        f"<p>Hello,</p><p>{html.escape(line)}</p>"
+        f'<p><a href="{html.escape(link, quote=True)}">Open your gallery</a></p>'
+        "<p>If you did not ask for it, ignore this message.</p><p>— photolane</p>"
+    )
+    return Note(sms=f"photolane: your gallery sign-in link (valid {minutes} min): {link}",
+                subject="Your photolane sign-in link", text=text, html=body)

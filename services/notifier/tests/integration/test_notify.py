@@ -110,3 +110,23 @@ def test_events_are_published_to_the_topic(deps: NotifierDeps, stack: Stack) -> 
     _deliver(photo, deps)
     got = sqs.receive_message(QueueUrl=listener, WaitTimeSeconds=2)["Messages"]
     assert json.loads(got[0]["Body"])["photo_id"] == photo.id
+
+
+def test_a_signin_link_goes_by_email_and_sms_once_and_is_never_published(deps: NotifierDeps, stack: Stack) -> None:
+    from photolane_common.messages import SigninRequested
+
+    phone, email = _unique_phone(), f"{uuid.uuid4().hex[:8]}@example.com"
+    link = f"http://photos.example/signin/{uuid.uuid4().hex}"
+    message = decode(encode(SigninRequested(email=email, phone=phone, link=link)))
+    handle(message, deps)
+    handle(message, deps)  # delivered twice: sent once
+
+    emails = [m for m in stack.standin.emails() if email in m["destinations"]["ToAddresses"]]
+    assert len(emails) == 1 and link in emails[0]["body"] and emails[0]["subject"] == "Your photolane sign-in link"
+    sms = [m for m in stack.standin.sms() if m["phone_number"] == phone]
+    assert len(sms) == 1 and link in sms[0]["message"]
+    assert not deps.outbox.path.exists() or link not in deps.outbox.path.read_text()
+
+    other = f"{uuid.uuid4().hex[:8]}@example.com"
+    handle(decode(encode(SigninRequested(email=other, link=link))), deps)  # no phone: email only
+    assert len([m for m in stack.standin.emails() if other in m["destinations"]["ToAddresses"]]) == 1

@@ -39,3 +39,12 @@ def test_note_names_the_people_in_the_photo() -> None:
     assert note.sms.startswith("photolane: Barack Obama and Joe Biden are in your photo (3 faces found)")
     assert "Rose Leslie is in your photo" in compose(_photo(faces=faces[:1]), "l", ["Rose Leslie"]).text
     assert "A, B and C are" in compose(_photo(faces=faces), "l", ["A", "B", "C"]).html
+
+
+def test_signin_note_carries_the_link_escaped_in_html() -> None:
+    from photolane_notifier.text import signin_note
+
+    note = signin_note("http://x.example/signin/a.b-c?x=1&y=2", 30)
+    assert "http://x.example/signin/a.b-c?x=1&y=2" in note.text and "30 minutes" in note.text
+    assert 'href="http://x.example/signin/a.b-c?x=1&amp;y=2"' in note.html
+    assert note.sms.endswith("http://x.example/signin/a.b-c?x=1&y=2")

@@ -9,6 +9,7 @@ from gunicorn.app.base import BaseApplication
 from photolane_common import logs
 
 from .app import create_app
+from .keys import SessionKeyMissing, with_session_key
 from .settings import UploadSettings
 
 
@@ -49,6 +50,10 @@ class UploadServer(BaseApplication):
 def main() -> None:
     settings = UploadSettings()
     logs.configure("upload", settings.log_level)
+    # Resolved here, in gunicorn's master, so every worker it forks signs sessions with the same key.
+    settings = with_session_key(settings)
+    if settings.session_key is None:
+        raise SystemExit(f"photolane upload: {SessionKeyMissing()}")
     UploadServer(settings).run()
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
@@ -26,6 +26,8 @@ from .handlers import (
     person_view,
     photo_view,
 )
+from .queues import PurgeRefused, UnknownQueue
+from .sessions import token_matches
 from .validation import InvalidUpload
 
 api = Blueprint("api", __name__)
@@ -74,9 +76,8 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        expected = current_deps().settings.admin_token
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if expected is None or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        if not token_matches(current_deps().settings, given):
             return error(401, "admin token required (Authorization: Bearer <PHOTOLANE_ADMIN_TOKEN>)")
         return view(*args, **kwargs)
 
@@ -104,7 +105,11 @@ def get_uploads() -> Any:
 @admin_required
 def export() -> Any:
     """Every photo and person record, streamed; ``?format=csv`` for CSV (JSON by default)."""
-    fmt = request.args.get("format", "json")
+    return export_response(request.args.get("format", "json"))
+
+
+def export_response(fmt: str) -> Any:
+    """The export download (the API and the admin page)."""
     if fmt not in ("json", "csv"):
         return error(400, "format must be json or csv")
     deps = current_deps()
@@ -115,6 +120,38 @@ def export() -> Any:
                "Cache-Control": "no-store"}
     mimetype = "text/csv" if fmt == "csv" else "application/json"
     return Response(stream_with_context(chunks), mimetype=mimetype, headers=headers)
+
+
+# -- queues (admin) --------------------------------------------------------------------------------
+@api.get("/api/admin/queues")
+@admin_required
+def queues() -> Any:
+    return jsonify(queues=[asdict(q) for q in current_deps().queues.depths()])
+
+
+@api.post("/api/admin/queues/<name>/redrive")
+@admin_required
+def redrive(name: str) -> Any:
+    try:
+        moved = current_deps().queues.redrive(name)
+    except UnknownQueue:
+        return error(404, f"no queue {name}; one of: {', '.join(current_deps().queues.queues)}")
+    return jsonify(queue=name, moved=moved)
+
+
+@api.post("/api/admin/queues/<name>/purge")
+@admin_required
+def purge(name: str) -> Any:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or body.get("confirm") is not True:
+        return error(400, 'purging deletes every message: send {"confirm": true}')
+    try:
+        current_deps().queues.purge(name)
+    except UnknownQueue:
+        return error(404, f"no queue {name}; one of: {', '.join(current_deps().queues.names())}")
+    except PurgeRefused as exc:
+        return error(409, str(exc))
+    return jsonify(queue=name, purged=True)
 
 
 # -- people (admin) --------------------------------------------------------------------------------

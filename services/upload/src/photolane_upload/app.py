@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from .admin import admin
 from .api import api
 from .bootstrap import build_deps
 from .handlers import UploadDeps
+from .keys import SessionKeyMissing, with_session_key
 from .settings import UploadSettings
 from .web import web
 
@@ -18,17 +23,51 @@ log = logging.getLogger("photolane.upload.http")
 
 
 def create_app(settings: UploadSettings | None = None, deps: UploadDeps | None = None) -> Flask:
-    settings = settings or UploadSettings()
+    settings = with_session_key(settings or UploadSettings())
+    if settings.session_key is None:
+        raise SessionKeyMissing()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024 * 1024  # the form's own fields
+    _configure_session(app, settings)
     app.extensions["photolane"] = deps or build_deps(settings)
     app.register_blueprint(api)
     app.register_blueprint(web)
+    app.register_blueprint(admin)
+    _add_csrf(app)
     _add_request_log(app)
     _add_security_headers(app, _image_origin(app.extensions["photolane"]))
     if settings.admin_token is None:
         log.warning("admin.token_missing", extra={"hint": "set PHOTOLANE_ADMIN_TOKEN to use admin routes"})
     return app
+
+
+def _configure_session(app: Flask, settings: UploadSettings) -> None:
+    """Flask's signed cookie session; the key comes from the settings, so every worker signs alike."""
+    assert settings.session_key is not None
+    app.secret_key = settings.session_key.get_secret_value()
+    app.config.update(
+        SESSION_COOKIE_NAME="photolane_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(days=settings.session_days),
+        WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session: a page left open still uploads
+    )
+
+
+def _add_csrf(app: Flask) -> None:
+    """Every form is CSRF-protected; the JSON API is not: it takes bearer tokens and never reads cookies."""
+    from .api import api
+
+    csrf = CSRFProtect(app)
+    csrf.exempt(api)
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(exc: CSRFError) -> Any:
+        message = "The form has expired or did not come from this site. Reload the page and send it again."
+        if request.accept_mimetypes.best == "application/json":
+            return {"error": message}, 400
+        return render_template("message.html", title="Form refused", message=message, status=400), 400
 
 
 def _image_origin(deps: UploadDeps) -> str:
@@ -54,7 +93,8 @@ def _add_request_log(app: Flask) -> None:
 
 def _add_security_headers(app: Flask, image_origin: str) -> None:
     policy = (
-        f"default-src 'self'; img-src 'self' data: {image_origin}; style-src 'self' 'unsafe-inline'; "
+        f"default-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
+        f"img-src 'self' data: {image_origin}; style-src 'self' 'unsafe-inline'; "
         "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     )
 
@@ -63,5 +103,11 @@ def _add_security_headers(app: Flask, image_origin: str) -> None:
         response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin: never to S3 or elsewhere, but Flask-WTF checks the referrer of forms over HTTPS.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")  # pages show private data
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

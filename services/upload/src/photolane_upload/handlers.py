@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from photolane_common.aws import BlobStore, MessageQueue
-from photolane_common.domain import QUEUED, Person, Photo
+from photolane_common.domain import QUEUED, Person, Photo, owner_of
 from photolane_common.logs import photo_context
 from photolane_common.messages import PersonDeleted, PersonPhotoAdded, PhotoUploaded
 from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 
+from .gallery import Entry, Gallery
+from .queues import QueueAdmin
 from .settings import UploadSettings
 from .validation import (
     InvalidUpload,
@@ -34,6 +36,10 @@ class SwitchBoard(Protocol):
     def set_uploads_blocked(self, blocked: bool) -> None: ...
 
 
+class Throttle(Protocol):
+    def allow(self, key: str, interval_seconds: int) -> bool: ...
+
+
 @dataclass
 class UploadDeps:
     settings: UploadSettings
@@ -42,6 +48,10 @@ class UploadDeps:
     blobs: BlobStore
     jobs: MessageQueue
     switches: SwitchBoard
+    notifications: MessageQueue
+    gallery: Gallery
+    queues: QueueAdmin
+    throttle: Throttle
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,8 @@ def accept_upload(upload: Upload, deps: UploadDeps) -> Photo:
             log.exception("photo.queue_failed")
             deps.photos.mark_failed(photo_id, "the photo could not be queued for processing; upload it again")
             raise QueueUnavailable() from exc
+        if email:
+            deps.gallery.added(owner_of(email), photo)
         log.info("photo.uploaded", extra={"bytes": len(upload.data), "format": info.format,
                                           "width": info.width, "height": info.height})
     return photo
@@ -205,3 +217,19 @@ def parse_blocked(body: Any) -> bool:
     if not isinstance(body, dict) or not isinstance(body.get("blocked"), bool):
         raise InvalidUpload('send a JSON object {"blocked": true} or {"blocked": false}')
     return body["blocked"]
+
+
+def gallery_items(entries: list[Entry], deps: UploadDeps) -> list[dict[str, Any]]:
+    """What the gallery page shows of each photo: its images and the people in it, by name."""
+    url = lambda key: deps.blobs.url(key, deps.settings.presign_seconds)  # noqa: E731
+    people = deps.people.many(pid for e in entries for pid in e.person_ids)
+    return [
+        {
+            "id": e.id, "status": e.status, "error": e.error, "filename": e.filename,
+            "created_at": e.created_at[:19].replace("T", " "), "faces": e.faces,
+            "original_url": url(e.original_key), "flipped_url": url(e.flipped_key),
+            "thumbnail_url": url(e.thumbnail_key),
+            "people": [people[pid].name for pid in e.person_ids if pid in people],
+        }
+        for e in entries
+    ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
 
 from photolane_common.settings import CommonSettings
 
@@ -18,6 +20,25 @@ class UploadSettings(CommonSettings):
     s3_public_endpoint: str | None = None
     workers: int = Field(default=2, ge=1)
     threads: int = Field(default=4, ge=1)
+    # Signs the session cookie and the sign-in links: the same in every worker and every instance.
+    session_key: SecretStr | None = None
+    # Where the key is kept when it is not given (created once, then shared): compose's volume.
+    session_key_file: Path | None = None
+    cookie_secure: bool = False  # True when served over HTTPS (the cookie then never goes over HTTP)
+    session_days: int = Field(default=30, ge=1, le=400)
+    # Base of the links sent by email/SMS (never taken from the request's Host header).
+    public_url: str = "http://127.0.0.1:5000"
+    signin_max_age_seconds: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
+    signin_interval_seconds: int = Field(default=60, ge=0)  # at most one link per email in this time
+    memcached: str | None = None  # host:port; unset: an in-process cache per worker
+    gallery_cache_seconds: int = Field(default=60, ge=1)
+    gallery_size: int = Field(default=100, ge=1, le=1000)
+
+    @field_validator("admin_token", "session_key", "memcached", "session_key_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # compose passes `${VAR:-}`: an empty variable means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def max_upload_bytes(self) -> int:

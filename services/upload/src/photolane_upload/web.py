@@ -1,22 +1,40 @@
-"""The pages: the upload form and one photo's page."""
+"""The pages: upload form (live progress), photo page, gallery, sign-in link. Forms carry CSRF tokens."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
+from photolane_common.domain import owner_of
+
+from . import sessions
 from .deps import current_deps
-from .handlers import QueueUnavailable, Upload, UploadsBlocked, accept_upload, photo_view
-from .validation import InvalidUpload
+from .handlers import QueueUnavailable, Upload, UploadsBlocked, accept_upload, gallery_items, photo_view
+from .signin import LinkExpired, LinkInvalid, read_token, request_link
+from .validation import InvalidUpload, normalize_email
 
 web = Blueprint("web", __name__)
 
+NEUTRAL_SIGNIN = ("If photos were sent with that email, a sign-in link is on its way to it (and by SMS to the "
+                  "phone given with the latest photo). It works for {minutes} minutes.")
 
-def render_form(message: str | None = None, status: int = 200) -> tuple[str, int]:
+
+def wants_json() -> bool:
+    """The page's script sends the form with fetch and reads JSON; without script, HTML and a redirect."""
+    return request.accept_mimetypes.best == "application/json"
+
+
+def render_form(message: str | None = None, status: int = 200) -> Any:
+    if wants_json() and request.method == "POST":
+        return jsonify(error=message), status
     blocked = current_deps().switches.uploads_blocked()
-    return render_template("index.html", error=message, blocked=blocked,
+    return render_template("index.html", error=message, blocked=blocked, viewer=sessions.viewer(),
                            max_mb=current_deps().settings.max_upload_mb), status
+
+
+def sentence(message: str) -> str:
+    return message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 @web.get("/")
@@ -34,12 +52,17 @@ def upload() -> Any:
             Upload(file.read(), file.filename, request.form.get("email"), request.form.get("phone")), current_deps()
         )
     except InvalidUpload as exc:
-        return render_form(exc.message[0].upper() + exc.message[1:] + ".", exc.status)
+        return render_form(sentence(exc.message), exc.status)
     except UploadsBlocked:
         return render_form("Uploads are blocked for now; try again later.", 503)
     except QueueUnavailable:
         return render_form("The photo could not be queued for processing; try again.", 503)
-    return redirect(url_for("web.photo_page", photo_id=photo.id), 303)
+    if photo.email:
+        sessions.uploaded(owner_of(photo.email), photo.id)
+    page = url_for("web.photo_page", photo_id=photo.id)
+    if wants_json():
+        return jsonify(id=photo.id, status=photo.status, url=f"/api/photos/{photo.id}", page=page), 202
+    return redirect(page, 303)
 
 
 @web.get("/photos/<photo_id>")
@@ -49,3 +72,70 @@ def photo_page(photo_id: str) -> Any:
     if photo is None:
         abort(404)
     return render_template("photo.html", photo=photo_view(photo, deps))
+
+
+@web.get("/gallery")
+def gallery() -> Any:
+    viewer = sessions.viewer()
+    asked = request.args.get("email")
+    if asked is not None and (viewer is None or _normalized(asked) != viewer.owner):
+        # Nobody lists another's gallery: the only way in is a sign-in link sent to that mailbox.
+        return render_template("message.html", title="Not your gallery", status=403,
+                               message="You can only see your own gallery. To see the photos sent with another "
+                                       "email, ask for a sign-in link: it goes to that email."), 403
+    if viewer is None:
+        return redirect(url_for("web.signin"), 303)
+    deps = current_deps()
+    entries = [e for e in deps.gallery.entries(viewer.owner) if viewer.may_see(e.id)]
+    items = gallery_items(entries, deps)
+    pending = any(i["status"] in ("queued", "processing") for i in items)
+    return render_template("gallery.html", viewer=viewer, photos=items, pending=pending)
+
+
+def _normalized(email: str) -> str | None:
+    try:
+        return owner_of(normalize_email(email))
+    except InvalidUpload:
+        return None
+
+
+@web.post("/logout")
+def logout() -> Any:
+    sessions.log_out()
+    return redirect(url_for("web.index"), 303)
+
+
+@web.get("/signin")
+def signin() -> Any:
+    return render_template("signin.html", sent=None, error=None)
+
+
+@web.post("/signin")
+def signin_request() -> Any:
+    deps, settings = current_deps(), current_deps().settings
+    try:
+        request_link(request.form.get("email"), key=settings.session_key.get_secret_value(),
+                     public_url=settings.public_url, interval=settings.signin_interval_seconds,
+                     photos=deps.photos, throttle=deps.throttle, notifications=deps.notifications)
+    except InvalidUpload as exc:
+        return render_template("signin.html", sent=None, error=sentence(exc.message)), 400
+    message = NEUTRAL_SIGNIN.format(minutes=settings.signin_max_age_seconds // 60)
+    return render_template("signin.html", sent=message, error=None)
+
+
+@web.get("/signin/<token>")
+def signin_link(token: str) -> Any:
+    settings = current_deps().settings
+    try:
+        email = read_token(settings.session_key.get_secret_value(), token, settings.signin_max_age_seconds)
+    except LinkExpired:
+        return _bad_link("This sign-in link has expired. Ask for a new one.")
+    except LinkInvalid:
+        return _bad_link("This sign-in link is not valid (it may have been cut or changed). Ask for a new one.")
+    sessions.signed_in(email)
+    return redirect(url_for("web.gallery"), 303)
+
+
+def _bad_link(message: str) -> Any:
+    return render_template("message.html", title="Sign-in link refused", message=message, status=400,
+                           link=(url_for("web.signin"), "Ask for a sign-in link")), 400

@@ -11,7 +11,7 @@ from photolane.testing import Stack
 from photolane_common import aws
 from photolane_common.settings import CommonSettings
 
-from ..conftest import ADMIN_TOKEN, image_bytes
+from ..conftest import ADMIN_TOKEN, form_token, image_bytes
 
 
 def _upload(client: FlaskClient, data: bytes, **fields: str):
@@ -92,20 +92,20 @@ def test_admin_blocks_and_unblocks_uploads(client: FlaskClient) -> None:
 def test_form_upload_redirects_to_the_photo_page(client: FlaskClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and b'name="file"' in page.data and b'name="phone"' in page.data
-    sent = client.post("/photos", data={"file": (io.BytesIO(image_bytes()), "cat.jpg"), "email": "a@example.com"},
-                       content_type="multipart/form-data")
+    sent = client.post("/photos", data={"file": (io.BytesIO(image_bytes()), "cat.jpg"), "email": "a@example.com",
+                                        "csrf_token": form_token(client)}, content_type="multipart/form-data")
     assert sent.status_code == 303
     photo_page = client.get(sent.headers["Location"])
     assert photo_page.status_code == 200
     assert b"queued" in photo_page.data and b"cat.jpg" in photo_page.data
-    refused = client.post("/photos", data={"file": (io.BytesIO(b"text"), "x.jpg")},
+    refused = client.post("/photos", data={"file": (io.BytesIO(b"text"), "x.jpg"), "csrf_token": form_token(client)},
                           content_type="multipart/form-data")
     assert refused.status_code == 400 and b"not a readable image" in refused.data
 
 
 def test_pages_escape_user_input_and_send_security_headers(client: FlaskClient) -> None:
-    sent = client.post("/photos", data={"file": (io.BytesIO(image_bytes()), "<img src=x onerror=alert(1)>.jpg")},
-                       content_type="multipart/form-data")
+    sent = client.post("/photos", data={"file": (io.BytesIO(image_bytes()), "<img src=x onerror=alert(1)>.jpg"),
+                                        "csrf_token": form_token(client)}, content_type="multipart/form-data")
     page = client.get(sent.headers["Location"])
     assert b"<img src=x onerror" not in page.data and b"&lt;img src=x onerror=alert(1)&gt;.jpg" in page.data
     assert page.headers["X-Content-Type-Options"] == "nosniff"

@@ -1,0 +1,174 @@
+"""The pages through Flask's client against a real moto server: sessions, gallery, sign-in, CSRF."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from photolane.testing import Stack
+from photolane_common import aws
+from photolane_common.domain import Face, ProcessedImage
+from photolane_common.settings import CommonSettings
+
+from ..conftest import form_token, form_upload, image_bytes
+
+
+def _messages(stack: Stack, queue_url: str) -> list[dict]:
+    sqs = aws.client("sqs", CommonSettings())
+    got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    return [json.loads(m["Body"]) for m in got]
+
+
+def _gallery_ids(client: FlaskClient) -> list[str]:
+    page = client.get("/gallery")
+    assert page.status_code == 200, page.status_code
+    return re.findall(r'<article id="photo-([0-9a-f-]+)"', page.get_data(as_text=True))
+
+
+def test_the_form_upload_sets_an_httponly_samesite_session_and_the_api_never_does(client: FlaskClient) -> None:
+    sent = form_upload(client, email="a@example.com")
+    assert sent.status_code == 303
+    cookie = sent.headers["Set-Cookie"]
+    assert "photolane_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # PHOTOLANE_COOKIE_SECURE is off here (plain HTTP)
+    api = client.application.test_client().post(
+        "/api/photos", data={"file": (__import__("io").BytesIO(image_bytes()), "x.jpg"), "email": "a@example.com"},
+        content_type="multipart/form-data")
+    assert api.status_code == 202 and "Set-Cookie" not in api.headers
+
+
+def test_the_live_page_gets_json_answers(client: FlaskClient) -> None:
+    sent = form_upload(client, email="a@example.com", json=True)
+    assert sent.status_code == 202
+    body = sent.get_json()
+    assert body["status"] == "queued" and body["url"] == f"/api/photos/{body['id']}"
+    assert body["page"] == f"/photos/{body['id']}"
+    refused = form_upload(client, b"no image", json=True)
+    assert refused.status_code == 400 and "not a readable image" in refused.get_json()["error"]
+    page = client.get("/").get_data(as_text=True)
+    assert '<script src="/static/upload.js" defer></script>' in page
+    script = client.get("/static/upload.js")
+    assert script.status_code == 200 and "textContent" in script.get_data(as_text=True)
+    assert "innerHTML" not in script.get_data(as_text=True)
+
+
+def test_each_session_sees_only_its_own_gallery(app: Flask) -> None:
+    alice, bob = app.test_client(), app.test_client()
+    a1 = form_upload(alice, email="alice@example.com").headers["Location"].rsplit("/", 1)[1]
+    a2 = form_upload(alice, email="alice@example.com").headers["Location"].rsplit("/", 1)[1]
+    b1 = form_upload(bob, email="bob@example.com").headers["Location"].rsplit("/", 1)[1]
+    assert _gallery_ids(alice) == [a2, a1]  # newest first
+    assert _gallery_ids(bob) == [b1]
+
+    # Asking for another's gallery is refused, signed in or not.
+    assert bob.get("/gallery?email=alice@example.com").status_code == 403
+    assert app.test_client().get("/gallery?email=alice@example.com").status_code == 403
+    assert app.test_client().get("/gallery").status_code == 303  # no session: to the sign-in page
+
+    # Typing someone else's email at upload does not open their gallery: only what this browser sent.
+    b2 = form_upload(bob, email="alice@example.com").headers["Location"].rsplit("/", 1)[1]
+    assert _gallery_ids(bob) == [b2]
+    assert "sign-in link" in bob.get("/gallery").get_data(as_text=True)
+
+    # A session cookie made with another key is worthless.
+    mallory = app.test_client()
+    mallory.set_cookie("photolane_session", alice.get_cookie("photolane_session").value[:-3] + "abc")
+    assert mallory.get("/gallery").status_code == 303
+
+
+def test_log_out_ends_the_session(client: FlaskClient) -> None:
+    form_upload(client, email="a@example.com")
+    assert client.get("/gallery").status_code == 200
+    assert client.post("/logout", data={"csrf_token": form_token(client)}).status_code == 303
+    assert client.get("/gallery").status_code == 303
+
+
+def test_a_signin_link_opens_the_whole_gallery_in_another_browser(app: Flask, stack: Stack) -> None:
+    phone_browser = app.test_client()
+    first = form_upload(phone_browser, email="carol@example.com", phone="+14155550199")
+    photo_id = first.headers["Location"].rsplit("/", 1)[1]
+    _messages(stack, stack.resources.notifications_queue_url)  # (none yet; the processor is not running)
+
+    laptop = app.test_client()
+    asked = laptop.post("/signin", data={"email": "Carol@example.com ", "csrf_token": form_token(laptop, "/signin")})
+    unknown = laptop.post("/signin", data={"email": "nobody@example.com", "csrf_token": form_token(laptop, "/signin")})
+    assert asked.status_code == unknown.status_code == 200
+    neutral = re.search(r'id="signin-sent">([^<]+)<', asked.get_data(as_text=True)).group(1)
+    assert neutral == re.search(r'id="signin-sent">([^<]+)<', unknown.get_data(as_text=True)).group(1)
+
+    sent = [m for m in _messages(stack, stack.resources.notifications_queue_url) if m["type"] == "signin.requested"]
+    assert len(sent) == 1  # only for the email that has photos
+    data = sent[0]["data"]
+    assert (data["email"], data["phone"]) == ("carol@example.com", "+14155550199")
+    assert data["link"].startswith("http://127.0.0.1:5000/signin/")  # PHOTOLANE_PUBLIC_URL, not the Host header
+
+    again = laptop.post("/signin", data={"email": "carol@example.com", "csrf_token": form_token(laptop, "/signin")})
+    assert again.status_code == 200
+    assert not [m for m in _messages(stack, stack.resources.notifications_queue_url)]  # throttled
+
+    path = data["link"].removeprefix("http://127.0.0.1:5000")
+    opened = laptop.get(path)
+    assert opened.status_code == 303 and opened.headers["Location"] == "/gallery"
+    assert _gallery_ids(laptop) == [photo_id]
+    assert "sign-in link" not in laptop.get("/gallery").get_data(as_text=True)  # verified: the whole gallery
+
+    bad = app.test_client().get(path[:-4] + "AAAA")
+    assert bad.status_code == 400 and "not valid" in bad.get_data(as_text=True)
+
+
+def test_an_expired_signin_link_is_refused_clearly(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    import itsdangerous.timed
+
+    from photolane_upload.signin import make_token
+
+    real = itsdangerous.timed.time.time
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real() - 7200)
+    key = app.extensions["photolane"].settings.session_key.get_secret_value()
+    token = make_token(key, "a@example.com")
+    monkeypatch.setattr(itsdangerous.timed.time, "time", real)
+    answer = app.test_client().get(f"/signin/{token}")
+    assert answer.status_code == 400 and "expired" in answer.get_data(as_text=True)
+
+
+def test_every_form_needs_its_csrf_token(client: FlaskClient) -> None:
+    import io
+
+    posts = {
+        "/photos": {"file": (io.BytesIO(image_bytes()), "x.jpg")},
+        "/signin": {"email": "a@example.com"},
+        "/logout": {},
+        "/admin/login": {"token": "test-admin-token"},
+    }
+    for path, data in posts.items():
+        answer = client.post(path, data=data, content_type="multipart/form-data")
+        assert answer.status_code == 400, path
+        assert "Reload the page" in answer.get_data(as_text=True)
+    wrong = client.post("/signin", data={"email": "a@example.com", "csrf_token": "forged"})
+    assert wrong.status_code == 400
+
+
+def test_the_gallery_follows_uploads_and_processing_through_its_cache(app: Flask) -> None:
+    client = app.test_client()
+    deps = app.extensions["photolane"]
+    first = form_upload(client, email="d@example.com").headers["Location"].rsplit("/", 1)[1]
+    page = client.get("/gallery").get_data(as_text=True)
+    assert "queued" in page and 'http-equiv="refresh"' in page  # still pending: the page refreshes
+
+    deps.photos.mark_processing(first)
+    person = deps.people.create("person-1", "Ada Lovelace", {}, "people/person-1/a.jpg")
+    deps.photos.mark_processed(first, ProcessedImage(f"flipped/{first}.jpg", f"thumbs/{first}.jpg",
+                                                     f"results/{first}.csv", 64, 48, (Face((1, 2, 3, 0), person.id),)))
+    page = client.get("/gallery").get_data(as_text=True)
+    assert "processed" in page and "In it: Ada Lovelace" in page
+    for caption in ("original", "flipped", "thumbnail"):
+        assert f"<figcaption>{caption}</figcaption>" in page
+    hits = deps.gallery.stats["hit"]
+    client.get("/gallery")
+    assert deps.gallery.stats["hit"] == hits + 1
+
+    second = form_upload(client, email="d@example.com").headers["Location"].rsplit("/", 1)[1]
+    assert _gallery_ids(client) == [second, first]  # written through: at once
