@@ -103,6 +103,7 @@ class UploadService(Construct):
         load_balancer.set_attribute("routing.http.drop_invalid_header_fields.enabled", "true")
         load_balancer.log_access_logs(logs_bucket, prefix="alb")
         self.task_role = self.service.task_definition.task_role
+        self.container = self.service.task_definition.default_container
         self.scaling = self.service.service.auto_scale_task_count(
             min_capacity=max(scaling.minimum, 1), max_capacity=scaling.maximum)
         self.scaling.scale_on_request_count(

@@ -62,6 +62,9 @@ class PhotolaneStack(Stack):
             logs_bucket=self.data.logs_bucket, certificate_arn=config.certificate_arn,
         )
         public_url = f"https://{config.domain_name}" if config.domain_name else self.upload.url
+        # Sign-in links are built on the public address; over HTTPS the session cookie is Secure.
+        self.upload.container.add_environment("PHOTOLANE_PUBLIC_URL", public_url)
+        self.upload.container.add_environment("PHOTOLANE_COOKIE_SECURE", str(bool(config.certificate_arn)).lower())
         self.processor = WorkerService(
             self, "Processor", name="processor", cluster=cluster,
             image=image(self, "processor", config.tag, config.registry), queue=self.data.jobs.queue,
@@ -87,13 +90,18 @@ class PhotolaneStack(Stack):
     # -- least privilege, one task role per service ---------------------------------------------------
     def _grant_upload(self, role: iam.IRole) -> None:
         """Stores originals and enrollment photos, presigns every image, reads and writes the records,
-        queues jobs (uploads, enrollments, deletions)."""
+        queues jobs (uploads, enrollments, deletions) and sign-in links; the admin page's queue work:
+        depths, purge, and redrive (receive from a dead-letter queue, send back, delete)."""
         data = self.data
         data.grant_objects(role, ["s3:PutObject"], [ORIGINALS, PEOPLE])
         data.grant_objects(role, ["s3:GetObject"], IMAGE_PREFIXES)  # the presigned URLs act as this role
         for table in (data.photos_table, data.people_table, data.settings_table):
             table.grant_read_write_data(role)
-        data.jobs.queue.grant_send_messages(role)
+        for work in (data.jobs, data.notifications):
+            work.queue.grant_send_messages(role)
+            work.queue.grant_purge(role)  # with GetQueueAttributes: the depths
+            work.dead_letters.grant_consume_messages(role)  # never the live queues: workers do that
+            work.dead_letters.grant_purge(role)
 
     def _grant_processor(self, role: iam.IRole) -> None:
         """Reads originals (uploads, drop-ins, enrollment photos), writes what it makes, updates the

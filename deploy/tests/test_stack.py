@@ -81,6 +81,8 @@ def test_https_when_a_certificate_is_given(tmp_path: Path) -> None:
             "Protocol": "HTTPS", "StatusCode": "HTTP_301"})})]})
     public_url = {e["Name"]: e["Value"] for e in container(synth, "notifier")["Environment"]}["PHOTOLANE_PUBLIC_URL"]
     assert public_url == "https://photos.example.com"
+    upload = {e["Name"]: e["Value"] for e in container(synth, "upload")["Environment"]}
+    assert upload["PHOTOLANE_PUBLIC_URL"] == public_url and upload["PHOTOLANE_COOKIE_SECURE"] == "true"
 
 
 def test_upload_scales_on_requests_and_both_workers_on_queue_depth(synthesized: Synthesized) -> None:
@@ -154,12 +156,34 @@ def test_each_task_role_has_only_what_its_service_does(synthesized: Synthesized)
     upload = actions(task_role_statements(synthesized, "upload"))
     processor = actions(task_role_statements(synthesized, "processor"))
     notifier = actions(task_role_statements(synthesized, "notifier"))
-    assert "sqs:ReceiveMessage" not in upload and "sqs:SendMessage" in upload
+    assert "sqs:SendMessage" in upload
     assert {"sqs:ReceiveMessage", "sqs:SendMessage", "s3:GetObject", "s3:PutObject"} <= processor
     assert not {a for a in notifier if a.startswith("s3:")}
     assert {"sns:Publish", "ses:SendEmail"} <= notifier and not {"sns:Publish", "ses:SendEmail"} & (upload | processor)
     assert not {a for a in upload | processor | notifier
                 if a.startswith(("iam:", "s3:Delete", "dynamodb:DeleteTable", "dynamodb:CreateTable"))}
+
+
+def test_upload_redrives_and_purges_but_never_takes_the_workers_messages(synthesized: Synthesized) -> None:
+    queues = {name: {"Fn::GetAtt": [logical_id(synthesized, "AWS::SQS::Queue", name), "Arn"]}
+              for name in ("DataJobsQueue", "DataJobsDeadLetters", "DataNotificationsQueue",
+                           "DataNotificationsDeadLetters")}
+    allowed: dict[str, set[str]] = {name: set() for name in queues}
+    for statement in task_role_statements(synthesized, "upload"):
+        for name, arn in queues.items():
+            if arn == statement["Resource"] or arn in (statement["Resource"] if isinstance(statement["Resource"], list)
+                                                       else []):
+                allowed[name] |= actions([statement])
+    for live in ("DataJobsQueue", "DataNotificationsQueue"):
+        assert {"sqs:SendMessage", "sqs:PurgeQueue", "sqs:GetQueueAttributes"} <= allowed[live]
+        assert "sqs:ReceiveMessage" not in allowed[live] and "sqs:DeleteMessage" not in allowed[live]
+    for dead in ("DataJobsDeadLetters", "DataNotificationsDeadLetters"):
+        assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:PurgeQueue", "sqs:GetQueueAttributes"} <= allowed[dead]
+
+
+def test_upload_builds_links_on_the_public_address(synthesized: Synthesized) -> None:
+    env = {e["Name"]: e["Value"] for e in container(synthesized, "upload")["Environment"]}
+    assert "PHOTOLANE_PUBLIC_URL" in env and env["PHOTOLANE_COOKIE_SECURE"] == "false"
 
 
 def test_the_processor_answers_on_reply_queues_of_its_prefix_only(synthesized: Synthesized) -> None:
