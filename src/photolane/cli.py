@@ -1,7 +1,7 @@
 """``photolane``: upload photos and folders, follow them, manage people, export, numbers over queues.
 
-It talks to the upload service's JSON API (``--url``, ``PHOTOLANE_URL``); ``stats`` and ``queues``
-talk to SQS directly (``AWS_ENDPOINT_URL`` and the ``PHOTOLANE_*`` queue names, as the services do).
+It talks to the upload service's JSON API (``--url``, ``PHOTOLANE_URL``); only ``stats`` talks to
+SQS directly (``AWS_ENDPOINT_URL`` and the ``PHOTOLANE_*`` queue names, as the services do).
 Exit status: 0 when everything asked for was done, 1 when something was refused, failed or could
 not be reached, 2 for a wrong command line.
 """
@@ -24,7 +24,7 @@ import click
 
 from photolane_common.settings import CommonSettings
 
-from . import queues
+from . import stats as over_queues
 from .client import Api, ApiError, Unreachable, photo_files
 
 DEFAULT_URL = "http://127.0.0.1:5000"
@@ -42,7 +42,7 @@ def _api(ctx: click.Context) -> Api:
 @click.option("--url", envvar="PHOTOLANE_URL", default=DEFAULT_URL, show_default=True,
               help="The upload service (env PHOTOLANE_URL).")
 @click.option("--token", envvar="PHOTOLANE_ADMIN_TOKEN", default=None,
-              help="The admin token, for people and export (env PHOTOLANE_ADMIN_TOKEN).")
+              help="The admin token, for people, export and queues (env PHOTOLANE_ADMIN_TOKEN).")
 @click.pass_context
 def main(ctx: click.Context, url: str, token: str | None) -> None:
     """photolane from the command line."""
@@ -332,13 +332,13 @@ def stats(numbers: tuple[str, ...], how_many: int | None, sample: bool, timeout:
     if how_many is not None:
         values = [round(random.uniform(0, 1000), 3) for _ in range(how_many)]
     elif sample:
-        values = list(queues.SAMPLE)
+        values = list(over_queues.SAMPLE)
     try:
-        answer = queues.ask_stats(CommonSettings(), values, timeout)
-    except queues.QueueError as exc:
+        answer = over_queues.ask_stats(CommonSettings(), values, timeout)
+    except over_queues.StatsError as exc:
         raise Failed(str(exc)) from exc
     if as_json:
-        click.echo(queues.answer_json(answer))
+        click.echo(over_queues.answer_json(answer))
     if answer.error:
         raise Failed(f"the processor refused the numbers: {answer.error}")
     if not as_json:
@@ -353,35 +353,41 @@ def _number(value: float | None) -> str:
 
 @main.group("queues")
 def queues_group() -> None:
-    """The queues: depths, purge (talks to SQS, as the services do)."""
+    """The queues: depths, dead letters, redrive, purge (needs the admin token)."""
 
 
 @queues_group.command("list")
-def queues_list() -> None:
-    """Each queue's messages waiting and in flight."""
-    try:
-        found = queues.depths(CommonSettings())
-    except queues.QueueError as exc:
-        raise Failed(str(exc)) from exc
-    _table([("queue", "waiting  in flight")] + [(q.name, f"{q.visible:>7}  {q.in_flight:>9}") for q in found])
+@click.pass_context
+def queues_list(ctx: click.Context) -> None:
+    """Each queue's messages waiting and in flight, and its dead letters."""
+    found = _or_fail(_api(ctx).queues)
+    _table([("queue", "waiting  in flight  dead letters")]
+           + [(q["name"], f"{q['messages']:>7}  {q['in_flight']:>9}  {q['dead_letters']:>12}") for q in found])
+
+
+@queues_group.command("redrive")
+@click.argument("name", type=click.Choice(["jobs", "notifications"]))
+@click.pass_context
+def queues_redrive(ctx: click.Context, name: str) -> None:
+    """Move the dead letters of queue NAME back to it, to be tried again."""
+    moved = _or_fail(lambda: _api(ctx).redrive(name))
+    click.echo(f"{moved} dead letter{'' if moved == 1 else 's'} moved back to {name}")
 
 
 @queues_group.command("purge")
-@click.argument("name")
+@click.argument("name", type=click.Choice(["jobs", "notifications", "jobs-dlq", "notifications-dlq"]))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def queues_purge(name: str, yes: bool) -> None:
-    """Delete every message of queue NAME (jobs, notifications, jobs-dlq, notifications-dlq)."""
-    settings = CommonSettings()
-    try:
-        queue = queues.resolve(settings, name)
-        depth = queues.depth(settings, queue)
-        if not yes:
-            click.confirm(f"Purge {queue}: {depth.visible} waiting and {depth.in_flight} in flight? "
-                          "This cannot be undone", abort=True)
-        queues.purge(settings, queue)
-    except queues.QueueError as exc:
-        raise Failed(str(exc)) from exc
-    click.echo(f"purged {queue}")
+@click.pass_context
+def queues_purge(ctx: click.Context, name: str, yes: bool) -> None:
+    """Delete every message of queue NAME (asks first)."""
+    api = _api(ctx)
+    if not yes:
+        depth = next(q for q in _or_fail(api.queues) if q["name"] == name.removesuffix("-dlq"))
+        what = (f"{depth['dead_letters']} dead letters" if name.endswith("-dlq")
+                else f"{depth['messages']} waiting and {depth['in_flight']} in flight")
+        click.confirm(f"Purge {name}: {what}? This cannot be undone", abort=True)
+    _or_fail(lambda: api.purge(name))
+    click.echo(f"purged {name}")
 
 
 if __name__ == "__main__":

@@ -96,6 +96,17 @@ class Api:
             written += len(chunk)
         return written
 
+    # -- queues (admin) ----------------------------------------------------------------------------
+    def queues(self) -> list[dict[str, Any]]:
+        """Each queue with its waiting, in-flight and dead-letter counts."""
+        return self._call("GET", "/api/admin/queues", admin=True)["queues"]
+
+    def purge(self, name: str) -> dict[str, Any]:
+        return self._call("POST", f"/api/admin/queues/{name}/purge", admin=True, json={"confirm": True})
+
+    def redrive(self, name: str) -> int:
+        return self._call("POST", f"/api/admin/queues/{name}/redrive", admin=True)["moved"]
+
     # -- plumbing ----------------------------------------------------------------------------------
     def _call(self, method: str, path: str, admin: bool = False, **kwargs: Any) -> Any:
         return self._send(method, path, admin, **kwargs).json()

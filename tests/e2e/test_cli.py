@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -117,24 +118,35 @@ def test_stats_over_the_queues(running: Running) -> None:
     assert usage.returncode == 2 and "--random N, or --sample" in usage.stderr
 
 
-def test_purge_asks_first(running: Running) -> None:
+def test_dead_letters_listed_redriven_and_purged_after_asking(running: Running) -> None:
     sqs = boto3.client("sqs", endpoint_url=running.aws_url, region_name="us-east-1", **_keys())
     url = sqs.get_queue_url(QueueName="photolane-notifications-dlq")["QueueUrl"]
     for n in range(2):
         sqs.send_message(QueueUrl=url, MessageBody=f"dead letter {n}")
-    listed = cli(running, "queues", "list")
-    assert listed.returncode == 0
-    assert "photolane-notifications-dlq        2          0" in listed.stdout
+    assert "admin token" in cli(running, "queues", "list").stderr
+    listed = cli(running, "queues", "list", admin=True)
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"^notifications\s+0\s+0\s+2$", listed.stdout, re.M), listed.stdout
 
-    kept = cli(running, "queues", "purge", "notifications-dlq", stdin="n\n")
-    assert kept.returncode == 1 and "Aborted" in kept.stderr and "2 waiting" in kept.stdout
-    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
-        "Attributes"]["ApproximateNumberOfMessages"] == "2"
-    purged = cli(running, "queues", "purge", "notifications-dlq", stdin="y\n")
-    assert purged.returncode == 0 and "purged photolane-notifications-dlq" in purged.stdout
-    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
-        "Attributes"]["ApproximateNumberOfMessages"] == "0"
-    assert cli(running, "queues", "purge", "nope", "--yes").returncode == 1
+    kept = cli(running, "queues", "purge", "notifications-dlq", stdin="n\n", admin=True)
+    assert kept.returncode == 1 and "Aborted" in kept.stderr and "2 dead letters" in kept.stdout
+    assert _waiting(sqs, url) == 2
+    purged = cli(running, "queues", "purge", "notifications-dlq", stdin="y\n", admin=True)
+    assert purged.returncode == 0 and "purged notifications-dlq" in purged.stdout
+    assert _waiting(sqs, url) == 0
+    assert cli(running, "queues", "purge", "nope", "--yes", admin=True).returncode == 2
+
+    jobs_dlq = sqs.get_queue_url(QueueName="photolane-jobs-dlq")["QueueUrl"]
+    sqs.send_message(QueueUrl=jobs_dlq, MessageBody=json.dumps(
+        {"type": "stats.requested", "data": {"request_id": "r", "numbers": [1], "reply_queue": "photolane-replies-x"}}))
+    redriven = cli(running, "queues", "redrive", "jobs", admin=True)
+    assert redriven.returncode == 0 and "1 dead letter moved back to jobs" in redriven.stdout
+    assert _waiting(sqs, jobs_dlq) == 0
+
+
+def _waiting(sqs: object, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def test_refusals_and_a_service_down_say_why(running: Running, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The CLI's own use of the queues: number statistics over a reply queue, depths, purge."""
+"""Number statistics over the queues: the CLI's one direct use of SQS (a reply queue of its own)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,15 +20,8 @@ from photolane_common.settings import CommonSettings
 SAMPLE = (12, 7, 3, 1, 0, 0, 2, 9, 31, 44, 52, 48, 61, 57, 49, 53, 66, 72, 58, 41, 37, 29, 22, 15)
 
 
-class QueueError(Exception):
+class StatsError(Exception):
     """What went wrong, said for the person at the terminal."""
-
-
-@dataclass(frozen=True)
-class QueueDepth:
-    name: str
-    visible: int
-    in_flight: int
 
 
 def sqs_client(settings: CommonSettings) -> Any:
@@ -75,67 +67,27 @@ def _await_answer(sqs: Any, reply_url: str, request_id: str, timeout: float) -> 
                 continue  # not ours to read; the queue is ours alone, so this is noise
             if answer.request_id == request_id:
                 return answer
-    raise QueueError(f"no answer within {timeout:g} s: is the processor running?")
-
-
-def queue_names(settings: CommonSettings) -> dict[str, str]:
-    """Short names a person types (jobs, jobs-dlq, …) and the queue names they stand for."""
-    names = {"jobs": settings.jobs_queue, "notifications": settings.notifications_queue}
-    return {**names, **{f"{short}-dlq": f"{name}-dlq" for short, name in names.items()}}
-
-
-def resolve(settings: CommonSettings, name: str) -> str:
-    names = queue_names(settings)
-    if name in names:
-        return names[name]
-    if name in names.values():
-        return name
-    raise QueueError(f"no queue {name!r}; one of: {', '.join(names)}")
-
-
-def depths(settings: CommonSettings) -> list[QueueDepth]:
-    sqs = sqs_client(settings)
-    return [_depth(sqs, name) for name in queue_names(settings).values()]
-
-
-def _depth(sqs: Any, name: str) -> QueueDepth:
-    with _aws_errors():
-        url = aws.MessageQueue.named(sqs, name).url
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-    return QueueDepth(name, int(attributes["ApproximateNumberOfMessages"]),
-                      int(attributes["ApproximateNumberOfMessagesNotVisible"]))
-
-
-def depth(settings: CommonSettings, name: str) -> QueueDepth:
-    return _depth(sqs_client(settings), name)
-
-
-def purge(settings: CommonSettings, name: str) -> None:
-    sqs = sqs_client(settings)
-    with _aws_errors():
-        sqs.purge_queue(QueueUrl=aws.MessageQueue.named(sqs, name).url)
+    raise StatsError(f"no answer within {timeout:g} s: is the processor running?")
 
 
 @contextmanager
 def _aws_errors() -> Iterator[None]:
-    """AWS failures as QueueError with the reason, not a traceback."""
+    """AWS failures as StatsError with the reason, not a traceback."""
     try:
         yield
     except aws.MissingQueue as exc:
-        raise QueueError(f"no queue {exc.args[0]!r} at this endpoint (is photolane running? "
+        raise StatsError(f"no queue {exc.args[0]!r} at this endpoint (is photolane running? "
                          "AWS_ENDPOINT_URL and the PHOTOLANE_* queue names must match it)") from exc
     except NoCredentialsError as exc:
-        raise QueueError("no AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID, or AWS_ENDPOINT_URL "
+        raise StatsError("no AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID, or AWS_ENDPOINT_URL "
                          "for the local stand-in)") from exc
     except EndpointConnectionError as exc:
-        raise QueueError(f"cannot reach AWS at {exc.kwargs.get('endpoint_url')} (is photolane running?)") from exc
+        raise StatsError(f"cannot reach AWS at {exc.kwargs.get('endpoint_url')} (is photolane running?)") from exc
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        raise QueueError(f"{error.get('Code', 'error')}: {error.get('Message', exc)}") from exc
+        raise StatsError(f"{error.get('Code', 'error')}: {error.get('Message', exc)}") from exc
     except BotoCoreError as exc:
-        raise QueueError(str(exc)) from exc
+        raise StatsError(str(exc)) from exc
 
 
 def answer_json(answer: StatsAnswered) -> str:
