@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -27,7 +28,11 @@ def _email() -> str:
 
 
 def _until(driver: Any, check: Any, timeout: float = 60, what: str = "the page") -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(check, f"timed out waiting for {what}")
+    # A click that submits a form replaces the page while the check reads it: an element gone stale,
+    # or not there yet, means "not yet", not a failure.
+    wait = WebDriverWait(driver, timeout, poll_frequency=0.2,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+    return wait.until(check, f"timed out waiting for {what}")
 
 
 def _text(driver: Any, element_id: str) -> str:
