@@ -112,3 +112,21 @@ def test_the_command_line_drives_the_containers(stack: ComposeStack, faces_dir: 
                            timeout=60)
     assert stats.returncode == 0, stats.stderr
     assert stats.stdout.split() == ["count", "4", "min", "1", "max", "4", "mean", "2.5", "median", "2.5"]
+
+
+def test_the_pages_are_served_with_a_session_key_made_once(stack: ComposeStack, faces_dir: Path) -> None:
+    """Compose gives no session key: the upload container makes one in its volume, and the form works."""
+    browser = requests.Session()
+    page = browser.get(stack.url, timeout=10)
+    assert page.status_code == 200 and "Content-Security-Policy" in page.headers
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    sent = browser.post(f"{stack.url}/photos", data={"csrf_token": token, "email": "compose@example.com"},
+                        files={"file": ("me.jpg", (faces_dir / "rose_leslie_1.jpg").read_bytes())},
+                        timeout=60, allow_redirects=False)
+    assert sent.status_code == 303, sent.text[:300]
+    assert "HttpOnly" in sent.headers.get("Set-Cookie", "")
+    photo_id = sent.headers["Location"].rsplit("/", 1)[1]
+    assert f'id="photo-{photo_id}"' in browser.get(f"{stack.url}/gallery", timeout=10).text
+    assert requests.get(f"{stack.url}/gallery", timeout=10, allow_redirects=False).status_code in (302, 303, 401)
+    key_file = stack.container("upload").exec_run(["sh", "-c", "ls -l /var/lib/photolane/secrets"]).output.decode()
+    assert "session-key" in key_file and "-rw-------" in key_file
