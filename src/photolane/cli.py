@@ -115,7 +115,7 @@ class UploadJob:
     def run(self, path: Path) -> Outcome:
         outcome = Outcome(path)
         if self.stop.is_set():
-            outcome.status, outcome.error = "skipped", "not sent: the service could not be reached"
+            outcome.status, outcome.error = "skipped", "not sent: stopped early (service unreachable or Ctrl-C)"
             return outcome
         try:
             answer = self.api.upload(path, self.email, self.phone)
