@@ -10,6 +10,9 @@ from pathlib import Path
 def main(path: str) -> int:
     outputs = json.loads(Path(path).read_text())
     for stack, values in outputs.items():
+        if "Url" not in values:  # not this app's stack, or an endpoint that keeps no outputs
+            print(f"{stack} is deployed; it reported no URL (see the CloudFormation console)")
+            continue
         print(f"{stack} is deployed: {values['Url']}")
         print(f"  admin token: aws secretsmanager get-secret-value --secret-id {values['AdminTokenSecret']} "
               "--query SecretString --output text")

@@ -16,3 +16,9 @@ def test_the_url_token_command_and_command_line_are_printed(tmp_path: Path, caps
     printed = capsys.readouterr().out
     assert "Photolane is deployed: http://lb.example" in printed and "--secret-id arn:secret" in printed
     assert "export PHOTOLANE_URL=http://lb.example PHOTOLANE_JOBS_QUEUE=Photolane-DataJobsQueue-1" in printed
+
+
+def test_a_stack_without_outputs_is_said_plainly(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "outputs.json").write_text(json.dumps({"Photolane": {}}))
+    assert main(str(tmp_path / "outputs.json")) == 0
+    assert "reported no URL" in capsys.readouterr().out
