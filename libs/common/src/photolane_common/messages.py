@@ -85,6 +85,8 @@ class SigninRequested(BaseModel):
     email: str = Field(min_length=3)
     phone: str | None = None
     link: str = Field(min_length=1)
+    # How long the link works: the upload service signs it, the message says it (one setting, not two).
+    valid_seconds: int = Field(default=1800, ge=60)
 
 
 class S3Object(BaseModel):

@@ -47,7 +47,7 @@ def send_signin_link(message_id: str, request: SigninRequested, deps: NotifierDe
     The claim is on the message's id (the same message delivered twice sends once); the link is a
     credential, so it is neither logged nor put in the outbox or on the events topic.
     """
-    note = signin_note(request.link, deps.settings.signin_link_minutes)
+    note = signin_note(request.link, request.valid_seconds // 60)
     for channel, to in (("email", request.email), ("sms", request.phone)):
         if not to:
             continue

@@ -16,9 +16,3 @@ class NotifierSettings(WorkerSettings):
     events_topic_arn: str | None = None
     # A claim on a channel older than this, still unsent, is taken to be from a worker that died.
     delivery_lease_seconds: int = Field(default=120, ge=10)
-    # What sign-in messages say of the link's life (the upload service's PHOTOLANE_SIGNIN_MAX_AGE_SECONDS).
-    signin_max_age_seconds: int = Field(default=1800, ge=60)
-
-    @property
-    def signin_link_minutes(self) -> int:
-        return self.signin_max_age_seconds // 60

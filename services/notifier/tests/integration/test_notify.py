@@ -117,14 +117,14 @@ def test_a_signin_link_goes_by_email_and_sms_once_and_is_never_published(deps: N
 
     phone, email = _unique_phone(), f"{uuid.uuid4().hex[:8]}@example.com"
     link = f"http://photos.example/signin/{uuid.uuid4().hex}"
-    message = decode(encode(SigninRequested(email=email, phone=phone, link=link)))
+    message = decode(encode(SigninRequested(email=email, phone=phone, link=link, valid_seconds=600)))
     handle(message, deps)
     handle(message, deps)  # delivered twice: sent once
 
     emails = [m for m in stack.standin.emails() if email in m["destinations"]["ToAddresses"]]
     assert len(emails) == 1 and link in emails[0]["body"] and emails[0]["subject"] == "Your photolane sign-in link"
     sms = [m for m in stack.standin.sms() if m["phone_number"] == phone]
-    assert len(sms) == 1 and link in sms[0]["message"]
+    assert len(sms) == 1 and link in sms[0]["message"] and "(valid 10 min)" in sms[0]["message"]
     assert not deps.outbox.path.exists() or link not in deps.outbox.path.read_text()
 
     other = f"{uuid.uuid4().hex[:8]}@example.com"

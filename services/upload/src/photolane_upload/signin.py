@@ -61,7 +61,7 @@ class Sender(Protocol):
     def send(self, data: BaseModel) -> str: ...
 
 
-def request_link(raw_email: str | None, *, key: str, public_url: str, interval: int, photos: Owners,
+def request_link(raw_email: str | None, *, key: str, public_url: str, interval: int, max_age: int, photos: Owners,
                  throttle: Throttle, notifications: Sender) -> None:
     """Send a sign-in link when the email has photos; the caller answers the same either way.
 
@@ -80,5 +80,6 @@ def request_link(raw_email: str | None, *, key: str, public_url: str, interval: 
         log.info("signin.throttled", extra=who)
         return
     link = f"{public_url.rstrip('/')}/signin/{make_token(key, owner)}"
-    notifications.send(SigninRequested(email=newest.email or email, phone=newest.phone, link=link))
+    notifications.send(SigninRequested(email=newest.email or email, phone=newest.phone, link=link,
+                                       valid_seconds=max_age))
     log.info("signin.requested", extra={**who, "sms": newest.phone is not None})

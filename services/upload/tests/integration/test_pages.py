@@ -105,6 +105,7 @@ def test_a_signin_link_opens_the_whole_gallery_in_another_browser(app: Flask, st
     data = sent[0]["data"]
     assert (data["email"], data["phone"]) == ("carol@example.com", "+14155550199")
     assert data["link"].startswith("http://127.0.0.1:5000/signin/")  # PHOTOLANE_PUBLIC_URL, not the Host header
+    assert data["valid_seconds"] == 1800  # PHOTOLANE_SIGNIN_MAX_AGE_SECONDS: the notifier says what it is told
 
     again = laptop.post("/signin", data={"email": "carol@example.com", "csrf_token": form_token(laptop, "/signin")})
     assert again.status_code == 200
