@@ -41,10 +41,10 @@ test-integration: $(TEST_STAMP) ## Run the integration tests (real moto server o
 	$(PY) -m pytest -m "not e2e" $$(find . -path ./.venv -prune -o -type d -name integration -print) libs/common/tests
 
 test-e2e: $(TEST_STAMP) ## Run the end-to-end tests (the three services as processes)
-	$(PY) -m pytest tests/e2e
+	$(PY) -m pytest tests/e2e deploy/tests/grants
 
 test-browser: $(TEST_STAMP) ## Run the browser tests (headless chromium against the services as processes)
-	$(PY) -m pytest tests/browser
+	$(PY) -m pytest tests/browser deploy/tests/grants
 
 bench: $(STAMP) ## Measure the processor stage by stage against the naive pipeline (venv); writes BENCHMARKS.md
 	$(PY) -m photolane_processor.bench --faces tests/fixtures/faces --section venv --command "make bench" \

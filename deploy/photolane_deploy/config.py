@@ -10,6 +10,8 @@ if TYPE_CHECKING:  # imported lazily: make push must not start the CDK's node ru
 
 SERVICES = ("upload", "processor", "notifier")
 REPOSITORY_PREFIX = "photolane"  # ECR repositories photolane/upload, … (created by make push)
+DEFAULT_SMS_COUNTRIES = "US,CA,GB,IE,AU,NZ"  # as the services' own default (photolane_common.settings)
+WAF_RATE_LIMITS = (10, 2_000_000_000)  # what WAF takes for a rate-based rule
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,33 @@ class DeployConfig:
     processor: Scaling = Scaling(0, 4)
     notifier: Scaling = Scaling(0, 2)
     container_insights: bool = False  # per-task metrics cost ~$10/month even idle; opt in
+    # WAF on the load balancer: requests one client may make in 5 minutes before it is blocked (429).
+    waf_rate_limit: int = 1000
+    # The account's SNS SMS spend limit in USD a month (account-wide, this region); None leaves it alone.
+    # New accounts may set at most 1 until AWS Support raises their quota: a higher value fails the deploy.
+    sms_monthly_limit_usd: int | None = 1
+    # Countries SMS may go to (ISO 3166 alpha-2), the services' PHOTOLANE_SMS_COUNTRIES (same default).
+    sms_countries: str = DEFAULT_SMS_COUNTRIES
+
+    def __post_init__(self) -> None:
+        if self.domain_name and not self.certificate_arn:
+            raise ValueError("domain_name needs certificate_arn (a certificate for that name): without one, "
+                             "photolane is served on its CloudFront address")
+        if not WAF_RATE_LIMITS[0] <= self.waf_rate_limit <= WAF_RATE_LIMITS[1]:
+            raise ValueError(f"waf_rate_limit must be from {WAF_RATE_LIMITS[0]} to {WAF_RATE_LIMITS[1]:,} "
+                             f"(requests per client in 5 minutes), not {self.waf_rate_limit}")
+        if self.sms_monthly_limit_usd is not None and self.sms_monthly_limit_usd < 1:
+            raise ValueError("sms_monthly_limit_usd must be a whole number of USD, at least 1 "
+                             f"(or none to leave the account's limit alone), not {self.sms_monthly_limit_usd}")
+        codes = self.sms_countries.split(",")
+        if not all(len(code) == 2 and code.isascii() and code.isalpha() and code.isupper() for code in codes):
+            raise ValueError(f"sms_countries must be ISO 3166 alpha-2 codes separated by commas (US,CA), "
+                             f"not {self.sms_countries!r}")
+
+    @property
+    def cloudfront(self) -> bool:
+        """CloudFront (its *.cloudfront.net certificate) in front of the ALB: HTTPS without a certificate."""
+        return not self.certificate_arn
 
     @classmethod
     def from_context(cls, node: Node) -> DeployConfig:
@@ -41,6 +70,9 @@ class DeployConfig:
 
         def scaling(name: str, default: Scaling) -> Scaling:
             return Scaling(int(get(f"{name}_min", default.minimum)), int(get(f"{name}_max", default.maximum)))
+
+        def sms_limit(value: Any) -> int | None:
+            return None if str(value).lower() in ("none", "off") else int(value)
 
         defaults = cls()
         return cls(
@@ -55,4 +87,8 @@ class DeployConfig:
             processor=scaling("processor", defaults.processor),
             notifier=scaling("notifier", defaults.notifier),
             container_insights=str(get("container_insights", "false")).lower() in ("1", "true", "yes"),
+            waf_rate_limit=int(get("waf_rate_limit", defaults.waf_rate_limit)),
+            sms_monthly_limit_usd=sms_limit(get("sms_monthly_limit_usd", defaults.sms_monthly_limit_usd)),
+            sms_countries=",".join(c.strip().upper() for c in str(get("sms_countries", defaults.sms_countries))
+                                   .split(",") if c.strip()),
         )

@@ -25,6 +25,7 @@ from photolane_common.resources import (
 
 # Where each service reads and writes in the bucket (keys are made by the services' handlers).
 ORIGINALS, FLIPPED, THUMBS, RESULTS, PEOPLE = "originals/", "flipped/", "thumbs/", "results/", "people/"
+SETTINGS_TTL = "expires_at"  # SettingModel.expires_at: the settings table's time-to-live attribute
 
 
 class WorkQueue(Construct):
@@ -71,7 +72,8 @@ class DataLayer(Construct):
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         self.people_table = self._table("PeopleTable", keep)
-        self.settings_table = self._table("SettingsTable", keep, key="key")
+        # Rate-limit counters, used sign-in links and revoked sessions die on their own (epoch seconds).
+        self.settings_table = self._table("SettingsTable", keep, key="key", time_to_live_attribute=SETTINGS_TTL)
         self.events_topic = sns.Topic(
             self, "EventsTopic",
             # The AWS-managed key: encrypted at rest at no monthly cost.
@@ -134,11 +136,13 @@ class DataLayer(Construct):
         bucket.node.add_dependency(self.jobs.queue.node.find_child("Policy"))  # the queue's policy first
 
     # -- tables --------------------------------------------------------------------------------
-    def _table(self, id: str, keep: RemovalPolicy, key: str = "id") -> dynamodb.Table:
+    def _table(self, id: str, keep: RemovalPolicy, key: str = "id",
+               time_to_live_attribute: str | None = None) -> dynamodb.Table:
         """On demand, point-in-time recovery; the hash key as in models.py (a string)."""
         return dynamodb.Table(
             self, id,
             partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute=time_to_live_attribute,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True),
@@ -168,9 +172,8 @@ class DataLayer(Construct):
             resource_arns=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes],
         )
 
-    def grant_list(self, grantee: iam.IGrantable, prefixes: list[str]) -> iam.Grant:
-        """ListBucket under those prefixes: without it a missing key reads as AccessDenied, not NoSuchKey."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=["s3:ListBucket"], resource_arns=[self.bucket.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
-        )
+    def grant_list(self, grantee: iam.IGrantable) -> iam.Grant:
+        """ListBucket: without it a missing key reads as AccessDenied, not NoSuchKey. No s3:prefix
+        condition: a GetObject request carries no prefix, so a conditioned grant would not count."""
+        return iam.Grant.add_to_principal(grantee=grantee, actions=["s3:ListBucket"],
+                                          resource_arns=[self.bucket.bucket_arn])

@@ -1,12 +1,15 @@
-"""Alarms: a dead letter anywhere, and a job (or notification) waiting too long."""
+"""Alarms: a dead letter anywhere, a job (or notification) waiting too long, SMS spend near its limit;
+and the account's SMS spend limit itself."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from photolane_common.resources import MAX_RECEIVE_COUNT
@@ -16,6 +19,7 @@ from .data import WorkQueue
 # Workers scale from zero; after hours of idling SQS may report depth up to 15 minutes late, so a
 # first job can wait that long. Twice that is a stuck pipeline.
 OLDEST_JOB_ALARM = Duration.minutes(30)
+SMS_SPEND_ALARM_FRACTION = 0.8  # of the monthly limit: time to look before SNS stops sending
 
 
 class Alarms(Construct):
@@ -26,6 +30,7 @@ class Alarms(Construct):
         # Unencrypted on purpose: CloudWatch cannot publish to a topic under the AWS-managed SNS key,
         # and it carries alarm states only (see the AwsSolutions-SNS2 acknowledgement in nag.py).
         self.topic = sns.Topic(self, "Topic", enforce_ssl=True)
+        self.sms_spend_limit: cr.AwsCustomResource | None = None  # limit_sms_spend
         if email:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         for name, work in queues.items():
@@ -38,13 +43,39 @@ class Alarms(Construct):
                 period=Duration.minutes(1), statistic="Maximum"), OLDEST_JOB_ALARM.to_seconds(),
                 f"photolane: a {what} message has waited over {OLDEST_JOB_ALARM.to_minutes()} minutes")
 
-    def _alarm(self, id: str, metric: cloudwatch.Metric, threshold: float, description: str) -> None:
+    def limit_sms_spend(self, limit_usd: int) -> None:
+        """Sets the account's SNS SMS spend limit (SetSMSAttributes MonthlySpendLimit: CloudFormation
+        has no resource for it) and alarms at SMS_SPEND_ALARM_FRACTION of it. The limit is account-wide
+        in this region; deleting the stack leaves it as it is. SNS refuses a value above the account's
+        quota (1 USD for a new account, raised by a support case), which fails the deploy."""
+        call = cr.AwsSdkCall(
+            service="SNS", action="setSMSAttributes",
+            parameters={"attributes": {"MonthlySpendLimit": str(limit_usd)}},
+            physical_resource_id=cr.PhysicalResourceId.of("sms-monthly-spend-limit"),
+        )
+        self.sms_spend_limit = cr.AwsCustomResource(
+            self, "SmsSpendLimit",
+            on_create=call, on_update=call,  # no on_delete: the limit stays, spend stays capped
+            policy=cr.AwsCustomResourcePolicy.from_statements([iam.PolicyStatement(
+                actions=["sns:SetSMSAttributes"], resources=["*"])]),  # no resource-level permission
+            install_latest_aws_sdk=False,
+        )
+        # Account-wide, no dimension; SNS reports it now and then: a missing hour keeps the state.
+        spent = cloudwatch.Metric(namespace="AWS/SNS", metric_name="SMSMonthToDateSpentUSD",
+                                  period=Duration.hours(1), statistic="Maximum")
+        threshold = round(limit_usd * SMS_SPEND_ALARM_FRACTION, 2)
+        self._alarm("SmsSpend", spent, threshold,
+                    f"photolane: SMS spend this month is {threshold} USD or more; SNS stops sending SMS at "
+                    f"{limit_usd} USD (sms_monthly_limit_usd)", missing=cloudwatch.TreatMissingData.IGNORE)
+
+    def _alarm(self, id: str, metric: cloudwatch.Metric, threshold: float, description: str,
+               missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING) -> None:
         alarm = metric.create_alarm(
             self, id,
             threshold=threshold,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=missing,
             alarm_description=description,
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))

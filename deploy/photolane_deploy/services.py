@@ -59,11 +59,14 @@ def secret(scope: Construct, id: str, description: str) -> secretsmanager.Secret
 
 class UploadService(Construct):
     """Flask/gunicorn behind a public ALB: health check /healthz, HTTPS when a certificate is given,
-    scaled on requests per task. The admin token and session key come from Secrets Manager."""
+    scaled on requests per task. The admin token and session key come from Secrets Manager.
+
+    ``open_listener=False`` leaves the ALB's security group without its open inbound rule: the edge in
+    front (edge.py) opens it to CloudFront alone."""
 
     def __init__(self, scope: Construct, id: str, *, cluster: ecs.ICluster, image: ecs.ContainerImage,
                  environment: dict[str, str], scaling: Scaling, size: TaskSize, logs_bucket: s3.IBucket,
-                 certificate_arn: str | None = None) -> None:
+                 certificate_arn: str | None = None, open_listener: bool = True) -> None:
         super().__init__(scope, id)
         self.admin_token = secret(self, "AdminToken", "photolane: bearer token of the admin routes")
         self.session_key = secret(self, "SessionKey", "photolane: key that signs the upload service's sessions")
@@ -86,6 +89,7 @@ class UploadService(Construct):
                 log_driver=log_driver(self, "upload"),
             ),
             public_load_balancer=True,
+            open_listener=open_listener,
             assign_public_ip=True,
             task_subnets=PUBLIC,
             certificate=certificate,

@@ -14,6 +14,7 @@ from constructs import Construct
 from . import nag
 from .config import DeployConfig
 from .data import FLIPPED, INCOMING_PREFIX, ORIGINALS, PEOPLE, RESULTS, THUMBS, DataLayer
+from .edge import PROXY_HOPS, VIEWER_IP_HEADER, CloudFrontEntrance, WebFirewall
 from .monitoring import Alarms
 from .services import TaskSize, UploadService, WorkerService, image
 
@@ -34,7 +35,8 @@ class DataStack(Stack):
 
 
 class PhotolaneStack(Stack):
-    """VPC (public subnets only), ECS cluster, the three services, the data layer, alarms."""
+    """VPC (public subnets only), ECS cluster, the three services, the data layer, alarms; HTTPS at the
+    edge: CloudFront in front of the ALB, or the ALB's own listener with a certificate; WAF on the ALB."""
 
     def __init__(self, scope: Construct, id: str, *, config: DeployConfig, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
@@ -60,11 +62,24 @@ class PhotolaneStack(Stack):
             self, "Upload", cluster=cluster, image=image(self, "upload", config.tag, config.registry),
             environment=common, scaling=config.upload, size=TaskSize(cpu=512, memory=1024),
             logs_bucket=self.data.logs_bucket, certificate_arn=config.certificate_arn,
+            open_listener=not config.cloudfront,  # behind CloudFront the ALB admits CloudFront alone
         )
-        public_url = f"https://{config.domain_name}" if config.domain_name else self.upload.url
-        # Sign-in links are built on the public address; over HTTPS the session cookie is Secure.
-        self.upload.container.add_environment("PHOTOLANE_PUBLIC_URL", public_url)
-        self.upload.container.add_environment("PHOTOLANE_COOKIE_SECURE", str(bool(config.certificate_arn)).lower())
+        # HTTPS everywhere: CloudFront's own certificate, or the ALB's listener with the one given.
+        self.edge = CloudFrontEntrance(self, "Edge", service=self.upload.service) if config.cloudfront else None
+        if self.edge:
+            self.public_url = self.edge.url
+        else:
+            self.public_url = f"https://{config.domain_name}" if config.domain_name else self.upload.url
+        self.firewall = WebFirewall(self, "Firewall", load_balancer=self.upload.service.load_balancer,
+                                    rate_limit=config.waf_rate_limit,
+                                    client_ip_header=VIEWER_IP_HEADER if self.edge else None)
+        # Sign-in links are built on the public address (https: the app sends HSTS); the session cookie is
+        # Secure; the client's address is the one the proxies in front appended to X-Forwarded-For.
+        self.upload.container.add_environment("PHOTOLANE_PUBLIC_URL", self.public_url)
+        self.upload.container.add_environment("PHOTOLANE_COOKIE_SECURE", "true")
+        self.upload.container.add_environment("PHOTOLANE_PROXY_HOPS",
+                                              str(PROXY_HOPS["cloudfront" if self.edge else "alb"]))
+        self.upload.container.add_environment("PHOTOLANE_SMS_COUNTRIES", config.sms_countries)
         self.processor = WorkerService(
             self, "Processor", name="processor", cluster=cluster,
             image=image(self, "processor", config.tag, config.registry), queue=self.data.jobs.queue,
@@ -74,7 +89,8 @@ class PhotolaneStack(Stack):
         self.notifier = WorkerService(
             self, "Notifier", name="notifier", cluster=cluster,
             image=image(self, "notifier", config.tag, config.registry), queue=self.data.notifications.queue,
-            environment={**common, "PHOTOLANE_PUBLIC_URL": public_url,
+            environment={**common, "PHOTOLANE_PUBLIC_URL": self.public_url,
+                         "PHOTOLANE_SMS_COUNTRIES": config.sms_countries,
                          "PHOTOLANE_EVENTS_TOPIC_ARN": self.data.events_topic.topic_arn},
             scaling=config.notifier, size=TaskSize(cpu=256, memory=512),
             stop_timeout=Duration.seconds(30),
@@ -82,8 +98,10 @@ class PhotolaneStack(Stack):
         self._grant_upload(self.upload.task_role)
         self._grant_processor(self.processor.task_role)
         self._grant_notifier(self.notifier.task_role, config.email_from)
-        Alarms(self, "Alarms", queues={"Jobs": self.data.jobs, "Notifications": self.data.notifications},
-               email=config.alarm_email)
+        self.alarms = Alarms(self, "Alarms", queues={"Jobs": self.data.jobs, "Notifications": self.data.notifications},
+                             email=config.alarm_email)
+        if config.sms_monthly_limit_usd is not None:
+            self.alarms.limit_sms_spend(config.sms_monthly_limit_usd)
         self._outputs()
         nag.acknowledge(self)
 
@@ -91,17 +109,31 @@ class PhotolaneStack(Stack):
     def _grant_upload(self, role: iam.IRole) -> None:
         """Stores originals and enrollment photos, presigns every image, reads and writes the records,
         queues jobs (uploads, enrollments, deletions) and sign-in links; the admin page's queue work:
-        depths, purge, and redrive (receive from a dead-letter queue, send back, delete)."""
+        depths, purge, and redrive (receive from a dead-letter queue, send back, delete). Every grant of the
+        three roles is checked against the calls the services make (deploy/README.md, "How the grants are
+        proven")."""
         data = self.data
         data.grant_objects(role, ["s3:PutObject"], [ORIGINALS, PEOPLE])
         data.grant_objects(role, ["s3:GetObject"], IMAGE_PREFIXES)  # the presigned URLs act as this role
-        for table in (data.photos_table, data.people_table, data.settings_table):
-            table.grant_read_write_data(role)
+        dynamodb = {
+            data.photos_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Scan"],
+            data.people_table: ["GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"],
+            data.settings_table: ["GetItem", "PutItem", "UpdateItem"],  # switches, limits, sign-ins, sessions
+        }
+        for table, actions in dynamodb.items():
+            iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],
+                                       resource_arns=[table.table_arn])
+        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # the gallery, newest first
+                                   resource_arns=[f"{data.photos_table.table_arn}/index/owner-created"])
         for work in (data.jobs, data.notifications):
-            work.queue.grant_send_messages(role)
-            work.queue.grant_purge(role)  # with GetQueueAttributes: the depths
-            work.dead_letters.grant_consume_messages(role)  # never the live queues: workers do that
-            work.dead_letters.grant_purge(role)
+            iam.Grant.add_to_principal(  # depths, purge; never receive from the live queues: workers do that
+                grantee=role, actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage",
+                                       "sqs:PurgeQueue"],
+                resource_arns=[work.queue.queue_arn])
+            iam.Grant.add_to_principal(  # depths, purge, redrive
+                grantee=role, actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ReceiveMessage",
+                                       "sqs:DeleteMessage", "sqs:PurgeQueue"],
+                resource_arns=[work.dead_letters.queue_arn])
 
     def _grant_processor(self, role: iam.IRole) -> None:
         """Reads originals (uploads, drop-ins, enrollment photos), writes what it makes, updates the
@@ -109,22 +141,44 @@ class PhotolaneStack(Stack):
         data = self.data
         sources = [ORIGINALS, INCOMING_PREFIX, PEOPLE]
         data.grant_objects(role, ["s3:GetObject"], sources)
-        data.grant_list(role, sources)  # a vanished original must read as missing, not as denied
+        data.grant_list(role)  # a vanished original must read as missing, not as denied
         data.grant_objects(role, ["s3:PutObject"], [FLIPPED, THUMBS, RESULTS])
-        for table in (data.photos_table, data.people_table, data.settings_table):
-            table.grant_read_write_data(role)
-        data.notifications.queue.grant_send_messages(role)
-        data.jobs.dead_letters.grant_send_messages(role)  # unreadable messages are moved there at once
+        dynamodb = {  # photos: records of drop-ins, status, faces; people: the known encodings
+            data.photos_table: ["GetItem", "PutItem", "UpdateItem", "Scan"],
+            data.people_table: ["GetItem", "PutItem", "Scan"],
+            data.settings_table: ["GetItem", "UpdateItem"],  # the people version
+        }
+        for table, actions in dynamodb.items():
+            iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],
+                                       resource_arns=[table.table_arn])
+        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # re-matching on enrollment
+                                   resource_arns=[f"{data.photos_table.table_arn}/index/unknown-faces"])
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["sqs:GetQueueUrl", "sqs:SendMessage"],
+            resource_arns=[data.notifications.queue.queue_arn,
+                           data.jobs.dead_letters.queue_arn],  # unreadable messages are moved there at once
+        )
         iam.Grant.add_to_principal(
             grantee=role, actions=["sqs:SendMessage", "sqs:GetQueueUrl"],
             resource_arns=[f"arn:{Aws.PARTITION}:sqs:{Aws.REGION}:{Aws.ACCOUNT_ID}:{REPLY_QUEUE_PREFIX}*"],
         )
 
     def _grant_notifier(self, role: iam.IRole, email_from: str) -> None:
-        """Claims and records deliveries on the photo record, texts (SNS), mails (SES), publishes events."""
+        """Claims and records deliveries on the photo record, names the people in it, claims sign-in
+        links and counts each recipient's messages in the settings table, texts (SNS), mails (SES),
+        publishes events. Receiving its notifications is the pattern's own grant."""
         data = self.data
-        data.photos_table.grant_read_write_data(role)
-        data.notifications.dead_letters.grant_send_messages(role)
+        dynamodb = {
+            data.photos_table: ["GetItem", "UpdateItem"],
+            data.people_table: ["BatchGetItem"],
+            data.settings_table: ["PutItem", "UpdateItem"],  # once-only claims; daily limits
+        }
+        for table, actions in dynamodb.items():
+            iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],
+                                       resource_arns=[table.table_arn])
+        iam.Grant.add_to_principal(  # unreadable messages are moved there at once
+            grantee=role, actions=["sqs:GetQueueUrl", "sqs:SendMessage"],
+            resource_arns=[data.notifications.dead_letters.queue_arn])
         data.events_topic.grant_publish(role)
         # An SMS is published to a phone number, which has no ARN: IAM only takes "*" for it.
         iam.Grant.add_to_principal(grantee=role, actions=["sns:Publish"], resource_arns=["*"])
@@ -137,7 +191,8 @@ class PhotolaneStack(Stack):
         )
 
     def _outputs(self) -> None:
-        CfnOutput(self, "Url", value=self.upload.url, description="photolane's address (the ALB)")
+        CfnOutput(self, "Url", value=self.public_url,
+                  description="photolane's address (HTTPS: CloudFront, or the ALB with its certificate)")
         CfnOutput(self, "AdminTokenSecret", value=self.upload.admin_token.secret_arn,
                   description="aws secretsmanager get-secret-value --secret-id <this> --query SecretString")
         for key, value in self.data.environment().items():

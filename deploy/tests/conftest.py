@@ -37,4 +37,15 @@ def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synthesiz
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The defaults: no certificate, so CloudFront serves HTTPS in front of the ALB."""
     return synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+
+
+@pytest.fixture(scope="session")
+def with_certificate(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """A certificate and a domain of one's own: the ALB's HTTPS listener, no CloudFront."""
+    return synthesize(tmp_path_factory.mktemp("cdk.out"), {"certificate_arn": CERTIFICATE_ARN,
+                                                           "domain_name": "photos.example.com"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from photolane_notifier.settings import NotifierSettings
 from photolane_processor.settings import ProcessorSettings
 from photolane_upload.settings import UploadSettings
 
-from .conftest import Synthesized, synthesize
+from .conftest import CERTIFICATE_ARN, Synthesized
 
 SETTINGS = {"upload": UploadSettings, "processor": ProcessorSettings, "notifier": NotifierSettings}
 
@@ -70,9 +69,8 @@ def test_the_load_balancer_is_in_front_of_upload_only(synthesized: Synthesized) 
                                                                                            "Port": 80})
 
 
-def test_https_when_a_certificate_is_given(tmp_path: Path) -> None:
-    arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
-    synth = synthesize(tmp_path, {"certificate_arn": arn, "domain_name": "photos.example.com"})
+def test_https_when_a_certificate_is_given(with_certificate: Synthesized) -> None:
+    synth, arn = with_certificate, CERTIFICATE_ARN
     synth.template.has_resource_properties("AWS::ElasticLoadBalancingV2::Listener", {
         "Protocol": "HTTPS", "Port": 443, "Certificates": [{"CertificateArn": arn}]})
     synth.template.has_resource_properties("AWS::ElasticLoadBalancingV2::Listener", {
@@ -83,6 +81,8 @@ def test_https_when_a_certificate_is_given(tmp_path: Path) -> None:
     assert public_url == "https://photos.example.com"
     upload = {e["Name"]: e["Value"] for e in container(synth, "upload")["Environment"]}
     assert upload["PHOTOLANE_PUBLIC_URL"] == public_url and upload["PHOTOLANE_COOKIE_SECURE"] == "true"
+    assert synth.json["Outputs"]["Url"]["Value"] == public_url
+    synth.template.resource_count_is("AWS::CloudFront::Distribution", 0)  # the ALB's own HTTPS is enough
 
 
 def test_upload_scales_on_requests_and_both_workers_on_queue_depth(synthesized: Synthesized) -> None:
@@ -129,11 +129,11 @@ def test_admin_token_and_session_key_are_secrets_never_values(synthesized: Synth
     upload = container(synthesized, "upload")
     secrets = {s["Name"]: s["ValueFrom"] for s in upload["Secrets"]}
     assert set(secrets) == {"PHOTOLANE_ADMIN_TOKEN", "PHOTOLANE_SESSION_KEY"}
-    generated = synthesized.resources("AWS::SecretsManager::Secret")
-    assert len(generated) == 2
+    generated = synthesized.resources("AWS::SecretsManager::Secret")  # and CloudFront's origin header value
+    assert len(generated) == 3
     for secret in generated.values():
         assert "GenerateSecretString" in secret["Properties"] and "SecretString" not in secret["Properties"]
-    assert {ref["Ref"] for ref in secrets.values()} == set(generated)
+    assert {ref["Ref"] for ref in secrets.values()} < set(generated)
     for name in SETTINGS:
         env = {e["Name"] for e in container(synthesized, name)["Environment"]}
         assert not env & {"PHOTOLANE_ADMIN_TOKEN", "PHOTOLANE_SESSION_KEY"}
@@ -183,7 +183,7 @@ def test_upload_redrives_and_purges_but_never_takes_the_workers_messages(synthes
 
 def test_upload_builds_links_on_the_public_address(synthesized: Synthesized) -> None:
     env = {e["Name"]: e["Value"] for e in container(synthesized, "upload")["Environment"]}
-    assert "PHOTOLANE_PUBLIC_URL" in env and env["PHOTOLANE_COOKIE_SECURE"] == "false"
+    assert env["PHOTOLANE_PUBLIC_URL"]["Fn::Join"][1][0] == "https://" and env["PHOTOLANE_COOKIE_SECURE"] == "true"
 
 
 def test_the_processor_answers_on_reply_queues_of_its_prefix_only(synthesized: Synthesized) -> None:

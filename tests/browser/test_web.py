@@ -136,14 +136,22 @@ def test_each_browser_sees_only_its_own_gallery_and_a_signin_link_opens_it_elsew
     def link() -> str | None:
         mail = [m for m in site.standin.emails() if alice_email in m["destinations"]["ToAddresses"]
                 and m["subject"] == "Your photolane sign-in link"]
-        found = re.search(r"http://127\.0\.0\.1:\d+/signin/[A-Za-z0-9_.\-]+", mail[0]["body"]) if mail else None
+        found = re.search(r"http://127\.0\.0\.1:\d+/signin/open#[A-Za-z0-9_.\-]+", mail[0]["body"]) if mail else None
         return found.group(0) if found else None
 
-    laptop.get(wait_for(link, what="the sign-in email"))
-    assert laptop.current_url == f"{site.url}/gallery"
+    sent = wait_for(link, what="the sign-in email")
+    laptop.get(sent)  # the page posts the token from the fragment
+    _until(laptop, lambda d: d.current_url == f"{site.url}/gallery", what="the gallery")
     assert gallery(laptop) == [alices]
-    laptop.get(wait_for(link) + "x")  # tampered
-    assert "not valid" in laptop.page_source
+    thief = browser()
+    thief.get(sent)  # the same link again: it worked once
+    _until(thief, lambda d: "used already" in d.page_source, what="the refusal of a used link")
+    tamperer = browser()
+    tamperer.get(sent + "x")
+    _until(tamperer, lambda d: "not valid" in d.page_source, what="the refusal of a tampered link")
+    token = sent.split("#", 1)[1]
+    logs = [site.log, site.run_dir / "standin.log"]
+    assert not [path for path in logs if path.exists() and token in path.read_text(errors="replace")]
 
     alice.find_element(By.ID, "logout").click()
     _until(alice, lambda d: not d.find_elements(By.ID, "logout"), what="the log out")

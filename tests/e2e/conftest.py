@@ -42,7 +42,10 @@ def started(tmp_path_factory: pytest.TempPathFactory, expected_errors: tuple[str
     run_dir = tmp_path_factory.mktemp("run")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOTOLANE_", "AWS_"))}
-    env.update(PHOTOLANE_PORT=str(port), PHOTOLANE_AWS_PORT="0", PHOTOLANE_RUN_DIR=str(run_dir), **extra_env)
+    # Every AWS call of the services, one folder a session: deploy/tests/grants checks them against the stack.
+    calls = tmp_path_factory.getbasetemp() / "aws-calls"
+    env.update(PHOTOLANE_PORT=str(port), PHOTOLANE_AWS_PORT="0", PHOTOLANE_RUN_DIR=str(run_dir),
+               PHOTOLANE_AWS_CALL_LOG=str(calls), **extra_env)
     log = run_dir / "services.log"
     with open(log, "wb") as errors:
         launcher = subprocess.Popen([sys.executable, "-m", "photolane.local"], cwd=ROOT, env=env,

@@ -66,7 +66,7 @@ def owner_of(email: str | None) -> str | None:
 class Delivery:
     channel: Channel
     to: str
-    status: str  # sending | sent | failed
+    status: str  # sending | sent | failed | refused (a limit: never tried)
     claimed_at: datetime
     sent_at: datetime | None = None
     error: str | None = None

@@ -76,14 +76,14 @@ class StatsAnswered(BaseModel):
 
 
 class SigninRequested(BaseModel):
-    """Someone asked for a sign-in link to their gallery: send it by email (and SMS when a phone is known).
+    """Someone asked for a sign-in link to their gallery: send it to the email, never to a phone (the
+    email is the one channel that proves who owns the gallery; a ``phone`` in an older message is ignored).
 
     ``link`` carries a signed, expiring token: it is a credential, never logged or published.
     """
 
     model_config = ConfigDict(extra="ignore")
     email: str = Field(min_length=3)
-    phone: str | None = None
     link: str = Field(min_length=1)
     # How long the link works: the upload service signs it, the message says it (one setting, not two).
     valid_seconds: int = Field(default=1800, ge=60)

@@ -34,7 +34,7 @@ class DeliveryAttribute(MapAttribute):
     """One notification on one channel: claimed first, so it is sent at most once."""
 
     to = UnicodeAttribute()
-    status = UnicodeAttribute()  # sending | sent | failed
+    status = UnicodeAttribute()  # sending | sent | failed | refused (a limit: never tried)
     claimed_at = UTCDateTimeAttribute()
     sent_at = UTCDateTimeAttribute(null=True)
     error = UnicodeAttribute(null=True)
@@ -125,6 +125,8 @@ class SettingModel(Model):
     key = UnicodeAttribute(hash_key=True)
     value = JSONAttribute(null=True)
     counter = NumberAttribute(null=True)  # for atomic increments
+    # Epoch seconds after which the item is dead (the table's TTL): counters, used links, revocations.
+    expires_at = NumberAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (PhotoModel, PersonModel, SettingModel)

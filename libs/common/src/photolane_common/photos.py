@@ -207,12 +207,13 @@ class PhotoStore:
         free = attr.does_not_exist() | ((attr.status == "sending") & (attr.claimed_at < now - lease))
         return self._update(photo_id, [attr.set(claim)], free)
 
-    def finish_delivery(self, photo_id: str, channel: Channel, to: str, error: str | None) -> None:
+    def finish_delivery(self, photo_id: str, channel: Channel, to: str, error: str | None,
+                        refused: bool = False) -> None:
+        """Sent (no error), failed (the provider's error) or refused (a limit: never tried)."""
         attr = _delivery_attr(channel)
         now = _now()
-        done = DeliveryAttribute(
-            to=to, status="failed" if error else "sent", claimed_at=now, sent_at=None if error else now, error=error
-        )
+        status = "refused" if refused else "failed" if error else "sent"
+        done = DeliveryAttribute(to=to, status=status, claimed_at=now, sent_at=None if error else now, error=error)
         self._update(photo_id, [attr.set(done)])
 
     def _update(self, photo_id: str, actions: list, condition: object | None = None) -> bool:

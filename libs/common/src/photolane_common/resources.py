@@ -105,6 +105,15 @@ def _ensure_tables(settings: CommonSettings) -> None:
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    _expire_settings(aws.client("dynamodb", settings), settings.settings_table)
+
+
+def _expire_settings(dynamodb: Any, table: str) -> None:
+    """Rate-limit counters, used sign-in links and revoked sessions expire on their own (TTL)."""
+    current = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        dynamodb.update_time_to_live(TableName=table,
+                                     TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
 
 
 def main() -> int:

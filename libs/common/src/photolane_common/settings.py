@@ -30,6 +30,12 @@ class CommonSettings(BaseSettings):
     events_topic: str = "photolane-events"
     email_from: str = "photolane@example.com"
     log_level: str = "INFO"
+    # SMS go only to numbers of these countries (ISO 3166 codes): SMS pumping targets costly others.
+    sms_countries: str = "US,CA,GB,IE,AU,NZ"
+
+    @property
+    def sms_country_codes(self) -> frozenset[str]:
+        return frozenset(c.strip().upper() for c in self.sms_countries.split(",") if c.strip())
 
 
 class WorkerSettings(CommonSettings):

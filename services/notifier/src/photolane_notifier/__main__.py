@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from photolane_common import logs
+from photolane_common import audit, logs
 
 from .bootstrap import build_worker
 from .settings import NotifierSettings
 
 
 def main() -> None:
+    audit.install_from_env("notifier")  # PHOTOLANE_AWS_CALL_LOG set: record the AWS calls
     settings = NotifierSettings()
     logs.configure("notifier", settings.log_level)
     build_worker(settings).run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from photolane_common import aws
+from photolane_common.limits import DynamoCounters, Limiter
 from photolane_common.models import bind_models
 from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
@@ -25,6 +26,7 @@ def build_deps(settings: NotifierSettings) -> NotifierDeps:
         senders={"sms": SmsSender(sns), "email": EmailSender(aws.client("ses", settings), settings.email_from)},
         topic=EventTopic(sns, settings.events_topic_arn) if settings.events_topic_arn else None,
         claims=Claims(),
+        limiter=Limiter(DynamoCounters()),
         outbox=Outbox(settings.outbox_dir) if settings.outbox_dir else None,
     )
 

@@ -8,8 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Photo
+from photolane_common.limits import Limiter
 from photolane_common.messages import Envelope, PhotoProcessed, SigninRequested
 from photolane_common.people import PeopleStore
+from photolane_common.phones import sms_refusal
 from photolane_common.photos import PhotoStore
 
 from .channels import Claims, EventTopic, Outbox, Sender, SendFailed
@@ -30,6 +32,7 @@ class NotifierDeps:
     people: PeopleStore
     senders: dict[Channel, Sender]
     claims: Claims
+    limiter: Limiter
     topic: EventTopic | None = None
     outbox: Outbox | None = None
 
@@ -42,24 +45,24 @@ def handle(envelope: Envelope, deps: NotifierDeps) -> None:
 
 
 def send_signin_link(message_id: str, request: SigninRequested, deps: NotifierDeps) -> None:
-    """The link by email, and by SMS when a phone is known: each at most once per request.
+    """The link by email only (the channel that proves who owns the gallery), at most once per request.
 
     The claim is on the message's id (the same message delivered twice sends once); the link is a
     credential, so it is neither logged nor put in the outbox or on the events topic.
     """
-    note = signin_note(request.link, request.valid_seconds // 60)
-    for channel, to in (("email", request.email), ("sms", request.phone)):
-        if not to:
-            continue
-        if not deps.claims.claim(f"signin:{message_id}:{channel}"):
-            log.info("signin.already_sent", extra={"channel": channel})
-            continue
-        try:
-            deps.senders[channel].send(to, note)
-        except SendFailed as exc:
-            log.warning("signin.failed", extra={"channel": channel, "error": str(exc)})
-            continue
-        log.info("signin.sent", extra={"channel": channel})
+    if not deps.claims.claim(f"signin:{message_id}:email"):
+        log.info("signin.already_sent", extra={"channel": "email"})
+        return
+    refusal = _over_daily_limit("email", request.email, deps)
+    if refusal:
+        log.warning("signin.refused", extra={"channel": "email", "error": refusal})
+        return
+    try:
+        deps.senders["email"].send(request.email, signin_note(request.link, request.valid_seconds // 60))
+    except SendFailed as exc:
+        log.warning("signin.failed", extra={"channel": "email", "error": str(exc)})
+        return
+    log.info("signin.sent", extra={"channel": "email"})
 
 
 def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
@@ -97,6 +100,11 @@ def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: Notifier
         if current is not None and current.status == "sending":
             raise DeliveryInProgress(f"{channel} to this photo is being sent by another worker")
         return
+    refusal = _refusal(channel, to, deps)
+    if refusal:
+        deps.photos.finish_delivery(photo.id, channel, to, refusal, refused=True)
+        log.warning("notification.refused", extra={"channel": channel, "error": refusal})
+        return
     error = None
     try:
         deps.senders[channel].send(to, note)
@@ -105,6 +113,24 @@ def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: Notifier
     deps.photos.finish_delivery(photo.id, channel, to, error)
     log.info("notification.sent" if error is None else "notification.failed",
              extra={"channel": channel, "error": error})
+
+
+def _refusal(channel: Channel, to: str, deps: NotifierDeps) -> str | None:
+    """Why this message may not go out (a country not allowed for SMS, the recipient's daily limit)."""
+    if channel == "sms":
+        refusal = sms_refusal(to, deps.settings.sms_country_codes)
+        if refusal:
+            return refusal
+    return _over_daily_limit(channel, to, deps)
+
+
+def _over_daily_limit(channel: Channel, to: str, deps: NotifierDeps) -> str | None:
+    """Counted per recipient and channel across every notifier task; None while within the limit."""
+    limit = deps.settings.daily_limit(channel)
+    verdict = deps.limiter.check(limit, to)
+    if verdict.allowed:
+        return None
+    return f"not sent: this recipient had {limit.describe()} already (the limit); the count restarts at 00:00 UTC"
 
 
 def _publish(photo: Photo, link: str, deps: NotifierDeps) -> None:

@@ -40,11 +40,12 @@ def compose(photo: Photo, link: str, names: list[str] | None = None) -> Note:
     """``names``: the people named in the photo, in the order their faces appear."""
     line = summary(photo, names or [])
     subject = "Your photo is ready" if photo.status == PROCESSED else "We could not process your photo"
-    name = f" ({photo.filename})" if photo.filename else ""
-    text = f"Hello,\n\n{line}\n\nSee it here{name}: {link}\n\n— photolane\n"
+    # Nothing the uploader typed goes in (not the file name): anyone can upload with any address, so
+    # uploader text in our messages would let them send their words to strangers under our name.
+    text = f"Hello,\n\n{line}\n\nSee it here: {link}\n\n— photolane\n"
     body = (
         f"<p>Hello,</p><p>{html.escape(line)}</p>"
-        f'<p><a href="{html.escape(link, quote=True)}">See your photo{html.escape(name)}</a></p><p>— photolane</p>'
+        f'<p><a href="{html.escape(link, quote=True)}">See your photo</a></p><p>— photolane</p>'
     )
     return Note(sms=f"photolane: {line} {link}", subject=subject, text=text, html=body)
 

@@ -112,21 +112,46 @@ def test_events_are_published_to_the_topic(deps: NotifierDeps, stack: Stack) -> 
     assert json.loads(got[0]["Body"])["photo_id"] == photo.id
 
 
-def test_a_signin_link_goes_by_email_and_sms_once_and_is_never_published(deps: NotifierDeps, stack: Stack) -> None:
+def test_a_signin_link_goes_by_email_only_once_and_is_never_published(deps: NotifierDeps, stack: Stack) -> None:
     from photolane_common.messages import SigninRequested
 
     phone, email = _unique_phone(), f"{uuid.uuid4().hex[:8]}@example.com"
-    link = f"http://photos.example/signin/{uuid.uuid4().hex}"
-    message = decode(encode(SigninRequested(email=email, phone=phone, link=link, valid_seconds=600)))
+    link = f"http://photos.example/signin/open#{uuid.uuid4().hex}"
+    body = json.loads(encode(SigninRequested(email=email, link=link, valid_seconds=600)))
+    body["data"]["phone"] = phone  # a message of the old kind, naming a phone: never texted
+    message = decode(json.dumps(body))
     handle(message, deps)
     handle(message, deps)  # delivered twice: sent once
 
     emails = [m for m in stack.standin.emails() if email in m["destinations"]["ToAddresses"]]
     assert len(emails) == 1 and link in emails[0]["body"] and emails[0]["subject"] == "Your photolane sign-in link"
-    sms = [m for m in stack.standin.sms() if m["phone_number"] == phone]
-    assert len(sms) == 1 and link in sms[0]["message"] and "(valid 10 min)" in sms[0]["message"]
+    assert "10 minutes" in emails[0]["body"]
+    assert not [m for m in stack.standin.sms() if m["phone_number"] == phone]
     assert not deps.outbox.path.exists() or link not in deps.outbox.path.read_text()
 
-    other = f"{uuid.uuid4().hex[:8]}@example.com"
-    handle(decode(encode(SigninRequested(email=other, link=link))), deps)  # no phone: email only
-    assert len([m for m in stack.standin.emails() if other in m["destinations"]["ToAddresses"]]) == 1
+
+def test_a_recipients_daily_limit_refuses_more_and_counts_sms_and_email_apart(stack: Stack, tmp_path: Path) -> None:
+    limited = build_deps(NotifierSettings(sms_per_recipient_day=1, emails_per_recipient_day=2))
+    phone, email = _unique_phone(), f"{uuid.uuid4().hex[:8]}@example.com"
+    photos = [_processed_photo(limited, phone=phone, email=email) for _ in range(3)]
+    for photo in photos:
+        _deliver(photo, limited)
+    assert len([m for m in stack.standin.sms() if m["phone_number"] == phone]) == 1
+    assert len([m for m in stack.standin.emails() if email in m["destinations"]["ToAddresses"]]) == 2
+    statuses = [{d.channel: d.status for d in limited.photos.get(p.id).deliveries} for p in photos]
+    assert statuses == [{"sms": "sent", "email": "sent"}, {"sms": "refused", "email": "sent"},
+                        {"sms": "refused", "email": "refused"}]
+    refused = limited.photos.get(photos[2].id).delivery("sms")
+    assert "1 SMS a day" in refused.error and refused.sent_at is None
+    _deliver(photos[2], limited)  # the message again: a refusal is final, nothing is sent
+    assert len([m for m in stack.standin.sms() if m["phone_number"] == phone]) == 1
+
+
+def test_no_sms_to_a_country_not_allowed_even_for_a_record_made_before(stack: Stack) -> None:
+    only_gb = build_deps(NotifierSettings(sms_countries="GB"))
+    phone = _unique_phone()  # a US number, accepted when the list still had the US
+    photo = _processed_photo(only_gb, phone=phone)
+    _deliver(photo, only_gb)
+    assert not [m for m in stack.standin.sms() if m["phone_number"] == phone]
+    delivery = only_gb.photos.get(photo.id).delivery("sms")
+    assert delivery.status == "refused" and "allowed countries: GB" in delivery.error

@@ -8,44 +8,18 @@ of the JPEG block size; otherwise ``mirror`` returns None and the caller re-enco
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import struct
+
+from photolane_common.turbojpeg import LIB as _LIB
+from photolane_common.turbojpeg import STOP_ON_WARNING, Region, Transform
 
 # tjTransform operations and options (turbojpeg.h)
 NONE, HFLIP, VFLIP, TRANSPOSE, TRANSVERSE, ROT90, ROT180, ROT270 = range(8)
 PERFECT, CROP, COPY_NONE = 1, 4, 64
 ALIGN = 16  # crops start on the JPEG block grid: 16 px covers 4:4:4, 4:2:2 and 4:2:0
-STOP_ON_WARNING = 1 << 13
 
 # EXIF orientation of the original → the one transform that gives the mirror of the upright photo.
 MIRROR_OF_UPRIGHT = {1: HFLIP, 2: NONE, 3: VFLIP, 4: ROT180, 5: ROT90, 6: TRANSPOSE, 7: ROT270, 8: TRANSVERSE}
-
-
-class _Region(ctypes.Structure):
-    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int), ("w", ctypes.c_int), ("h", ctypes.c_int)]
-
-
-class _Transform(ctypes.Structure):
-    _fields_ = [("r", _Region), ("op", ctypes.c_int), ("options", ctypes.c_int), ("data", ctypes.c_void_p),
-                ("customFilter", ctypes.c_void_p)]
-
-
-def _load() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("turbojpeg")
-    if name is None:
-        return None
-    lib = ctypes.CDLL(name)
-    lib.tjInitTransform.restype = ctypes.c_void_p
-    lib.tjDestroy.argtypes = [ctypes.c_void_p]
-    lib.tjFree.argtypes = [ctypes.c_void_p]
-    lib.tjTransform.argtypes = [
-        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_int,
-        ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(_Transform), ctypes.c_int,
-    ]
-    return lib
-
-
-_LIB = _load()
 
 
 def available() -> bool:
@@ -59,7 +33,7 @@ def mirror(data: bytes, orientation: int, icc_profile: bytes | None = None) -> b
     """
     if _LIB is None or orientation not in MIRROR_OF_UPRIGHT:
         return None
-    transform = _Transform(op=MIRROR_OF_UPRIGHT[orientation], options=PERFECT | COPY_NONE)
+    transform = Transform(op=MIRROR_OF_UPRIGHT[orientation], options=PERFECT | COPY_NONE)
     out, size = ctypes.c_void_p(), ctypes.c_ulong(0)
     handle = _LIB.tjInitTransform()
     try:
@@ -79,7 +53,7 @@ def crops(data: bytes, regions: list[tuple[int, int, int, int]]) -> list[bytes] 
     if _LIB is None or not regions:
         return None
     n = len(regions)
-    transforms = (_Transform * n)(*[_Transform(r=_Region(*r), op=NONE, options=CROP | COPY_NONE) for r in regions])
+    transforms = (Transform * n)(*[Transform(r=Region(*r), op=NONE, options=CROP | COPY_NONE) for r in regions])
     outs, sizes = (ctypes.c_void_p * n)(), (ctypes.c_ulong * n)()
     handle = _LIB.tjInitTransform()
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from photolane_common import logs
+from photolane_common import audit, logs
 
 from .app import create_app
 from .keys import SessionKeyMissing, with_session_key
@@ -48,6 +48,7 @@ class UploadServer(BaseApplication):
 
 
 def main() -> None:
+    audit.install_from_env("upload")  # PHOTOLANE_AWS_CALL_LOG set: record the AWS calls
     settings = UploadSettings()
     logs.configure("upload", settings.log_level)
     # Resolved here, in gunicorn's master, so every worker it forks signs sessions with the same key.

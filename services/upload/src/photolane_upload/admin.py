@@ -14,9 +14,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from . import sessions
 from .api import export_response
 from .deps import current_deps
+from .guards import TooMany, count_admin_login
 from .handlers import Enrollment, QueueUnavailable, delete_person, enroll_person, person_view
 from .queues import PurgeRefused, UnknownQueue
 from .validation import InvalidUpload
+from .web import sentence
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -43,6 +45,10 @@ def back() -> Any:
 @admin.post("/login")
 def login() -> Any:
     settings = current_deps().settings
+    try:
+        count_admin_login()
+    except TooMany as exc:
+        return *login_form(sentence(exc.message), 429), {"Retry-After": str(exc.retry_after)}
     if not sessions.token_matches(settings, request.form.get("token")):
         return login_form("That is not the admin token.", 401)
     sessions.admin_signed_in(settings)
@@ -52,7 +58,7 @@ def login() -> Any:
 @admin.post("/logout")
 @admin_page_required
 def logout() -> Any:
-    sessions.admin_signed_out()
+    sessions.admin_signed_out(current_deps().settings)
     return redirect(url_for("web.index"), 303)
 
 

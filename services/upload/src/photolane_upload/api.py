@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
+from . import sessions
 from .deps import current_deps
 from .export import export_csv, export_json
+from .guards import count_upload
 from .handlers import (
     Enrollment,
     QueueUnavailable,
@@ -27,7 +29,7 @@ from .handlers import (
     photo_view,
 )
 from .queues import PurgeRefused, UnknownQueue
-from .sessions import token_matches
+from .sessions import bearer_is_admin
 from .validation import InvalidUpload
 
 api = Blueprint("api", __name__)
@@ -44,6 +46,7 @@ def healthz() -> Any:
 
 @api.post("/api/photos")
 def create_photo() -> Any:
+    count_upload()  # before the body is read or decoded: a flood costs a counter, not a decode
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return error(400, "send the photo as the multipart field 'file'")
@@ -67,8 +70,10 @@ def get_photo(photo_id: str) -> Any:
     deps = current_deps()
     photo = deps.photos.get(photo_id) if len(photo_id) <= 64 else None
     if photo is None:
-        return error(404, f"no photo {photo_id}")
-    return jsonify(photo_view(photo, deps))
+        return error(404, f"no photo {photo_id[:64]}")
+    # The contacts only to the uploader's session, that email's signed-in owner, or an admin.
+    reveal = bearer_is_admin(deps.settings) or sessions.is_admin(deps.settings) or sessions.owns(photo.id, photo.email)
+    return jsonify(photo_view(photo, deps, reveal_contacts=reveal))
 
 
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -76,8 +81,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not token_matches(current_deps().settings, given):
+        if not bearer_is_admin(current_deps().settings):
             return error(401, "admin token required (Authorization: Bearer <PHOTOLANE_ADMIN_TOKEN>)")
         return view(*args, **kwargs)
 
@@ -221,8 +225,19 @@ def remove_person(person_id: str) -> Any:
 @api.app_errorhandler(413)
 def too_large(exc: HTTPException) -> Any:
     limit = current_deps().settings.max_upload_mb
+    message = f"the upload is larger than the {limit:g} MB limit"
+    if request.content_length is not None and request.content_length <= (current_app.config["MAX_CONTENT_LENGTH"] or 0):
+        message = "the form has too many fields, or a field too large"  # Werkzeug's limits: 1,000 parts, 500 KB
     if request.path.startswith("/api/"):
-        return error(413, f"the upload is larger than the {limit:g} MB limit")
-    from .web import render_form  # the web page answers with the form and the message
+        return error(413, message)
+    from .web import render_form, sentence  # the web page answers with the form and the message
 
-    return render_form(f"The file is larger than the {limit:g} MB limit.", 413)
+    return render_form(sentence(message), 413)
+
+
+@api.app_errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> Any:
+    """Under /api/, every HTTP error (an unknown path, a wrong method, ...) is JSON like the API's own."""
+    if request.path.startswith("/api/") and exc.code is not None:
+        return error(exc.code, exc.description or exc.name)
+    return exc.get_response()

@@ -10,10 +10,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .admin import admin
 from .api import api
 from .bootstrap import build_deps
+from .guards import TooMany
 from .handlers import UploadDeps
 from .keys import SessionKeyMissing, with_session_key
 from .settings import UploadSettings
@@ -27,6 +29,10 @@ def create_app(settings: UploadSettings | None = None, deps: UploadDeps | None =
     if settings.session_key is None:
         raise SessionKeyMissing()
     app = Flask(__name__)
+    if settings.proxy_hops:
+        # Exactly the proxies that are there: the client address is the one the outermost trusted
+        # proxy saw, never a value the client wrote into X-Forwarded-For itself.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=1)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024 * 1024  # the form's own fields
     _configure_session(app, settings)
     app.extensions["photolane"] = deps or build_deps(settings)
@@ -35,7 +41,8 @@ def create_app(settings: UploadSettings | None = None, deps: UploadDeps | None =
     app.register_blueprint(admin)
     _add_csrf(app)
     _add_request_log(app)
-    _add_security_headers(app, _image_origin(app.extensions["photolane"]))
+    _add_security_headers(app, _image_origin(app.extensions["photolane"]), settings.https)
+    _add_limits(app)
     if settings.admin_token is None:
         log.warning("admin.token_missing", extra={"hint": "set PHOTOLANE_ADMIN_TOKEN to use admin routes"})
     return app
@@ -49,7 +56,7 @@ def _configure_session(app: Flask, settings: UploadSettings) -> None:
         SESSION_COOKIE_NAME="photolane_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_SECURE=settings.https,
         PERMANENT_SESSION_LIFETIME=timedelta(days=settings.session_days),
         WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session: a page left open still uploads
     )
@@ -85,13 +92,29 @@ def _add_request_log(app: Flask) -> None:
     def log_request(response: Response) -> Response:
         if request.path != "/healthz":
             log.info("http.request", extra={
-                "method": request.method, "path": request.path, "status": response.status_code,
+                "method": request.method, "path": _logged_path(request.path), "status": response.status_code,
                 "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
             })
         return response
 
 
-def _add_security_headers(app: Flask, image_origin: str) -> None:
+def _add_limits(app: Flask) -> None:
+    @app.errorhandler(TooMany)
+    def too_many(exc: TooMany) -> Any:
+        log.info("limit.refused", extra={"path": request.path, "retry_after": exc.retry_after})
+        headers = {"Retry-After": str(exc.retry_after)}
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            return {"error": exc.message}, 429, headers
+        return render_template("message.html", title="Too many requests", message=exc.message[0].upper() +
+                               exc.message[1:] + ".", status=429), 429, headers
+
+
+def _logged_path(path: str) -> str:
+    """The path as logged: whatever follows /signin/ (once a token lived there) is never written."""
+    return "/signin/…" if path.startswith("/signin/") and path != "/signin/open" else path
+
+
+def _add_security_headers(app: Flask, image_origin: str, https: bool) -> None:
     policy = (
         f"default-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
         f"img-src 'self' data: {image_origin}; style-src 'self' 'unsafe-inline'; "
@@ -108,6 +131,6 @@ def _add_security_headers(app: Flask, image_origin: str) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")  # pages show private data
-        if request.is_secure:
+        if https or request.is_secure:  # behind a TLS-ending proxy the request itself may say http
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

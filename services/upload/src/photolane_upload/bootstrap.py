@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from photolane_common import aws
 from photolane_common.aws import BlobStore, MessageQueue
+from photolane_common.limits import DynamoCounters, Limiter
 from photolane_common.models import bind_models
 from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
@@ -13,7 +14,7 @@ from .gallery import Gallery
 from .handlers import UploadDeps
 from .queues import QueueAdmin
 from .settings import UploadSettings
-from .switches import Switches, Throttle
+from .switches import Revocations, Switches, Throttle, UsedLinks
 
 
 def build_deps(settings: UploadSettings) -> UploadDeps:
@@ -36,4 +37,7 @@ def build_deps(settings: UploadSettings) -> UploadDeps:
                         settings.gallery_size),
         queues=QueueAdmin(sqs, {"jobs": settings.jobs_queue, "notifications": settings.notifications_queue}),
         throttle=Throttle(),
+        limiter=Limiter(DynamoCounters()),
+        revocations=Revocations(),
+        used_links=UsedLinks(),
     )

@@ -10,14 +10,17 @@ from typing import Any, Protocol
 
 from photolane_common.aws import BlobStore, MessageQueue
 from photolane_common.domain import QUEUED, Person, Photo, owner_of
+from photolane_common.limits import Limiter
 from photolane_common.logs import photo_context
 from photolane_common.messages import PersonDeleted, PersonPhotoAdded, PhotoUploaded
 from photolane_common.people import PeopleStore
+from photolane_common.phones import sms_refusal
 from photolane_common.photos import PhotoStore
 
 from .gallery import Entry, Gallery
 from .queues import QueueAdmin
 from .settings import UploadSettings
+from .switches import Revocations, UsedLinks
 from .validation import (
     InvalidUpload,
     clean_filename,
@@ -52,6 +55,9 @@ class UploadDeps:
     gallery: Gallery
     queues: QueueAdmin
     throttle: Throttle
+    limiter: Limiter
+    revocations: Revocations
+    used_links: UsedLinks
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,9 @@ def accept_upload(upload: Upload, deps: UploadDeps) -> Photo:
     if deps.switches.uploads_blocked():
         raise UploadsBlocked()
     email, phone = normalize_email(upload.email), normalize_phone(upload.phone)
+    refusal = sms_refusal(phone, deps.settings.sms_country_codes) if phone else None
+    if refusal:
+        raise InvalidUpload(f"phone: {refusal}")
     info = inspect_image(upload.data, deps.settings.max_upload_bytes, deps.settings.max_pixels)
     photo_id = str(uuid.uuid4())
     now = datetime.now(UTC)
@@ -99,8 +108,17 @@ def accept_upload(upload: Upload, deps: UploadDeps) -> Photo:
     return photo
 
 
-def photo_view(photo: Photo, deps: UploadDeps) -> dict[str, Any]:
-    """The API's answer for one photo."""
+def masked(to: str) -> str:
+    """Enough of an address or number to recognise it, not to use it: ``a•••@e•••.com``, ``•••••23``."""
+    if "@" in to:
+        local, _, domain = to.partition("@")
+        name, dot, tld = domain.rpartition(".")
+        return f"{local[:1]}•••@{name[:1]}•••{dot}{tld}" if name else f"{local[:1]}•••@•••"
+    return "•" * max(len(to) - 2, 3) + to[-2:]
+
+
+def photo_view(photo: Photo, deps: UploadDeps, reveal_contacts: bool = False) -> dict[str, Any]:
+    """The API's answer for one photo: the recipients in full only when ``reveal_contacts``."""
     url = lambda key: deps.blobs.url(key, deps.settings.presign_seconds)  # noqa: E731
     people = deps.people.many(f.person_id for f in photo.faces if f.person_id)
     return {
@@ -127,7 +145,7 @@ def photo_view(photo: Photo, deps: UploadDeps) -> dict[str, Any]:
         "notifications": [
             {
                 "channel": d.channel,
-                "to": d.to,
+                "to": d.to if reveal_contacts else masked(d.to),
                 "status": d.status,
                 "error": d.error,
                 "sent_at": d.sent_at.isoformat() if d.sent_at else None,

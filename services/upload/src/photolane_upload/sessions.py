@@ -6,16 +6,20 @@
   photos uploaded from this browser (``uploads``), never the rest of that email's gallery.
 - ``admin``: a keyed hash of the admin token, after a constant-time check of the token typed in;
   checked again on each request, so changing PHOTOLANE_ADMIN_TOKEN ends every admin session.
+- ``sid``: the session's random id. Logging out revokes it server-side (the settings table), so a
+  copy of the cookie, wherever it went, is refused from then on; a cookie without one is ignored.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 
-from flask import session
+from flask import g, request, session
 
+from .deps import current_deps
 from .settings import UploadSettings
 
 MAX_UPLOADS_REMEMBERED = 30  # the cookie stays well under 4 KB
@@ -31,7 +35,29 @@ class Viewer:
         return self.verified or photo_id in self.uploads
 
 
+def _alive() -> bool:
+    """The cookie's session was not logged out (checked once a request); a dead one is cleared."""
+    if "session_alive" not in g:
+        sid = session.get("sid")
+        alive = isinstance(sid, str) and bool(sid) and not current_deps().revocations.revoked(sid)
+        if not alive and any(k in session for k in ("owner", "admin", "uploads")):
+            session.clear()
+        g.session_alive = alive
+    return g.session_alive
+
+
+def _start(**values: object) -> None:
+    """A new session id for a new identity (a cookie fixed by someone else is never promoted)."""
+    keep = {k: session[k] for k in ("admin", "csrf_token") if k in session and _alive()}
+    session.clear()
+    session.update(keep, sid=secrets.token_urlsafe(18), **values)
+    session.permanent = True
+    g.session_alive = True
+
+
 def viewer() -> Viewer | None:
+    if not _alive():
+        return None
     owner = session.get("owner")
     if not isinstance(owner, str) or not owner:
         return None
@@ -43,21 +69,32 @@ def uploaded(email: str, photo_id: str) -> None:
     """After an upload through the form: the session follows the email given."""
     current = viewer()
     if current is None or current.owner != email:
-        session.update(owner=email, verified=False, uploads=[photo_id])
+        _start(owner=email, verified=False, uploads=[photo_id])
     else:
         session["uploads"] = [photo_id, *current.uploads][:MAX_UPLOADS_REMEMBERED]
     session.permanent = True
 
 
+def owns(photo_id: str, email: str | None) -> bool:
+    """May this browser see the upload's email and phone? Its uploader's session, or that email's
+    signed-in owner."""
+    current = viewer()
+    if current is None:
+        return False
+    return photo_id in current.uploads or (current.verified and email is not None and
+                                           current.owner == email.strip().lower())
+
+
 def signed_in(email: str) -> None:
     """After a valid sign-in link: the whole gallery of that email."""
-    keep = {k: session[k] for k in ("admin", "csrf_token") if k in session}
-    session.clear()
-    session.update(keep, owner=email, verified=True, uploads=[])
-    session.permanent = True
+    _start(owner=email, verified=True, uploads=[])
 
 
-def log_out() -> None:
+def log_out(settings: UploadSettings) -> None:
+    """Ends this session everywhere its cookie was copied, not only in this browser."""
+    sid = session.get("sid")
+    if isinstance(sid, str) and sid:
+        current_deps().revocations.revoke(sid, settings.session_days * 86400)
     session.clear()
 
 
@@ -76,15 +113,31 @@ def token_matches(settings: UploadSettings, given: str | None) -> bool:
     return hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
 
 
+def bearer_is_admin(settings: UploadSettings) -> bool:
+    """``Authorization: Bearer <PHOTOLANE_ADMIN_TOKEN>``, nothing else (not the bare token)."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and token_matches(settings, given.strip())
+
+
 def admin_signed_in(settings: UploadSettings) -> None:
+    """A new session id with the admin mark (what a gallery session held is kept)."""
+    current = viewer()
+    values = {} if current is None else {"owner": current.owner, "verified": current.verified,
+                                         "uploads": list(current.uploads)}
+    _start(**values)
     session["admin"] = _admin_mark(settings)
-    session.permanent = True
 
 
 def is_admin(settings: UploadSettings) -> bool:
+    if not _alive():
+        return False
     mark, given = _admin_mark(settings), session.get("admin")
     return mark is not None and isinstance(given, str) and hmac.compare_digest(given.encode(), mark.encode())
 
 
-def admin_signed_out() -> None:
-    session.pop("admin", None)
+def admin_signed_out(settings: UploadSettings) -> None:
+    """The admin session ends everywhere it was copied; this browser keeps its gallery in a new one."""
+    current = viewer()
+    log_out(settings)
+    if current is not None:
+        _start(owner=current.owner, verified=current.verified, uploads=list(current.uploads))

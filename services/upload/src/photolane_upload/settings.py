@@ -24,7 +24,14 @@ class UploadSettings(CommonSettings):
     session_key: SecretStr | None = None
     # Where the key is kept when it is not given (created once, then shared): compose's volume.
     session_key_file: Path | None = None
-    cookie_secure: bool = False  # True when served over HTTPS (the cookie then never goes over HTTP)
+    cookie_secure: bool = False  # True when served over HTTPS (an https public URL implies it)
+    # Proxies in front that append to X-Forwarded-For (ALB: 1; CloudFront then ALB: 2); 0 trusts none.
+    proxy_hops: int = Field(default=0, ge=0, le=5)
+    # Abuse limits (0: none), counted in the settings table across every worker and task.
+    uploads_per_client_hour: int = Field(default=100, ge=0)
+    signins_per_client_hour: int = Field(default=20, ge=0)
+    signins_per_email_hour: int = Field(default=5, ge=0)
+    admin_logins_per_client_hour: int = Field(default=20, ge=0)
     session_days: int = Field(default=30, ge=1, le=400)
     # Base of the links sent by email/SMS (never taken from the request's Host header).
     public_url: str = "http://127.0.0.1:5000"
@@ -39,6 +46,11 @@ class UploadSettings(CommonSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # compose passes `${VAR:-}`: an empty variable means "not set".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def https(self) -> bool:
+        """Served over HTTPS: Secure cookies and HSTS (behind a proxy the request alone may not tell)."""
+        return self.cookie_secure or self.public_url.lower().startswith("https://")
 
     @property
     def max_upload_bytes(self) -> int:

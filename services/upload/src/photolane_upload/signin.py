@@ -1,9 +1,18 @@
-"""Sign-in links: a signed, expiring token naming an email; asking for one never tells who has photos."""
+"""Sign-in links: a signed, expiring, single-use token naming an email; asking for one never tells who
+has photos.
+
+The link goes to the email only: the one channel that proves who owns the gallery (a phone given with
+an upload proves nothing: anyone can upload with someone else's email and their own phone). The token
+rides in the link's fragment (``/signin/open#<token>``), which browsers never send in a request line,
+so no server, proxy or load balancer log ever holds it; the page posts it back.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
+from dataclasses import dataclass
 from typing import Protocol
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -27,21 +36,55 @@ class LinkInvalid(Exception):
     """Tampered with, cut, or signed with another key."""
 
 
+class LinkUsed(Exception):
+    """The link was used already: each works once."""
+
+
+@dataclass(frozen=True)
+class LinkClaim:
+    email: str
+    nonce: str  # marks the link used, once
+
+
 def make_token(key: str, email: str) -> str:
-    return URLSafeTimedSerializer(key, salt=SALT).dumps({"email": email})
+    return URLSafeTimedSerializer(key, salt=SALT).dumps({"email": email, "n": secrets.token_urlsafe(12)})
 
 
-def read_token(key: str, token: str, max_age: int) -> str:
-    """The email the token names (raises LinkExpired or LinkInvalid)."""
+def read_token(key: str, token: str, max_age: int) -> LinkClaim:
+    """The email and nonce the token names (raises LinkExpired or LinkInvalid)."""
     try:
         data = URLSafeTimedSerializer(key, salt=SALT).loads(token, max_age=max_age)
     except SignatureExpired as exc:
         raise LinkExpired() from exc
     except BadSignature as exc:
         raise LinkInvalid() from exc
-    if not isinstance(data, dict) or not isinstance(data.get("email"), str):
+    if not isinstance(data, dict) or not isinstance(data.get("email"), str) or not isinstance(data.get("n"), str):
         raise LinkInvalid()
-    return data["email"]
+    return LinkClaim(data["email"], data["n"])
+
+
+def token_of(pasted: str | None) -> str:
+    """The token from what the page posts: the fragment, or a whole link pasted by hand."""
+    text = (pasted or "").strip()
+    return text.rsplit("#", 1)[-1].strip()[:2000]
+
+
+class Marks(Protocol):
+    def use(self, nonce: str, keep_seconds: int) -> bool: ...
+
+
+def open_link(pasted: str | None, *, key: str, max_age: int, used: Marks) -> str:
+    """The email a link signs in, once (raises LinkExpired, LinkInvalid or LinkUsed)."""
+    claim = read_token(key, token_of(pasted), max_age)
+    if not used.use(claim.nonce, max_age):
+        log.info("signin.link_reused", extra={"email_hash": email_hash(claim.email)})
+        raise LinkUsed()
+    log.info("signin.opened", extra={"email_hash": email_hash(claim.email)})
+    return claim.email
+
+
+def signin_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/signin/open#{token}"
 
 
 def email_hash(email: str) -> str:
@@ -63,7 +106,7 @@ class Sender(Protocol):
 
 def request_link(raw_email: str | None, *, key: str, public_url: str, interval: int, max_age: int, photos: Owners,
                  throttle: Throttle, notifications: Sender) -> None:
-    """Send a sign-in link when the email has photos; the caller answers the same either way.
+    """Send a sign-in link, to the email only, when it has photos; the caller answers the same either way.
 
     Raises InvalidUpload for a malformed email (that says nothing about who has photos).
     """
@@ -79,7 +122,6 @@ def request_link(raw_email: str | None, *, key: str, public_url: str, interval: 
     if not throttle.allow(f"signin:{email_hash(owner)}", interval):
         log.info("signin.throttled", extra=who)
         return
-    link = f"{public_url.rstrip('/')}/signin/{make_token(key, owner)}"
-    notifications.send(SigninRequested(email=newest.email or email, phone=newest.phone, link=link,
-                                       valid_seconds=max_age))
-    log.info("signin.requested", extra={**who, "sms": newest.phone is not None})
+    link = signin_url(public_url, make_token(key, owner))
+    notifications.send(SigninRequested(email=newest.email or email, link=link, valid_seconds=max_age))
+    log.info("signin.requested", extra=who)

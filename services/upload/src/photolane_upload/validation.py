@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
+import threading
 from dataclasses import dataclass
 
 import phonenumbers
 import pillow_heif
 from email_validator import EmailNotValidError, validate_email
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from . import strictjpeg
 
 pillow_heif.register_heif_opener()
 
@@ -21,6 +26,10 @@ ACCEPTED_FORMATS: dict[str, tuple[str, str]] = {
     "WEBP": ("image/webp", "webp"),
     "HEIF": ("image/heic", "heic"),
 }
+# The only Pillow parsers that see an upload: the accepted formats, and a few common ones named in
+# the refusal. Anything else is "not a readable image" without Pillow's other plugins reading it.
+OPENED_FORMATS = (*ACCEPTED_FORMATS, "GIF", "BMP", "TIFF", "ICO", "AVIF")
+UNREADABLE = "the file is not a readable image (JPEG, PNG, WebP or HEIC)"
 
 
 class InvalidUpload(ValueError):
@@ -42,38 +51,165 @@ class ImageInfo:
 
 
 def inspect_image(data: bytes, max_bytes: int, max_pixels: int) -> ImageInfo:
-    """Open and verify the bytes as an accepted image within the limits."""
+    """Open the bytes as an accepted image within the limits, and decode it whole (cheaply), so
+    that what is accepted is what the processor can read: cut-short, damaged or lying files are
+    refused here in milliseconds, not failed later."""
     if not data:
         raise InvalidUpload("the file is empty")
     if len(data) > max_bytes:
         raise InvalidUpload(f"the file is {_mb(len(data))} MB; the limit is {_mb(max_bytes)} MB", status=413)
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            info = _accepted(image, max_pixels)
-            image.verify()
+        _check_layout(data)  # before Pillow's own header loops, which go segment by segment
+        with Image.open(io.BytesIO(data), formats=OPENED_FORMATS) as image:
+            info = _accepted(image, max_pixels)  # the pixel limit, before anything is decoded
+            image.verify()  # PNG: every chunk's CRC
     except InvalidUpload:
         raise
     except Image.DecompressionBombError as exc:
         raise InvalidUpload(f"the image has too many pixels; the limit is {max_pixels / 1e6:g} MP") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidUpload("the file is not a readable image (JPEG, PNG, WebP or HEIC)") from exc
+        raise InvalidUpload(UNREADABLE) from exc
+    _check_decode_memory(info)
+    try:
+        with _DECODING:
+            _decode(data, info.format)
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise InvalidUpload("the image is cut short or damaged: it does not decode") from exc
     return info
 
 
+# Peak memory of one decode, measured at 49 MP: a progressive JPEG's coefficients at 1/8 scale about
+# 3 bytes a pixel, PNG 4, HEIC 7 (8-bit), WebP 16 (Pillow's WebP decoder holds four full-size
+# buffers: 36 bytes of valid lossless WebP decode to 750 MB). One decode at a time per worker
+# process (its threads wait their turn: tens of milliseconds for a JPEG, up to a second for a 50 MP
+# PNG), each within DECODE_MAX_BYTES, so decoding never takes more than that a worker: the AWS task
+# runs 2 workers in 1 GB. At the default 50 MP limit this refuses only WebP above 26 MP.
+DECODE_BYTES_PER_PIXEL = {"JPEG": 3, "PNG": 4, "HEIF": 7, "WEBP": 16}
+DECODE_MAX_BYTES = 400 * 2**20
+_DECODING = threading.Lock()
+
+
+def _check_decode_memory(info: ImageInfo) -> None:
+    pixels = info.width * info.height
+    per_pixel = DECODE_BYTES_PER_PIXEL[info.format]
+    if pixels * per_pixel > DECODE_MAX_BYTES:
+        name = {"HEIF": "HEIC", "WEBP": "WebP"}.get(info.format, info.format)
+        raise InvalidUpload(f"{name} images of more than {DECODE_MAX_BYTES // per_pixel / 1e6:.0f} MP are not "
+                            f"accepted; this one is {info.width}x{info.height} ({pixels / 1e6:.1f} MP)")
+
+
+def _decode(data: bytes, fmt: str) -> None:
+    """Every byte of the image through its decoder, as the processor will decode it. A JPEG at 1/8
+    scale: its entropy-coded data is read whole all the same, without the full-size IDCT and
+    buffers. Of an animation, the first frame: the processor reads no other."""
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a missing end is an error, never grey (face_recognition sets it)
+    with Image.open(io.BytesIO(data), formats=(fmt,)) as image:
+        if fmt == "JPEG":
+            image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
+        image.load()
+    if fmt == "JPEG" and strictjpeg.available() and (problem := strictjpeg.problem(data)):
+        raise ValueError(problem)  # e.g. "Premature end of JPEG file": Pillow would have shown grey
+
+
+# What Pillow and libjpeg let through with no error but a warning, or spend seconds on: checked
+# first, by walking the file's structure (the JPEG's entropy-coded data is skipped by a regex).
+JPEG_MAX_SEGMENTS = 1000  # markers with a length; a phone photo has about 15, a progressive one 30
+JPEG_MAX_SCANS = 100  # each scan is a pass over every block: a "scan bomb" repeats tiny ones
+JPEG_MAX_STRAY_BYTES = 65536  # fill or junk between segments, which Pillow reads one byte at a time
+PNG_MAX_CHUNKS = 50_000  # a 20 MB PNG in 8 KB IDATs has 2,500
+_JPEG_ARITHMETIC = {0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7} | _JPEG_ARITHMETIC
+_JPEG_MARKER = re.compile(rb"\xff[\x01-\xfe]")  # a marker (after fill bytes, if any); no "+": linear
+_JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # in entropy-coded data: a marker but RSTn
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _check_layout(data: bytes) -> None:
+    if data.startswith(b"\xff\xd8\xff"):
+        _check_jpeg(data)
+    elif data.startswith(_PNG_SIGNATURE):
+        _check_png(data)
+
+
+def _check_jpeg(data: bytes) -> None:
+    """Refuse the JPEGs libjpeg decodes with a mere warning or at great cost: a frame larger than its
+    scans can hold (libjpeg would fill the rest with grey: a 700-byte file "decodes" to 49 MP), too
+    many scans or segments, arithmetic coding. Anything else malformed is left to the decoder."""
+    pos, segments, scans, stray, coded = 2, 0, 0, 0, 0
+    frame: tuple[int, int, list[tuple[int, int]]] | None = None
+    while (found := _JPEG_MARKER.search(data, pos)) is not None:
+        stray += found.start() - pos  # junk and fill bytes since the last segment
+        marker, pos = data[found.start() + 1], found.end()
+        if stray > JPEG_MAX_STRAY_BYTES:
+            raise InvalidUpload("the JPEG has stray bytes between its segments")
+        if marker == 0xD9:  # EOI
+            break
+        if 0xD0 <= marker <= 0xD8 or marker == 0x01 or pos + 2 > len(data):  # RSTn, SOI, TEM: no length
+            continue
+        length = int.from_bytes(data[pos:pos + 2], "big")
+        segments += 1
+        if segments > JPEG_MAX_SEGMENTS:
+            raise InvalidUpload(f"the JPEG has more than {JPEG_MAX_SEGMENTS} segments")
+        if marker in _JPEG_ARITHMETIC:
+            raise InvalidUpload("arithmetic-coded JPEGs are not accepted; save it as a standard JPEG")
+        if marker in _JPEG_FRAMES and frame is None:
+            frame = _jpeg_frame(data[pos + 2:pos + length])
+        pos += length
+        if marker == 0xDA:  # SOS: the scan's entropy-coded data runs to the next marker but RSTn
+            scans += 1
+            if scans > JPEG_MAX_SCANS:
+                raise InvalidUpload(f"the JPEG has more than {JPEG_MAX_SCANS} scans")
+            end = _JPEG_SCAN_END.search(data, pos)
+            coded += (end.start() if end else len(data)) - pos
+            pos = end.start() if end else len(data)
+    if frame is not None:
+        width, height, sampling = frame
+        # Every block of at least one component is coded with at least one bit (a Huffman code).
+        h_max, v_max = max(h for h, _ in sampling), max(v for _, v in sampling)
+        blocks = min(math.ceil(math.ceil(width * h / h_max) / 8) * math.ceil(math.ceil(height * v / v_max) / 8)
+                     for h, v in sampling)
+        if coded * 8 < blocks:
+            raise InvalidUpload(f"the image says it is {width}x{height} but holds too little data for that: "
+                                "its header is wrong or the file is cut short")
+
+
+def _jpeg_frame(body: bytes) -> tuple[int, int, list[tuple[int, int]]] | None:
+    """Width, height and each component's sampling factors of a SOFn segment (None if malformed)."""
+    if len(body) < 6 or len(body) < 6 + 3 * body[5]:
+        return None
+    sampling = [(body[i] >> 4, body[i] & 15) for i in range(7, 6 + 3 * body[5], 3)]
+    if not sampling or min(min(h, v) for h, v in sampling) == 0:
+        return None
+    return int.from_bytes(body[3:5], "big"), int.from_bytes(body[1:3], "big"), sampling
+
+
+def _check_png(data: bytes) -> None:
+    """Refuse a PNG of countless tiny chunks (Pillow reads each in Python: seconds for 20 MB)."""
+    pos, chunks = len(_PNG_SIGNATURE), 0
+    while pos + 8 <= len(data) and data[pos + 4:pos + 8] != b"IEND":
+        chunks += 1
+        if chunks > PNG_MAX_CHUNKS:
+            raise InvalidUpload(f"the PNG has more than {PNG_MAX_CHUNKS} chunks")
+        pos += 12 + int.from_bytes(data[pos:pos + 4], "big")
+
+
 def _mb(size: int) -> str:
-    return f"{size / 2**20:.3g}"
+    return f"{math.ceil(size / 2**20 * 100) / 100:g}"  # rounded up: 20.001 MB is "20.01", not "20"
 
 
 def _accepted(image: Image.Image, max_pixels: int) -> ImageInfo:
-    if image.format not in ACCEPTED_FORMATS:
+    # A phone's JPEG with a second picture in it (MPF: depth or gain maps) is a JPEG whose first
+    # picture is the photo: accepted as one (the processor reads the first picture only).
+    fmt = "JPEG" if image.format == "MPO" else image.format
+    if fmt not in ACCEPTED_FORMATS:
         raise InvalidUpload(f"{image.format} images are not accepted; send JPEG, PNG, WebP or HEIC")
     width, height = image.size
     if width * height > max_pixels:
         raise InvalidUpload(
             f"the image is {width}x{height} ({width * height / 1e6:.1f} MP); the limit is {max_pixels / 1e6:g} MP"
         )
-    content_type, extension = ACCEPTED_FORMATS[image.format]
-    return ImageInfo(image.format, content_type, extension, width, height)
+    content_type, extension = ACCEPTED_FORMATS[fmt]
+    return ImageInfo(fmt, content_type, extension, width, height)
 
 
 def normalize_email(value: str | None) -> str | None:
@@ -86,13 +222,16 @@ def normalize_email(value: str | None) -> str | None:
         raise InvalidUpload(f"email: {exc}") from exc
 
 
+_PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]+")
+
+
 def normalize_phone(value: str | None) -> str | None:
     """An E.164 number (+ country code and number), e.g. +14155550123."""
     value = (value or "").strip()
     if not value:
         return None
     hint = "phone must be in E.164 form: + country code and number, e.g. +14155550123"
-    if not value.startswith("+"):
+    if not _PHONE_CHARACTERS.fullmatch(value):  # phonenumbers reads letters as keypad digits, "++" as "+"
         raise InvalidUpload(hint)
     try:
         number = phonenumbers.parse(value, None)
@@ -137,4 +276,4 @@ def clean_filename(name: str | None) -> str | None:
     """The base name only, printable, at most 200 characters."""
     base = os.path.basename((name or "").replace("\\", "/"))
     base = "".join(ch for ch in base if ch.isprintable()).strip()
-    return base[:200] or None
+    return base[:200] if base.strip(".") else None  # "." and ".." are no names

@@ -10,14 +10,15 @@ from photolane_common.domain import owner_of
 
 from . import sessions
 from .deps import current_deps
+from .guards import TooMany, count_signin, count_upload
 from .handlers import QueueUnavailable, Upload, UploadsBlocked, accept_upload, gallery_items, photo_view
-from .signin import LinkExpired, LinkInvalid, read_token, request_link
+from .signin import LinkExpired, LinkInvalid, LinkUsed, open_link, request_link
 from .validation import InvalidUpload, normalize_email
 
 web = Blueprint("web", __name__)
 
-NEUTRAL_SIGNIN = ("If photos were sent with that email, a sign-in link is on its way to it (and by SMS to the "
-                  "phone given with the latest photo). It works for {minutes} minutes.")
+NEUTRAL_SIGNIN = ("If photos were sent with that email, a sign-in link is on its way to it. "
+                  "It works once, for {minutes} minutes.")
 
 
 def wants_json() -> bool:
@@ -44,6 +45,11 @@ def index() -> Any:
 
 @web.post("/photos")
 def upload() -> Any:
+    try:
+        count_upload()
+    except TooMany as exc:
+        response = render_form(sentence(exc.message), 429)
+        return *response, {"Retry-After": str(exc.retry_after)}
     file = request.files.get("file")
     if file is None or not file.filename:
         return render_form("Choose a photo to upload.", 400)
@@ -71,7 +77,8 @@ def photo_page(photo_id: str) -> Any:
     photo = deps.photos.get(photo_id) if len(photo_id) <= 64 else None
     if photo is None:
         abort(404)
-    return render_template("photo.html", photo=photo_view(photo, deps))
+    reveal = sessions.is_admin(deps.settings) or sessions.owns(photo.id, photo.email)
+    return render_template("photo.html", photo=photo_view(photo, deps, reveal_contacts=reveal))
 
 
 @web.get("/gallery")
@@ -101,7 +108,7 @@ def _normalized(email: str) -> str | None:
 
 @web.post("/logout")
 def logout() -> Any:
-    sessions.log_out()
+    sessions.log_out(current_deps().settings)
     return redirect(url_for("web.index"), 303)
 
 
@@ -114,6 +121,11 @@ def signin() -> Any:
 def signin_request() -> Any:
     deps, settings = current_deps(), current_deps().settings
     try:
+        count_signin(_normalized(request.form.get("email") or ""))
+    except TooMany as exc:
+        return render_template("signin.html", sent=None, error=sentence(exc.message)), 429, \
+            {"Retry-After": str(exc.retry_after)}
+    try:
         request_link(request.form.get("email"), key=settings.session_key.get_secret_value(),
                      public_url=settings.public_url, interval=settings.signin_interval_seconds,
                      max_age=settings.signin_max_age_seconds,
@@ -124,13 +136,22 @@ def signin_request() -> Any:
     return render_template("signin.html", sent=message, error=None)
 
 
-@web.get("/signin/<token>")
-def signin_link(token: str) -> Any:
+@web.get("/signin/open")
+def signin_open() -> Any:
+    """The link's page: its script posts the token from the fragment (never sent in a request line)."""
+    return render_template("signin_open.html")
+
+
+@web.post("/signin/open")
+def signin_link() -> Any:
     settings = current_deps().settings
     try:
-        email = read_token(settings.session_key.get_secret_value(), token, settings.signin_max_age_seconds)
+        email = open_link(request.form.get("link"), key=settings.session_key.get_secret_value(),
+                          max_age=settings.signin_max_age_seconds, used=current_deps().used_links)
     except LinkExpired:
         return _bad_link("This sign-in link has expired. Ask for a new one.")
+    except LinkUsed:
+        return _bad_link("This sign-in link has been used already: each link works once. Ask for a new one.")
     except LinkInvalid:
         return _bad_link("This sign-in link is not valid (it may have been cut or changed). Ask for a new one.")
     sessions.signed_in(email)

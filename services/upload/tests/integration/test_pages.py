@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -87,6 +88,20 @@ def test_log_out_ends_the_session(client: FlaskClient) -> None:
     assert client.get("/gallery").status_code == 303
 
 
+def _open_link(client: FlaskClient, link: str) -> Any:
+    """What the link's page does: its script posts the fragment (the token) with the page's CSRF token."""
+    assert "#" in link and link.split("#")[0].endswith("/signin/open")  # the token never in a request line
+    page = client.get("/signin/open")
+    assert page.status_code == 200 and '<script src="/static/signin.js"></script>' in page.get_data(as_text=True)
+    return client.post("/signin/open", data={"link": link.split("#", 1)[1],
+                                             "csrf_token": form_token(client, "/signin/open")})
+
+
+def _signin_messages(stack: Stack) -> list[dict]:
+    return [m["data"] for m in _messages(stack, stack.resources.notifications_queue_url)
+            if m["type"] == "signin.requested"]
+
+
 def test_a_signin_link_opens_the_whole_gallery_in_another_browser(app: Flask, stack: Stack) -> None:
     phone_browser = app.test_client()
     first = form_upload(phone_browser, email="carol@example.com", phone="+14155550199")
@@ -100,25 +115,83 @@ def test_a_signin_link_opens_the_whole_gallery_in_another_browser(app: Flask, st
     neutral = re.search(r'id="signin-sent">([^<]+)<', asked.get_data(as_text=True)).group(1)
     assert neutral == re.search(r'id="signin-sent">([^<]+)<', unknown.get_data(as_text=True)).group(1)
 
-    sent = [m for m in _messages(stack, stack.resources.notifications_queue_url) if m["type"] == "signin.requested"]
+    sent = _signin_messages(stack)
     assert len(sent) == 1  # only for the email that has photos
-    data = sent[0]["data"]
-    assert (data["email"], data["phone"]) == ("carol@example.com", "+14155550199")
-    assert data["link"].startswith("http://127.0.0.1:5000/signin/")  # PHOTOLANE_PUBLIC_URL, not the Host header
+    data = sent[0]
+    assert data["email"] == "carol@example.com" and "phone" not in data  # the email only, never an SMS
+    assert data["link"].startswith("http://127.0.0.1:5000/signin/open#")  # PHOTOLANE_PUBLIC_URL, not Host
     assert data["valid_seconds"] == 1800  # PHOTOLANE_SIGNIN_MAX_AGE_SECONDS: the notifier says what it is told
 
     again = laptop.post("/signin", data={"email": "carol@example.com", "csrf_token": form_token(laptop, "/signin")})
     assert again.status_code == 200
     assert not [m for m in _messages(stack, stack.resources.notifications_queue_url)]  # throttled
 
-    path = data["link"].removeprefix("http://127.0.0.1:5000")
-    opened = laptop.get(path)
+    opened = _open_link(laptop, data["link"])
     assert opened.status_code == 303 and opened.headers["Location"] == "/gallery"
     assert _gallery_ids(laptop) == [photo_id]
     assert "sign-in link" not in laptop.get("/gallery").get_data(as_text=True)  # verified: the whole gallery
 
-    bad = app.test_client().get(path[:-4] + "AAAA")
+    reused = _open_link(app.test_client(), data["link"])  # a link works once
+    assert reused.status_code == 400 and "used already" in reused.get_data(as_text=True)
+    bad = _open_link(app.test_client(), data["link"][:-4] + "AAAA")
     assert bad.status_code == 400 and "not valid" in bad.get_data(as_text=True)
+
+
+def test_an_attacker_phone_given_with_the_victims_email_never_gets_the_victims_link(app: Flask,
+                                                                                     stack: Stack) -> None:
+    """Finding 1: upload with email=<victim> and phone=<attacker>, then ask for the victim's link."""
+    victim = app.test_client()
+    mine = form_upload(victim, email="victim@example.com").headers["Location"].rsplit("/", 1)[1]
+    attacker = app.test_client()
+    form_upload(attacker, email="victim@example.com", phone="+14155550177")  # the newest photo of that email
+    asked = attacker.post("/signin", data={"email": "victim@example.com",
+                                           "csrf_token": form_token(attacker, "/signin")})
+    assert asked.status_code == 200
+    sent = _signin_messages(stack)
+    assert len(sent) == 1
+    assert sent[0]["email"] == "victim@example.com" and "+14155550177" not in json.dumps(sent[0])
+    # The photo's page shows the attacker nothing of the victim's contacts either.
+    api = attacker.get(f"/api/photos/{mine}").get_json()
+    assert "victim@example.com" not in json.dumps(api)
+    assert _gallery_ids(attacker) != [mine] and mine not in _gallery_ids(attacker)
+
+
+def test_log_out_ends_a_signed_in_session_everywhere_it_was_copied(app: Flask, stack: Stack) -> None:
+    form_upload(app.test_client(), email="dora@example.com")
+    laptop = app.test_client()
+    laptop.post("/signin", data={"email": "dora@example.com", "csrf_token": form_token(laptop, "/signin")})
+    assert _open_link(laptop, _signin_messages(stack)[0]["link"]).status_code == 303
+    copy = app.test_client()  # the cookie, stolen or synced to another machine
+    copy.set_cookie("photolane_session", laptop.get_cookie("photolane_session").value)
+    assert copy.get("/gallery").status_code == 200
+    assert laptop.post("/logout", data={"csrf_token": form_token(laptop)}).status_code == 303
+    assert copy.get("/gallery").status_code == 303  # refused: to the sign-in page
+    assert laptop.get("/gallery").status_code == 303
+
+
+def test_contacts_show_only_to_the_uploaders_session(app: Flask) -> None:
+    uploader = app.test_client()
+    photo_id = form_upload(uploader, email="erin@example.com", phone="+14155550166").headers["Location"]
+    photo_id = photo_id.rsplit("/", 1)[1]
+    from photolane_common.photos import PhotoStore
+
+    store = PhotoStore()  # the notifier's record of what it sent
+    store.claim_delivery(photo_id, "email", "erin@example.com", __import__("datetime").timedelta(minutes=2))
+    store.finish_delivery(photo_id, "email", "erin@example.com", None)
+    store.claim_delivery(photo_id, "sms", "+14155550166", __import__("datetime").timedelta(minutes=2))
+    store.finish_delivery(photo_id, "sms", "+14155550166", None)
+
+    def shown(client: FlaskClient, **headers: str) -> dict[str, str]:
+        body = client.get(f"/api/photos/{photo_id}", headers=headers).get_json()
+        return {n["channel"]: n["to"] for n in body["notifications"]}
+
+    assert shown(uploader) == {"email": "erin@example.com", "sms": "+14155550166"}
+    assert shown(app.test_client(), Authorization="Bearer test-admin-token")["email"] == "erin@example.com"
+    stranger = shown(app.test_client())
+    assert stranger == {"email": "e•••@e•••.com", "sms": "••••••••••66"}
+    page = app.test_client().get(f"/photos/{photo_id}").get_data(as_text=True)
+    assert "erin@example.com" not in page and "+14155550166" not in page and "e•••@e•••.com" in page
+    assert "erin@example.com" in uploader.get(f"/photos/{photo_id}").get_data(as_text=True)
 
 
 def test_an_expired_signin_link_is_refused_clearly(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,7 +204,7 @@ def test_an_expired_signin_link_is_refused_clearly(app: Flask, monkeypatch: pyte
     key = app.extensions["photolane"].settings.session_key.get_secret_value()
     token = make_token(key, "a@example.com")
     monkeypatch.setattr(itsdangerous.timed.time, "time", real)
-    answer = app.test_client().get(f"/signin/{token}")
+    answer = _open_link(app.test_client(), f"http://x/signin/open#{token}")
     assert answer.status_code == 400 and "expired" in answer.get_data(as_text=True)
 
 
@@ -141,6 +214,7 @@ def test_every_form_needs_its_csrf_token(client: FlaskClient) -> None:
     posts = {
         "/photos": {"file": (io.BytesIO(image_bytes()), "x.jpg")},
         "/signin": {"email": "a@example.com"},
+        "/signin/open": {"link": "x"},
         "/logout": {},
         "/admin/login": {"token": "test-admin-token"},
     }

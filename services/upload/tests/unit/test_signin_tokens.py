@@ -4,12 +4,40 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 
 from photolane_upload import signin
-from photolane_upload.signin import LinkExpired, LinkInvalid, make_token, read_token
+from photolane_upload.signin import LinkExpired, LinkInvalid, LinkUsed, make_token, open_link, read_token, token_of
 
 
-def test_a_token_names_its_email() -> None:
-    token = make_token("key", "me@example.com")
-    assert read_token("key", token, 60) == "me@example.com"
+def test_a_token_names_its_email_and_a_nonce_of_its_own() -> None:
+    first, second = make_token("key", "me@example.com"), make_token("key", "me@example.com")
+    assert read_token("key", first, 60).email == "me@example.com"
+    assert read_token("key", first, 60).nonce != read_token("key", second, 60).nonce
+
+
+class Marks:
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def use(self, nonce: str, keep_seconds: int) -> bool:
+        fresh = nonce not in self.used
+        self.used.add(nonce)
+        return fresh
+
+
+def test_a_link_opens_once_whether_its_fragment_or_the_whole_link_is_posted() -> None:
+    marks, token = Marks(), make_token("key", "me@example.com")
+    assert token_of(f"https://photos.example/signin/open#{token}") == token == token_of(f"  {token} ")
+    assert open_link(f"https://photos.example/signin/open#{token}", key="key", max_age=60, used=marks) == \
+        "me@example.com"
+    with pytest.raises(LinkUsed):
+        open_link(token, key="key", max_age=60, used=marks)
+    with pytest.raises(LinkInvalid):
+        open_link("", key="key", max_age=60, used=marks)
+
+
+def test_a_token_of_the_old_kind_without_a_nonce_is_invalid() -> None:
+    old = URLSafeTimedSerializer("key", salt=signin.SALT).dumps({"email": "me@example.com"})
+    with pytest.raises(LinkInvalid):
+        read_token("key", old, 60)
 
 
 def test_tampered_cut_or_foreign_tokens_are_invalid() -> None:
@@ -37,7 +65,7 @@ def test_an_old_token_has_expired(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(itsdangerous.timed.time, "time", real)
     with pytest.raises(LinkExpired):
         read_token("key", token, 1800)
-    assert read_token("key", token, 7200) == "me@example.com"
+    assert read_token("key", token, 7200).email == "me@example.com"
 
 
 def test_the_email_hash_is_stable_and_hides_the_address() -> None:

@@ -1,0 +1,86 @@
+"""Abuse limits: counters shared by every worker and task, in the settings table (fixed windows).
+
+One atomic ``UpdateItem ADD`` per event: the count of a key in the current window comes back with
+it, so every process of every instance sees the same count, and nothing is read first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from .models import SettingModel
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``count`` events per ``window_seconds``; ``what`` names them for people ("uploads")."""
+
+    name: str
+    count: int
+    window_seconds: int
+    what: str
+
+    def describe(self) -> str:
+        return f"{self.count} {self.what} {_per(self.window_seconds)}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    count: int
+    retry_after: int  # seconds until the window ends (0 when allowed)
+
+
+class Counters(Protocol):
+    def hit(self, key: str, expires_at: int) -> int: ...
+
+
+class DynamoCounters:
+    """Counters in the settings table; each dies with its window (the table's TTL on ``expires_at``)."""
+
+    def hit(self, key: str, expires_at: int) -> int:
+        item = SettingModel(key)
+        item.update(actions=[SettingModel.counter.add(1), SettingModel.expires_at.set(expires_at)])
+        return int(item.counter or 0)
+
+
+class Limiter:
+    def __init__(self, counters: Counters, clock: Callable[[], float] = time.time) -> None:
+        self.counters = counters
+        self.clock = clock
+
+    def check(self, limit: Limit, subject: str) -> Verdict:
+        """Count one event of ``subject`` (an address, a recipient) against ``limit``."""
+        if limit.count <= 0:
+            return Verdict(True, 0, 0)
+        now = self.clock()
+        window = int(now // limit.window_seconds)
+        ends = (window + 1) * limit.window_seconds
+        key = f"limit:{limit.name}:{subject_key(subject)}:{window}"
+        count = self.counters.hit(key, expires_at=ends + 60)
+        if count <= limit.count:
+            return Verdict(True, count, 0)
+        return Verdict(False, count, max(1, math.ceil(ends - now)))
+
+
+def subject_key(subject: str) -> str:
+    """Addresses, phones and emails are never stored as they are: a short hash keys the counter."""
+    return hashlib.sha256(subject.strip().lower().encode()).hexdigest()[:24]
+
+
+def _per(seconds: int) -> str:
+    return {3600: "an hour", 86400: "a day", 60: "a minute"}.get(seconds, f"per {seconds} s")
+
+
+def wait_phrase(seconds: int) -> str:
+    """'in 40 seconds', 'in 12 minutes', 'in 3 hours'."""
+    if seconds < 90:
+        return f"in {seconds} seconds"
+    if seconds < 90 * 60:
+        return f"in {round(seconds / 60)} minutes"
+    return f"in {round(seconds / 3600)} hours"

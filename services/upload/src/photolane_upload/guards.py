@@ -1,0 +1,62 @@
+"""Abuse limits of the upload service: who the client is, and 429 once they ask too often.
+
+The client's address is ``request.remote_addr`` after ProxyFix has taken exactly
+``PHOTOLANE_PROXY_HOPS`` trusted entries off X-Forwarded-For: a client cannot choose it by sending
+the header itself.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+from photolane_common.limits import Limit, wait_phrase
+
+from .deps import current_deps
+from .sessions import bearer_is_admin
+
+HOUR = 3600
+
+
+class TooMany(Exception):
+    """Answered 429 with ``Retry-After``."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _check(limit: Limit, subject: str, whose: str) -> None:
+    verdict = current_deps().limiter.check(limit, subject)
+    if not verdict.allowed:
+        raise TooMany(f"too many {limit.what} {whose}: the limit is {limit.describe()}; "
+                      f"try again {wait_phrase(verdict.retry_after)}", verdict.retry_after)
+
+
+def count_upload() -> None:
+    """Uploads per client address; an admin's bearer token (bulk uploads, the CLI) is not limited."""
+    settings = current_deps().settings
+    if bearer_is_admin(settings):
+        return
+    _check(Limit("uploads-client", settings.uploads_per_client_hour, HOUR, "uploads"), client_address(),
+           "from this address")
+
+
+def count_signin(email: str | None) -> None:
+    """Sign-in requests per client address, and per email (whatever the email, so nothing is told)."""
+    settings = current_deps().settings
+    _check(Limit("signin-client", settings.signins_per_client_hour, HOUR, "sign-in requests"), client_address(),
+           "from this address")
+    if email:
+        _check(Limit("signin-email", settings.signins_per_email_hour, HOUR, "sign-in requests"), email,
+               "for this email")
+
+
+def count_admin_login() -> None:
+    settings = current_deps().settings
+    _check(Limit("admin-login", settings.admin_logins_per_client_hour, HOUR, "admin sign-in attempts"),
+           client_address(), "from this address")
