@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.photolane-test-deps
 INSTALL_INPUTS := constraints.txt pyproject.toml libs/common/pyproject.toml \
 	$(wildcard services/*/pyproject.toml) deploy/pyproject.toml scripts/bootstrap-venv.sh
 
-.PHONY: help install run test test-unit test-integration test-e2e test-browser test-containers images engine lint \
+.PHONY: help install run run-fresh reset logs test test-unit test-integration test-e2e test-browser chaos test-containers images engine lint \
 	bench bench-image lock clean push synth deploy diff destroy
 
 help: ## List the targets
@@ -27,8 +27,20 @@ $(TEST_STAMP): $(STAMP) scripts/test-deps.sh
 	scripts/test-deps.sh
 	@touch $@
 
-run: $(STAMP) ## Run photolane on this machine (embedded AWS stand-in, no Docker); Ctrl-C stops it
+run: $(STAMP) ## Run photolane on this machine (embedded AWS stand-in, no Docker); Ctrl-C stops it, the data is kept
 	$(PY) -m photolane.local
+
+run-fresh: $(STAMP) ## Like run, but starting empty: the data kept by earlier runs (records, images, outbox) is discarded
+	PHOTOLANE_FRESH=1 $(PY) -m photolane.local
+
+logs: ## Follow the services' JSON logs of make run (.photolane/logs/<service>.log; Ctrl-C stops following)
+	@dir="$${PHOTOLANE_RUN_DIR:-.photolane}/logs"; mkdir -p "$$dir"; \
+		echo "following $$dir/*.log (the JSON lines of every service; make run's console has the gist)" >&2; \
+		tail -n 20 -F "$$dir"/upload.log "$$dir"/processor-1.log "$$dir"/notifier.log $$(ls "$$dir"/*.log 2>/dev/null | \
+		grep -vE '/(upload|processor-1|notifier)\.log$$')
+
+reset: ## Delete the run folder (.photolane): kept data, outbox, logs, admin token and session key
+	rm -rf "$${PHOTOLANE_RUN_DIR:-.photolane}"
 
 test: $(TEST_STAMP) ## Run the tests: lint, unit, integration (moto server), end to end, browser (containers: make test-containers)
 	$(VENV)/bin/ruff check libs services src tests deploy
@@ -45,6 +57,9 @@ test-e2e: $(TEST_STAMP) ## Run the end-to-end tests (the three services as proce
 
 test-browser: $(TEST_STAMP) ## Run the browser tests (headless chromium against the services as processes)
 	$(PY) -m pytest tests/browser deploy/tests/grants
+
+chaos: $(TEST_STAMP) ## Chaos: 100 photos through the running stack while kill -9 hits the workers; prints what arrived
+	PHOTOLANE_CHAOS_PHOTOS=$${PHOTOLANE_CHAOS_PHOTOS:-100} $(PY) -m pytest -s -q tests/e2e/test_chaos.py
 
 bench: $(STAMP) ## Measure the processor stage by stage against the naive pipeline (venv); writes BENCHMARKS.md
 	$(PY) -m photolane_processor.bench --faces tests/fixtures/faces --section venv --command "make bench" \

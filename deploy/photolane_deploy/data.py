@@ -71,6 +71,17 @@ class DataLayer(Construct):
             partition_key=dynamodb.Attribute(name="unknown", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
+        self.photos_table.add_global_secondary_index(  # PendingIndex: sparse, sharded; the reconciler's
+            index_name="pending-updated",
+            partition_key=dynamodb.Attribute(name="pending", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="updated_at", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        self.photos_table.add_global_secondary_index(  # UncertainIndex: sparse, keys only (admin page)
+            index_name="uncertain-deliveries",
+            partition_key=dynamodb.Attribute(name="uncertain", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
         self.people_table = self._table("PeopleTable", keep)
         # Rate-limit counters, used sign-in links and revoked sessions die on their own (epoch seconds).
         self.settings_table = self._table("SettingsTable", keep, key="key", time_to_live_attribute=SETTINGS_TTL)

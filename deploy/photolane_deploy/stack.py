@@ -123,8 +123,9 @@ class PhotolaneStack(Stack):
         for table, actions in dynamodb.items():
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],
                                        resource_arns=[table.table_arn])
-        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # the gallery, newest first
-                                   resource_arns=[f"{data.photos_table.table_arn}/index/owner-created"])
+        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # the gallery; uncertain notifications
+                                   resource_arns=[f"{data.photos_table.table_arn}/index/owner-created",
+                                                  f"{data.photos_table.table_arn}/index/uncertain-deliveries"])
         for work in (data.jobs, data.notifications):
             iam.Grant.add_to_principal(  # depths, purge; never receive from the live queues: workers do that
                 grantee=role, actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage",
@@ -151,11 +152,13 @@ class PhotolaneStack(Stack):
         for table, actions in dynamodb.items():
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],
                                        resource_arns=[table.table_arn])
-        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # re-matching on enrollment
-                                   resource_arns=[f"{data.photos_table.table_arn}/index/unknown-faces"])
+        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # re-matching; the reconciler
+                                   resource_arns=[f"{data.photos_table.table_arn}/index/unknown-faces",
+                                                  f"{data.photos_table.table_arn}/index/pending-updated"])
         iam.Grant.add_to_principal(
             grantee=role, actions=["sqs:GetQueueUrl", "sqs:SendMessage"],
             resource_arns=[data.notifications.queue.queue_arn,
+                           data.jobs.queue.queue_arn,  # the reconciler sends a lost job again
                            data.jobs.dead_letters.queue_arn],  # unreadable messages are moved there at once
         )
         iam.Grant.add_to_principal(
@@ -179,6 +182,8 @@ class PhotolaneStack(Stack):
         iam.Grant.add_to_principal(  # unreadable messages are moved there at once
             grantee=role, actions=["sqs:GetQueueUrl", "sqs:SendMessage"],
             resource_arns=[data.notifications.dead_letters.queue_arn])
+        iam.Grant.add_to_principal(  # a channel held by a live claim: the message back as a delayed copy (RetryLater)
+            grantee=role, actions=["sqs:SendMessage"], resource_arns=[data.notifications.queue.queue_arn])
         data.events_topic.grant_publish(role)
         # An SMS is published to a phone number, which has no ARN: IAM only takes "*" for it.
         iam.Grant.add_to_principal(grantee=role, actions=["sns:Publish"], resource_arns=["*"])

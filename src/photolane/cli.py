@@ -317,6 +317,91 @@ def export(ctx: click.Context, as_csv: bool, output: Path | None) -> None:
     click.echo(f"wrote {written} bytes to {output}", err=True)
 
 
+# -- backup and restore ----------------------------------------------------------------------------
+class _StageProgress:
+    """One line a stage on stderr, redrawn in place on a terminal (a line every 10 % otherwise)."""
+
+    def __init__(self) -> None:
+        self.stage: str | None = None
+        self.tty = sys.stderr.isatty()
+        self.shown = -1.0
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage != self.stage:
+            self.end()
+            self.stage, self.shown = stage, -1.0
+        fraction = done / total if total else None
+        if not self.tty and fraction is not None and fraction < 1 and fraction - self.shown < 0.1:
+            return
+        self.shown = fraction if fraction is not None else self.shown
+        text = f"{stage}: {done}" + (f"/{total}" if total is not None else "")
+        click.echo(("\r" + text) if self.tty else text, err=True, nl=not self.tty)
+
+    def end(self) -> None:
+        if self.tty and self.stage is not None:
+            click.echo("", err=True)
+        self.stage = None
+
+
+def _deployment(settings: CommonSettings) -> str:
+    names = f"bucket {settings.bucket}, tables {settings.photos_table}, {settings.people_table}, " \
+            f"{settings.settings_table}"
+    where = settings.aws_endpoint_url or f"AWS {settings.region}"
+    return f"{where} ({names})"
+
+
+@main.command("backup")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(folder: Path) -> None:
+    """Copy every record (the three tables) and object (the bucket) into FOLDER (new or empty).
+
+    The deployment is the one the services use: AWS_ENDPOINT_URL for the local stand-in, else AWS
+    (region and credentials from the environment); PHOTOLANE_BUCKET and PHOTOLANE_*_TABLE name it.
+    """
+    from photolane_common import backup as store
+
+    settings = CommonSettings()
+    click.echo(f"backing up {_deployment(settings)} into {folder}", err=True)
+    progress = _StageProgress()
+    try:
+        manifest = store.backup(settings, folder, progress)
+    except store.BackupError as exc:
+        raise Failed(str(exc)) from exc
+    finally:
+        progress.end()
+    counts = manifest["counts"]
+    items = ", ".join(f"{n} {role}" for role, n in counts["tables"].items())
+    click.echo(f"backed up {items}, {counts['objects']} objects ({counts['bytes']} bytes) into {folder}")
+
+
+@main.command("restore")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--prune", is_flag=True,
+              help="Also delete the records and objects the backup does not have (the deployment becomes the backup).")
+def restore_command(folder: Path, prune: bool) -> None:
+    """Copy every record and object of the backup in FOLDER back into the deployment.
+
+    Records and objects of the same key are overwritten, others are left (unless --prune); running it
+    twice gives the same state. The bucket and tables must exist (make run, docker compose up or
+    make deploy create them).
+    """
+    from photolane_common import backup as store
+
+    settings = CommonSettings()
+    click.echo(f"restoring {folder} into {_deployment(settings)}", err=True)
+    progress = _StageProgress()
+    try:
+        done = store.restore(settings, folder, progress, prune=prune)
+    except store.BackupError as exc:
+        raise Failed(str(exc)) from exc
+    finally:
+        progress.end()
+    items = ", ".join(f"{n} {role}" for role, n in done.items.items())
+    pruned = f"; deleted {done.deleted_items} records and {done.deleted_objects} objects not in it" if prune else ""
+    click.echo(f"restored {items}, {done.objects_written} objects written, {done.objects_unchanged} already there"
+               + pruned)
+
+
 # -- numbers over queues ---------------------------------------------------------------------------
 @main.command()
 @click.argument("numbers", nargs=-1)

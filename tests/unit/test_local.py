@@ -1,6 +1,7 @@
 """The embedded launcher's settings and refusal of busy ports."""
 
 import socket
+import stat
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,21 @@ def test_port_and_admin_token_are_honoured(monkeypatch: pytest.MonkeyPatch, tmp_
     assert "s3cret (from PHOTOLANE_ADMIN_TOKEN)" in banner(cfg)
 
 
-def test_admin_token_is_generated_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_admin_token_is_generated_once_and_kept_owner_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("PHOTOLANE_ADMIN_TOKEN", raising=False)
     monkeypatch.delenv("PHOTOLANE_PORT", raising=False)
+    monkeypatch.setenv("PHOTOLANE_RUN_DIR", str(tmp_path / "run"))
     first, second = LocalConfig.from_env(), LocalConfig.from_env()
     assert first.port == 5000 and first.aws_port == 4566
-    assert first.token_generated and len(first.admin_token) >= 24 and first.admin_token != second.admin_token
-    assert "generated" in banner(first)
+    assert first.token_generated and len(first.admin_token) >= 24 and first.admin_token == second.admin_token
+    kept = tmp_path / "run" / "secrets" / "admin-token"
+    assert kept.read_text().strip() == first.admin_token
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    assert f"generated once, kept in {kept}" in banner(first)
+    monkeypatch.setenv("PHOTOLANE_RUN_DIR", str(tmp_path / "other"))
+    assert LocalConfig.from_env().admin_token != first.admin_token  # another run folder, another token
+    monkeypatch.setenv("PHOTOLANE_ADMIN_TOKEN", "chosen")  # the variable still wins
+    assert LocalConfig.from_env().admin_token == "chosen"
 
 
 def test_a_busy_port_is_refused_with_the_setting_to_change(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -36,11 +45,15 @@ def test_a_busy_port_is_refused_with_the_setting_to_change(monkeypatch: pytest.M
             Embedded(LocalConfig.from_env()).start()
 
 
-def test_session_key_is_generated_once_for_every_worker_and_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_session_key_is_generated_once_for_every_worker_and_never_printed(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
     monkeypatch.delenv("PHOTOLANE_SESSION_KEY", raising=False)
+    monkeypatch.setenv("PHOTOLANE_RUN_DIR", str(tmp_path))
     cfg = LocalConfig.from_env()
     assert cfg.session_key_generated and len(cfg.session_key) >= 32
     assert Embedded(cfg)._service_env()["PHOTOLANE_SESSION_KEY"] == cfg.session_key
-    assert cfg.session_key not in banner(cfg) and "session key:  generated" in banner(cfg)
+    assert cfg.session_key not in banner(cfg) and "session key:  generated once, kept in" in banner(cfg)
+    assert LocalConfig.from_env().session_key == cfg.session_key  # the next run signs alike: sessions hold
+    assert stat.S_IMODE((tmp_path / "secrets" / "session-key").stat().st_mode) == 0o600
     monkeypatch.setenv("PHOTOLANE_SESSION_KEY", "chosen")
     assert (LocalConfig.from_env().session_key, LocalConfig.from_env().session_key_generated) == ("chosen", False)

@@ -66,7 +66,8 @@ def owner_of(email: str | None) -> str | None:
 class Delivery:
     channel: Channel
     to: str
-    status: str  # sending | sent | failed | refused (a limit: never tried)
+    # sending | sent | failed | refused (a limit: never tried) | uncertain (its sender died mid-send: never repeated)
+    status: str
     claimed_at: datetime
     sent_at: datetime | None = None
     error: str | None = None
@@ -91,6 +92,8 @@ class Photo:
     error: str | None = None
     faces: tuple[Face, ...] = ()
     deliveries: tuple[Delivery, ...] = ()
+    pending: str | None = None  # its shard while not yet processed and notified (the reconciler's index)
+    nudges: int = 0  # how often the reconciler sent its message again
 
     def recipient(self, channel: Channel) -> str | None:
         return self.phone if channel == "sms" else self.email

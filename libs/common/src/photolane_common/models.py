@@ -34,7 +34,8 @@ class DeliveryAttribute(MapAttribute):
     """One notification on one channel: claimed first, so it is sent at most once."""
 
     to = UnicodeAttribute()
-    status = UnicodeAttribute()  # sending | sent | failed | refused (a limit: never tried)
+    # sending | sent | failed | refused (a limit: never tried) | uncertain (its worker died mid-send: never repeated)
+    status = UnicodeAttribute()
     claimed_at = UTCDateTimeAttribute()
     sent_at = UTCDateTimeAttribute(null=True)
     error = UnicodeAttribute(null=True)
@@ -59,6 +60,31 @@ class UnknownFacesIndex(GlobalSecondaryIndex):
         projection = KeysOnlyProjection()
 
     unknown = UnicodeAttribute(hash_key=True)
+
+
+class PendingIndex(GlobalSecondaryIndex):
+    """Sparse and sharded: photos not yet through the pipeline (queued, processing, or not yet
+    notified) carry ``pending``, one of PENDING_SHARDS values from their id, so the reconciler finds
+    the stale ones by a query a shard (``updated_at`` before a cutoff), with no table scan and no
+    single hot key. The notifier removes ``pending`` once every channel is settled."""
+
+    class Meta:
+        index_name = "pending-updated"
+        projection = KeysOnlyProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class UncertainIndex(GlobalSecondaryIndex):
+    """Sparse: only photos with an ``uncertain`` notification carry ``uncertain`` (the admin page's list;
+    rare, so one key serves)."""
+
+    class Meta:
+        index_name = "uncertain-deliveries"
+        projection = KeysOnlyProjection()
+
+    uncertain = UnicodeAttribute(hash_key=True)
 
 
 class PhotoModel(Model):
@@ -88,8 +114,13 @@ class PhotoModel(Model):
     person_ids = UnicodeSetAttribute(null=True)  # the people named in it (found again when one is deleted)
     # Optimistic lock of the read-modify-writes of the faces (re-matching, un-naming).
     revision = NumberAttribute(null=True)
+    pending = UnicodeAttribute(null=True)  # a shard ("0".."15") until the photo is processed and notified
+    nudges = NumberAttribute(null=True)  # how often the reconciler sent its message again
+    uncertain = UnicodeAttribute(null=True)  # "yes" once a notification is uncertain
     owner_index = OwnerIndex()
     unknown_index = UnknownFacesIndex()
+    pending_index = PendingIndex()
+    uncertain_index = UncertainIndex()
 
 
 class PersonPhotoAttribute(MapAttribute):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +25,16 @@ from .models import DeliveryAttribute, FaceAttribute, PhotoModel
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# The pending index's partition keys: a photo's shard comes from its id, so writes spread evenly.
+PENDING_SHARDS = 16
+UNCERTAIN_ERROR = ("its worker stopped between claiming this channel and recording the send: it may or may "
+                   "not have gone out, and is not sent again")
+
+
+def pending_shard(photo_id: str) -> str:
+    return str(zlib.crc32(photo_id.encode()) % PENDING_SHARDS)
 
 
 def _conditional_failed(exc: Exception) -> bool:
@@ -68,6 +79,8 @@ def _to_photo(item: PhotoModel) -> Photo:
         error=item.error,
         faces=faces,
         deliveries=deliveries,
+        pending=item.pending,
+        nudges=int(item.nudges or 0),
     )
 
 
@@ -109,6 +122,7 @@ class PhotoStore:
             original_key=photo.original_key,
             width=photo.width,
             height=photo.height,
+            pending=pending_shard(photo.id),  # until processed and notified: the reconciler's index
         )
         item.save(condition=PhotoModel.id.does_not_exist())
 
@@ -116,7 +130,8 @@ class PhotoStore:
         """Queued (or failed, on a retry) → processing; False when it is already processed."""
         return self._update(
             photo_id,
-            [PhotoModel.status.set(PROCESSING), PhotoModel.updated_at.set(_now())],
+            [PhotoModel.status.set(PROCESSING), PhotoModel.updated_at.set(_now()),
+             PhotoModel.pending.set(pending_shard(photo_id))],  # a retry after a settled failure too
             PhotoModel.status != PROCESSED,
         )
 
@@ -196,16 +211,47 @@ class PhotoStore:
             PhotoModel.status != PROCESSED,
         )
 
-    def claim_delivery(self, photo_id: str, channel: Channel, to: str, lease: timedelta) -> bool:
-        """Take the right to send on a channel: True for exactly one caller, until the lease ends.
+    def claim_delivery(self, photo_id: str, channel: Channel, to: str) -> datetime | None:
+        """Take the right to send on a channel: the claim's time for exactly one caller ever, else None.
 
-        A claim whose holder died (still 'sending' after the lease) can be taken again.
+        A claim is never taken over: one whose holder died is marked uncertain (``mark_uncertain``).
         """
         attr = _delivery_attr(channel)
         now = _now()
         claim = DeliveryAttribute(to=to, status="sending", claimed_at=now)
-        free = attr.does_not_exist() | ((attr.status == "sending") & (attr.claimed_at < now - lease))
-        return self._update(photo_id, [attr.set(claim)], free)
+        return now if self._update(photo_id, [attr.set(claim)], attr.does_not_exist()) else None
+
+    def mark_uncertain(self, photo_id: str, channel: Channel, lease: timedelta) -> bool:
+        """A 'sending' claim older than the lease (its worker died, maybe after sending) → uncertain.
+
+        One conditional write: True for the one caller that made the change.
+        """
+        attr = _delivery_attr(channel)
+        expired = (attr.status == "sending") & (attr.claimed_at < _now() - lease)
+        actions = [attr.status.set("uncertain"), attr.error.set(UNCERTAIN_ERROR), PhotoModel.uncertain.set("yes")]
+        return self._update(photo_id, actions, expired)
+
+    def with_uncertain_deliveries(self) -> list[Photo]:
+        """The photos with an uncertain notification (a sparse index, then one batch read)."""
+        ids = [item.id for item in PhotoModel.uncertain_index.query("yes")]
+        return sorted(self.many(ids).values(), key=lambda p: p.updated_at, reverse=True)
+
+    # -- the reconciler's view: photos that never got through ----------------------------------
+    def stale(self, shard: str, before: datetime) -> list[str]:
+        """Ids of the pending photos of one shard last changed before ``before`` (a query, no scan)."""
+        return [item.id for item in PhotoModel.pending_index.query(shard, PhotoModel.updated_at < before)]
+
+    def nudge(self, photo: Photo) -> bool:
+        """Record that its message is sent again; True for one caller (updated_at unchanged since read)."""
+        return self._update(
+            photo.id,
+            [PhotoModel.updated_at.set(_now()), PhotoModel.nudges.set(photo.nudges + 1)],
+            (PhotoModel.updated_at == photo.updated_at) & PhotoModel.pending.exists(),
+        )
+
+    def settled(self, photo_id: str) -> None:
+        """Processed (or failed) and every channel settled: off the pending index."""
+        self._update(photo_id, [PhotoModel.pending.remove()], PhotoModel.status.is_in(PROCESSED, FAILED))
 
     def finish_delivery(self, photo_id: str, channel: Channel, to: str, error: str | None,
                         refused: bool = False) -> None:

@@ -19,8 +19,9 @@ from .settings import CommonSettings
 log = logging.getLogger("photolane.resources")
 
 MAX_RECEIVE_COUNT = 3
-# Above the worst case of one job; workers extend it for longer ones.
-VISIBILITY_TIMEOUT = {"jobs": 120, "notifications": 60}
+# Short, so a message whose worker was killed is taken again within seconds; a worker extends it
+# every half of it while its job runs (the default of PHOTOLANE_VISIBILITY_TIMEOUT_SECONDS too).
+VISIBILITY_TIMEOUT = {"jobs": 30, "notifications": 30}
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 
 

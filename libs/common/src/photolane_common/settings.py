@@ -42,7 +42,11 @@ class WorkerSettings(CommonSettings):
     """What an SQS worker adds: how it polls, how long a message stays hidden, its health file."""
 
     poll_wait_seconds: int = Field(default=10, ge=1, le=20)
-    visibility_timeout_seconds: int = Field(default=60, ge=2, le=43200)
+    # Short, so a killed worker's message is taken again in seconds; extended every half of it while a job runs.
+    visibility_timeout_seconds: int = Field(default=30, ge=2, le=43200)
     max_receives: int = Field(default=3, ge=1)
     health_file: Path | None = None
     health_max_age_seconds: int = Field(default=90, ge=5)
+    # Waiting for a queue or AWS that is not there (yet): the first pause, doubled up to the longest.
+    retry_first_seconds: float = Field(default=0.5, gt=0)
+    retry_max_seconds: float = Field(default=30, gt=0)

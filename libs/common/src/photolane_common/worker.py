@@ -4,7 +4,12 @@ Long polls one message at a time; deletes it only after the handler succeeded; k
 while the handler runs (so a long job is not handed to a second worker); retries with a backoff;
 after the last allowed receive lets the handler record the failure and leaves the message to the
 queue's redrive policy (dead-letter queue); moves a message that can never be parsed to the
-dead-letter queue at once. SIGTERM/SIGINT stop the loop after the message in hand.
+dead-letter queue at once; a handler that raises ``RetryLater`` gets its message back after a delay
+without spending one of its receives. SIGTERM/SIGINT stop the loop after the message in hand.
+
+Never dies of a queue's state: a queue not there yet (at start) or deleted (while running), AWS
+unreachable or throttling, are waited out with a backoff, logged once per outage; a receipt that is
+no longer valid (the queue was purged while the job ran) is logged and skipped.
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ import json
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
 from .health import Heartbeat
@@ -28,6 +36,80 @@ log = logging.getLogger("photolane.worker")
 
 Handle = Callable[[Envelope], None]
 GiveUp = Callable[[Envelope, BaseException], None]
+
+
+class RetryLater(Exception):  # noqa: N818 - a request, not an error
+    """Raised by a handler: the message is not failed, it comes back after ``delay_seconds``.
+
+    The worker sends a copy with that delay (at most SQS's 900 s) and deletes the original, so the
+    wait spends none of the message's receives (a dead-letter queue is for messages that fail).
+    """
+
+    def __init__(self, reason: str, delay_seconds: float) -> None:
+        super().__init__(reason)
+        self.delay_seconds = delay_seconds
+
+
+_QUEUE_GONE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+_THROTTLED = {"Throttling", "ThrottlingException", "RequestThrottled", "TooManyRequestsException",
+              "ProvisionedThroughputExceededException", "RequestLimitExceeded", "ServiceUnavailable",
+              "InternalError", "InternalFailure", "KMS.ThrottlingException"}
+
+
+def error_code(exc: BaseException) -> str | None:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code")
+    return None
+
+
+def queue_gone(exc: BaseException) -> bool:
+    return error_code(exc) in _QUEUE_GONE
+
+
+def transient(exc: BaseException) -> bool:
+    """AWS unreachable, throttling or briefly failing: worth waiting for, never worth dying of."""
+    return isinstance(exc, BotoCoreError) or error_code(exc) in _THROTTLED or (
+        isinstance(exc, ClientError) and exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500)
+
+
+class Backoff:
+    """Pauses that double from ``first`` up to ``longest``; an outage is logged once, its end too."""
+
+    def __init__(self, first: float, longest: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.first, self.longest, self.sleep = first, longest, sleep
+        self.pause = first
+        self.outage: str | None = None
+
+    def wait(self, event: str, exc: BaseException | None = None, **extra: Any) -> None:
+        if self.outage != event:
+            log.warning(event, extra={**extra, "error": str(exc) if exc else None,
+                                      "retry_seconds": self.pause})
+            self.outage = event
+        self.sleep(self.pause)
+        self.pause = min(self.pause * 2, self.longest)
+
+    def ok(self, **extra: Any) -> None:
+        if self.outage is not None:
+            log.info("worker.recovered", extra={**extra, "after": self.outage})
+        self.outage, self.pause = None, self.first
+
+
+def wait_for_queue_url(sqs: Any, name: str, settings: WorkerSettings) -> str:
+    """The queue's URL, waiting (with a backoff) while it or AWS is not there yet."""
+    backoff = Backoff(settings.retry_first_seconds, settings.retry_max_seconds)
+    while True:
+        try:
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        except (ClientError, BotoCoreError) as exc:
+            if queue_gone(exc):
+                backoff.wait("worker.waiting_for_queue", exc, queue=name)
+            elif transient(exc):
+                backoff.wait("worker.waiting_for_aws", exc, queue=name)
+            else:
+                raise
+        else:
+            backoff.ok(queue=name)
+            return url
 
 
 class _Stop(BaseException):
@@ -65,7 +147,10 @@ class Worker:
         self.give_up = give_up
         self.settings = settings
         self.heartbeat = Heartbeat(settings.health_file)
+        self.queue_name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+        self.backoff = Backoff(settings.retry_first_seconds, settings.retry_max_seconds)
         self.dead_letter_url = self._dead_letter_url()
+        self.ticks: list[Callable[[], None]] = []  # run between polls (the processor's reconciler)
         self._stopping = False
         self._busy = False
 
@@ -74,7 +159,7 @@ class Worker:
                  give_up: GiveUp | None = None) -> Worker:
         """A worker on the queue of that name, with its own SQS client."""
         sqs = aws.client("sqs", settings)
-        return cls(sqs, sqs.get_queue_url(QueueName=queue_name)["QueueUrl"], handle, settings, give_up)
+        return cls(sqs, wait_for_queue_url(sqs, queue_name, settings), handle, settings, give_up)
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -104,13 +189,25 @@ class Worker:
     def poll_once(self) -> int:
         """One long poll; handles what it received. Returns how many messages it got."""
         self.heartbeat.beat()
-        response = self.sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=1,
-            WaitTimeSeconds=self.settings.poll_wait_seconds,
-            VisibilityTimeout=self.settings.visibility_timeout_seconds,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
-        )
+        self._tick()
+        try:
+            response = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=1,
+                WaitTimeSeconds=self.settings.poll_wait_seconds,
+                VisibilityTimeout=self.settings.visibility_timeout_seconds,
+                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if queue_gone(exc):
+                self.backoff.wait("worker.queue_missing", exc, queue=self.queue_name)
+                self._look_up_queue()
+            elif transient(exc):
+                self.backoff.wait("worker.aws_unavailable", exc, queue=self.queue_name)
+            else:
+                self.backoff.wait("worker.receive_failed", exc, queue=self.queue_name)
+            return 0
+        self.backoff.ok(queue=self.queue_name)
         received = [Received.from_sqs(raw) for raw in response.get("Messages", [])]
         self._busy = bool(received)
         try:
@@ -119,6 +216,33 @@ class Worker:
         finally:
             self._busy = False
         return len(received)
+
+    def _tick(self) -> None:
+        for tick in self.ticks:
+            try:
+                tick()
+            except Exception:  # noqa: BLE001 - a periodic chore never stops the loop
+                log.exception("worker.tick_failed")
+
+    def _look_up_queue(self) -> None:
+        """The queue was deleted: its URL again once one of that name exists (a new queue may have a new URL)."""
+        try:
+            self.queue_url = self.sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+        except (ClientError, BotoCoreError):
+            return  # still gone: the next poll fails and waits again
+        self.dead_letter_url = self._dead_letter_url()
+
+    def _settle(self, action: str, message: Received, **call: Any) -> bool:
+        """delete_message or change_message_visibility; a receipt gone stale, or AWS away, is logged, not fatal."""
+        try:
+            getattr(self.sqs, action)(QueueUrl=self.queue_url, ReceiptHandle=message.receipt, **call)
+        except (ClientError, BotoCoreError) as exc:
+            # ReceiptHandleIsInvalid (purged, or taken by another worker after a long pause), the queue
+            # deleted, AWS unreachable: SQS shows the message again later if it still exists.
+            log.warning("message.settle_failed", extra={"action": action, "message_id": message.message_id,
+                                                         "code": error_code(exc), "error": str(exc)})
+            return False
+        return True
 
     # -- one message --------------------------------------------------------------------------
     def _process(self, message: Received) -> None:
@@ -135,11 +259,26 @@ class Worker:
                     self.handle(envelope)
             except InvalidMessage as exc:
                 self._dead_letter(message, str(exc))
+            except RetryLater as later:
+                self._retry_later(message, envelope, later)
             except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
                 self._failed(message, envelope, exc)
             else:
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message.receipt)
+                self._settle("delete_message", message)
                 log.info("message.done", extra={"type": envelope.type, "message_id": message.message_id})
+
+    def _retry_later(self, message: Received, envelope: Envelope, later: RetryLater) -> None:
+        delay = max(0, min(int(later.delay_seconds + 0.999), 900))
+        log.info("message.retry_later", extra={"type": envelope.type, "message_id": message.message_id,
+                                               "reason": str(later), "delay_seconds": delay})
+        try:
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message.body, DelaySeconds=delay)
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("message.retry_later_failed", extra={"message_id": message.message_id, "error": str(exc)})
+            # The original then: back after the delay, though that spends one of its receives.
+            self._settle("change_message_visibility", message, VisibilityTimeout=min(delay, 43200))
+            return
+        self._settle("delete_message", message)
 
     def _failed(self, message: Received, envelope: Envelope, exc: Exception) -> None:
         last = message.receive_count >= self.settings.max_receives
@@ -152,19 +291,23 @@ class Worker:
                 log.exception("message.give_up_failed")
         # Visible again soon: a retry after a short backoff, or the move to the dead-letter queue.
         delay = 0 if last else min(2 ** message.receive_count, self.settings.visibility_timeout_seconds)
-        self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=message.receipt,
-                                           VisibilityTimeout=delay)
+        self._settle("change_message_visibility", message, VisibilityTimeout=delay)
 
     def _dead_letter(self, message: Received, reason: str) -> None:
         log.error("message.invalid", extra={"reason": reason, "message_id": message.message_id,
                                             "body": message.body[:2000]})
         if self.dead_letter_url:
-            self.sqs.send_message(
-                QueueUrl=self.dead_letter_url,
-                MessageBody=message.body,
-                MessageAttributes={"error": {"DataType": "String", "StringValue": reason[:1000]}},
-            )
-        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message.receipt)
+            try:
+                self.sqs.send_message(
+                    QueueUrl=self.dead_letter_url,
+                    MessageBody=message.body,
+                    MessageAttributes={"error": {"DataType": "String", "StringValue": reason[:1000]}},
+                )
+            except (ClientError, BotoCoreError) as exc:  # kept: it comes back and is moved then
+                log.warning("message.dead_letter_failed", extra={"message_id": message.message_id,
+                                                                  "error": str(exc)})
+                return
+        self._settle("delete_message", message)
 
     @contextmanager
     def _kept_hidden(self, message: Received) -> Iterator[None]:
@@ -191,6 +334,18 @@ class Worker:
             thread.join()
 
     def _dead_letter_url(self) -> str | None:
+        while True:
+            try:
+                url = self._look_up_dead_letter_url()
+            except (ClientError, BotoCoreError) as exc:
+                if not (queue_gone(exc) or transient(exc)):
+                    raise
+                self.backoff.wait("worker.waiting_for_queue", exc, queue=self.queue_name)
+            else:
+                self.backoff.ok(queue=self.queue_name)
+                return url
+
+    def _look_up_dead_letter_url(self) -> str | None:
         attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"])
         policy = attributes.get("Attributes", {}).get("RedrivePolicy")
         if not policy:

@@ -48,17 +48,45 @@ def test_unknown_photo_is_none_and_updates_do_not_create_it(stack: Stack) -> Non
     assert store.get("nope") is None
 
 
-def test_a_delivery_is_claimed_once_until_its_lease_runs_out(stack: Stack) -> None:
+def test_a_delivery_is_claimed_once_ever_and_a_dead_holders_claim_becomes_uncertain(stack: Stack) -> None:
     store = PhotoStore()
-    photo = _new_photo(store, phone="+14155550123")
-    lease = timedelta(minutes=2)
-    assert store.claim_delivery(photo.id, "sms", "+14155550123", lease)
-    assert not store.claim_delivery(photo.id, "sms", "+14155550123", lease)
-    assert store.claim_delivery(photo.id, "email", "a@example.com", lease)  # channels are apart
-    # A holder that died: its claim is older than a (short) lease and can be taken again.
-    assert store.claim_delivery(photo.id, "sms", "+14155550123", timedelta(seconds=-1))
-    store.finish_delivery(photo.id, "sms", "+14155550123", None)
-    assert not store.claim_delivery(photo.id, "sms", "+14155550123", timedelta(seconds=-1))  # sent is final
+    photo = _new_photo(store, phone="+14155550123", email="a@example.com")
+    assert store.claim_delivery(photo.id, "sms", "+14155550123")
+    assert not store.claim_delivery(photo.id, "sms", "+14155550123")
+    assert store.claim_delivery(photo.id, "email", "a@example.com")  # channels are apart
+    # Within its lease a claim is left alone; after it, one caller marks it uncertain, and it is never claimed again.
+    assert not store.mark_uncertain(photo.id, "sms", timedelta(minutes=2))
+    assert store.mark_uncertain(photo.id, "sms", timedelta(seconds=-1))
+    assert not store.mark_uncertain(photo.id, "sms", timedelta(seconds=-1))
+    assert not store.claim_delivery(photo.id, "sms", "+14155550123")
     sms = store.get(photo.id).delivery("sms")
-    assert (sms.status, sms.to, sms.error) == ("sent", "+14155550123", None)
-    assert sms.sent_at is not None
+    assert (sms.status, sms.to, sms.sent_at) == ("uncertain", "+14155550123", None)
+    assert "may or may not have gone out" in sms.error
+    assert [p.id for p in store.with_uncertain_deliveries()] == [photo.id]
+    store.finish_delivery(photo.id, "email", "a@example.com", None)
+    assert not store.mark_uncertain(photo.id, "email", timedelta(seconds=-1))  # sent is final
+    email = store.get(photo.id).delivery("email")
+    assert (email.status, email.error) == ("sent", None) and email.sent_at is not None
+
+
+def test_pending_photos_are_found_by_shard_when_stale_nudged_once_and_settled(stack: Stack) -> None:
+    from photolane_common.photos import pending_shard
+
+    store = PhotoStore()
+    photo = _new_photo(store)
+    shard = pending_shard(photo.id)
+    assert store.get(photo.id).pending == shard
+    assert photo.id not in store.stale(shard, datetime.now(UTC) - timedelta(minutes=2))  # too recent
+    assert photo.id in store.stale(shard, datetime.now(UTC) + timedelta(seconds=1))
+    seen = store.get(photo.id)
+    assert store.nudge(seen)
+    assert not store.nudge(seen)  # another reconciler came first
+    assert store.get(photo.id).nudges == 1
+    store.settled(photo.id)  # not finished yet: stays pending
+    assert store.get(photo.id).pending == shard
+    store.mark_failed(photo.id, "broken")
+    store.settled(photo.id)
+    assert store.get(photo.id).pending is None
+    assert photo.id not in store.stale(shard, datetime.now(UTC) + timedelta(seconds=1))
+    assert store.mark_processing(photo.id)  # tried again (a redrive): pending again
+    assert store.get(photo.id).pending == shard

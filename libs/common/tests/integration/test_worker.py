@@ -5,15 +5,17 @@ import os
 import signal
 import threading
 import time
+import uuid
 from typing import Any
 
 import pytest
+from botocore.config import Config
 
 from photolane.testing import Stack
 from photolane_common import aws
 from photolane_common.messages import Envelope, PhotoProcessed, encode
 from photolane_common.settings import WorkerSettings
-from photolane_common.worker import Worker
+from photolane_common.worker import Received, RetryLater, Worker, wait_for_queue_url
 
 
 def _settings(**overrides: Any) -> WorkerSettings:
@@ -136,3 +138,87 @@ def test_sigterm_while_waiting_for_messages_stops_without_waiting_out_the_poll(s
 def test_poll_wait_is_bounded_to_what_sqs_allows(poll: int) -> None:
     with pytest.raises(ValueError):
         WorkerSettings(poll_wait_seconds=poll)
+
+
+def test_a_receipt_made_invalid_by_a_purge_while_the_job_ran_is_logged_and_the_worker_goes_on(
+        stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    sqs, url, _ = _queue(stack)
+    seen: list[str] = []
+
+    def purged_meanwhile(envelope: Envelope) -> None:
+        seen.append(envelope.payload().photo_id)
+        if len(seen) == 1:
+            sqs.purge_queue(QueueUrl=url)
+
+    worker = Worker(sqs, url, purged_meanwhile, _settings())
+    sqs.send_message(QueueUrl=url, MessageBody=_processed("p7"))
+    assert worker.poll_once() == 1  # the delete after success fails: no crash
+    sqs.send_message(QueueUrl=url, MessageBody=_processed("p8"))
+    worker.poll_once()
+    assert seen == ["p7", "p8"]
+    assert worker._settle("delete_message", Received("x", "not-a-receipt", "m", 1)) is False
+
+
+def test_a_deleted_queue_is_waited_for_and_found_again(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    sqs, url, _ = _queue(stack)
+    seen: list[str] = []
+    worker = Worker(sqs, url, lambda envelope: seen.append(envelope.payload().photo_id),
+                    _settings(retry_first_seconds=0.1, retry_max_seconds=0.5))
+    name = worker.queue_name
+    sqs.delete_queue(QueueUrl=url)
+    with caplog.at_level("INFO", logger="photolane.worker"):
+        for _ in range(4):
+            assert worker.poll_once() == 0  # no crash while it is gone
+        new_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        sqs.send_message(QueueUrl=new_url, MessageBody=_processed("p9"))
+        deadline = time.monotonic() + 15
+        while not seen and time.monotonic() < deadline:
+            worker.poll_once()
+    assert seen == ["p9"]
+    events = [r.getMessage() for r in caplog.records]
+    assert events.count("worker.queue_missing") == 1  # once per outage
+    assert "worker.recovered" in events
+
+
+def test_a_worker_waits_for_its_queue_at_start(stack: Stack) -> None:
+    settings = _settings(retry_first_seconds=0.1, retry_max_seconds=0.5)
+    name = f"late-{uuid.uuid4().hex[:8]}"
+    threading.Timer(1.0, lambda: aws.client("sqs", settings).create_queue(QueueName=name)).start()
+    worker = Worker.on_queue(settings, name, lambda envelope: None)
+    assert worker.queue_url.endswith(name)
+
+
+def test_aws_unreachable_is_waited_out_not_fatal(caplog: pytest.LogCaptureFixture) -> None:
+    from photolane.standin import free_port
+
+    settings = WorkerSettings(aws_endpoint_url=f"http://127.0.0.1:{free_port()}", poll_wait_seconds=1,
+                              retry_first_seconds=0.05, retry_max_seconds=0.1)
+    sqs = aws.client("sqs", settings, config=Config(retries={"max_attempts": 1}, connect_timeout=1))
+    found: list[str] = []
+    thread = threading.Thread(target=lambda: found.append(wait_for_queue_url(sqs, "nowhere", settings)), daemon=True)
+    with caplog.at_level("WARNING", logger="photolane.worker"):
+        thread.start()
+        thread.join(1.0)
+    assert thread.is_alive() and not found  # still waiting, not crashed
+    assert [r.getMessage() for r in caplog.records].count("worker.waiting_for_aws") == 1
+
+
+def test_retry_later_puts_a_copy_back_with_a_delay_without_spending_a_receive(stack: Stack) -> None:
+    sqs, url, dlq = _queue(stack)
+    counts: list[int] = []
+
+    def not_yet(envelope: Envelope) -> None:
+        if len(counts) < 4:
+            counts.append(1)
+            raise RetryLater("held", 1)
+
+    worker = Worker(sqs, url, not_yet, _settings(max_receives=3))
+    sqs.send_message(QueueUrl=url, MessageBody=_processed("p10"))
+    deadline = time.monotonic() + 30
+    while len(counts) < 4 and time.monotonic() < deadline:
+        worker.poll_once()
+    while not worker.poll_once() and time.monotonic() < deadline:  # the fifth time: handled, deleted
+        pass
+    assert len(counts) == 4  # four times back, more than max_receives, and never dead-lettered
+    assert not _bodies(sqs, dlq, wait=0)
+    assert not _bodies(sqs, url, wait=0)

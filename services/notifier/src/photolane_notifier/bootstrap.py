@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import partial
 
+from botocore.config import Config
+
 from photolane_common import aws
 from photolane_common.limits import DynamoCounters, Limiter
 from photolane_common.models import bind_models
@@ -18,12 +20,17 @@ from .settings import NotifierSettings
 
 def build_deps(settings: NotifierSettings) -> NotifierDeps:
     bind_models(settings)
-    sns = aws.client("sns", settings)
+    # Sends bounded in time, so a live sender always finishes within its claim's lease.
+    bounded = Config(connect_timeout=settings.send_connect_timeout_seconds,
+                     read_timeout=settings.send_read_timeout_seconds,
+                     retries={"total_max_attempts": settings.send_attempts, "mode": "standard"})
+    sns = aws.client("sns", settings, config=bounded)
     return NotifierDeps(
         settings=settings,
         photos=PhotoStore(),
         people=PeopleStore(),
-        senders={"sms": SmsSender(sns), "email": EmailSender(aws.client("ses", settings), settings.email_from)},
+        senders={"sms": SmsSender(sns),
+                 "email": EmailSender(aws.client("ses", settings, config=bounded), settings.email_from)},
         topic=EventTopic(sns, settings.events_topic_arn) if settings.events_topic_arn else None,
         claims=Claims(),
         limiter=Limiter(DynamoCounters()),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Photo
@@ -13,6 +15,7 @@ from photolane_common.messages import Envelope, PhotoProcessed, SigninRequested
 from photolane_common.people import PeopleStore
 from photolane_common.phones import sms_refusal
 from photolane_common.photos import PhotoStore
+from photolane_common.worker import RetryLater
 
 from .channels import Claims, EventTopic, Outbox, Sender, SendFailed
 from .settings import NotifierSettings
@@ -21,8 +24,12 @@ from .text import Note, compose, photo_link, signin_note
 log = logging.getLogger("photolane.notifier")
 
 
-class DeliveryInProgress(Exception):
-    """Another worker holds the claim on this channel; the message is retried later."""
+class DeliveryInProgress(RetryLater):
+    """Another worker holds a live claim on this channel: the message comes back when its lease ends.
+
+    Not a failure: the worker puts the message back with a delay, spending none of its receives, so
+    a claim held by a worker that died never sends the message to the dead-letter queue.
+    """
 
 
 @dataclass
@@ -66,7 +73,11 @@ def send_signin_link(message_id: str, request: SigninRequested, deps: NotifierDe
 
 
 def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
-    """At most one SMS and one email per photo, however often the message comes."""
+    """At most one SMS and one email per photo, however often the message comes, whoever dies when.
+
+    Once every channel is settled (sent, failed, refused or uncertain) the photo leaves the pending
+    index; a channel claimed by another worker brings the message back when that claim's lease ends.
+    """
     photo = deps.photos.get(event.photo_id)
     if photo is None:
         log.warning("photo.missing")
@@ -77,11 +88,18 @@ def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
         return
     link = photo_link(deps.settings.public_url, photo.id)
     note = compose(photo, link, _names(photo, deps))
+    held: list[DeliveryInProgress] = []
     for channel in CHANNELS:
         to = photo.recipient(channel)
         if to:
-            _deliver(photo, channel, to, note, deps)
+            try:
+                _deliver(photo, channel, to, note, deps)
+            except DeliveryInProgress as exc:  # the other channel is still done now
+                held.append(exc)
+    if held:
+        raise DeliveryInProgress("; ".join(map(str, held)), max(h.delay_seconds for h in held))
     _publish(deps.photos.get(photo.id) or photo, link, deps)
+    deps.photos.settled(photo.id)
 
 
 def _names(photo: Photo, deps: NotifierDeps) -> list[str]:
@@ -94,11 +112,18 @@ def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: Notifier
     done = photo.delivery(channel)
     if done is not None and done.status != "sending":
         return
-    lease = timedelta(seconds=deps.settings.delivery_lease_seconds)
-    if not deps.photos.claim_delivery(photo.id, channel, to, lease):
+    claimed_at = None if done is not None else deps.photos.claim_delivery(photo.id, channel, to)
+    if claimed_at is None:
         current = (deps.photos.get(photo.id) or photo).delivery(channel)
         if current is not None and current.status == "sending":
-            raise DeliveryInProgress(f"{channel} to this photo is being sent by another worker")
+            _held(photo, channel, current.claimed_at, deps)
+        return
+    _pause_for_tests(channel, to, deps)
+    if _lease_left(claimed_at, deps) < deps.settings.send_bound_seconds:
+        # Too late to send within the lease (a slow store): another worker may be marking it uncertain.
+        error = "not sent: the claim's lease ran out before the send could start"
+        deps.photos.finish_delivery(photo.id, channel, to, error)
+        log.error("notification.late", extra={"channel": channel, "error": error})
         return
     refusal = _refusal(channel, to, deps)
     if refusal:
@@ -113,6 +138,32 @@ def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: Notifier
     deps.photos.finish_delivery(photo.id, channel, to, error)
     log.info("notification.sent" if error is None else "notification.failed",
              extra={"channel": channel, "error": error})
+
+
+def _lease_left(claimed_at: datetime, deps: NotifierDeps) -> float:
+    lease_end = claimed_at + timedelta(seconds=deps.settings.delivery_lease_seconds)
+    return (lease_end - datetime.now(UTC)).total_seconds()
+
+
+def _held(photo: Photo, channel: Channel, claimed_at: datetime, deps: NotifierDeps) -> None:
+    """Someone else's claim: alive, come back when its lease ends; expired, its holder died mid-send.
+
+    A send that may or may not have happened is never repeated: it becomes ``uncertain`` (one
+    conditional write, so one worker records it) and the photo says so.
+    """
+    left = _lease_left(claimed_at, deps)
+    if left > 0:
+        raise DeliveryInProgress(f"{channel} to this photo is being sent by another worker", left + 1)
+    if deps.photos.mark_uncertain(photo.id, channel, timedelta(seconds=deps.settings.delivery_lease_seconds)):
+        log.warning("notification.uncertain", extra={"channel": channel, "claimed_at": claimed_at.isoformat()})
+
+
+def _pause_for_tests(channel: Channel, to: str, deps: NotifierDeps) -> None:
+    """PHOTOLANE_FAULT_PAUSE_AFTER_CLAIM_SECONDS (tests only): a window between claim and send to kill in."""
+    pause = deps.settings.fault_pause_after_claim_seconds
+    if pause and re.search(deps.settings.fault_pause_after_claim_to, to):
+        log.warning("fault.pause_after_claim", extra={"channel": channel, "seconds": pause})
+        time.sleep(pause)
 
 
 def _refusal(channel: Channel, to: str, deps: NotifierDeps) -> str | None:

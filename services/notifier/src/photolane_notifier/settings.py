@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from photolane_common.domain import Channel
 from photolane_common.limits import Limit
@@ -16,11 +16,33 @@ class NotifierSettings(WorkerSettings):
     public_url: str = "http://127.0.0.1:5000"
     outbox_dir: Path | None = None
     events_topic_arn: str | None = None
-    # A claim on a channel older than this, still unsent, is taken to be from a worker that died.
-    delivery_lease_seconds: int = Field(default=120, ge=10)
+    # A claim on a channel older than this, still 'sending', is from a worker that died: marked
+    # uncertain, never sent again. Until then a message for that channel comes back after the lease.
+    delivery_lease_seconds: int = Field(default=60, ge=5)
+    # Each SMS or email send is bounded: so long to connect, so long to read, so many attempts.
+    send_connect_timeout_seconds: float = Field(default=3, gt=0)
+    send_read_timeout_seconds: float = Field(default=10, gt=0)
+    send_attempts: int = Field(default=2, ge=1, le=5)
+    # For tests only (the chaos test): after claiming a channel whose recipient matches the pattern
+    # (a regular expression; empty: every one), wait this long before sending, so a kill lands there.
+    fault_pause_after_claim_seconds: float = Field(default=0, ge=0)
+    fault_pause_after_claim_to: str = ""
     # At most this many messages to one recipient a day (UTC), counted across every notifier task.
     sms_per_recipient_day: int = Field(default=10, ge=0)
     emails_per_recipient_day: int = Field(default=30, ge=0)
+
+    @property
+    def send_bound_seconds(self) -> float:
+        """The longest one send can take (every attempt timing out, and a second of backoff each)."""
+        return self.send_attempts * (self.send_connect_timeout_seconds + self.send_read_timeout_seconds + 1)
+
+    @model_validator(mode="after")
+    def _sends_fit_in_the_lease(self) -> NotifierSettings:
+        if self.send_bound_seconds + self.fault_pause_after_claim_seconds >= self.delivery_lease_seconds:
+            raise ValueError(
+                f"PHOTOLANE_DELIVERY_LEASE_SECONDS ({self.delivery_lease_seconds}) must be longer than the longest "
+                f"send ({self.send_bound_seconds:g} s: attempts x (connect + read timeouts + 1)) plus the test pause")
+        return self
 
     def daily_limit(self, channel: Channel) -> Limit:
         if channel == "sms":

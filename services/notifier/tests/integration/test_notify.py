@@ -1,6 +1,7 @@
 """The notifier against a real moto server: what the stand-in records as sent."""
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,20 +84,60 @@ def test_a_refused_email_is_recorded_as_failed_with_the_reason(stack: Stack, tmp
     assert not [m for m in stack.standin.emails() if email in m["destinations"]["ToAddresses"]]
 
 
-def test_a_claim_held_by_a_live_worker_retries_later_and_a_dead_ones_is_taken_over(deps: NotifierDeps,
-                                                                                   stack: Stack) -> None:
-    phone = _unique_phone()
-    photo = _processed_photo(deps, phone=phone)
-    assert deps.photos.claim_delivery(photo.id, "sms", phone, timedelta(minutes=2))  # another worker
-    with pytest.raises(DeliveryInProgress):
+def test_a_live_claim_brings_the_message_back_after_its_lease_and_a_dead_ones_becomes_uncertain(
+        deps: NotifierDeps, stack: Stack) -> None:
+    phone, email = _unique_phone(), f"{uuid.uuid4().hex[:8]}@example.com"
+    photo = _processed_photo(deps, phone=phone, email=email)
+    assert deps.photos.claim_delivery(photo.id, "sms", phone)  # another worker, alive
+    with pytest.raises(DeliveryInProgress) as held:
         _deliver(photo, deps)
+    lease = deps.settings.delivery_lease_seconds
+    assert lease - 5 < held.value.delay_seconds <= lease + 1  # back when that claim's lease ends
     assert not [m for m in stack.standin.sms() if m["phone_number"] == phone]
-    old = datetime.now(UTC) - timedelta(minutes=5)  # that worker died five minutes ago (lease: 2)
+    assert len([m for m in stack.standin.emails() if email in m["destinations"]["ToAddresses"]]) == 1  # not held up
+    assert deps.photos.get(photo.id).pending is not None  # not settled yet
+    old = datetime.now(UTC) - timedelta(seconds=lease + 5)  # that worker died (maybe after sending)
     PhotoModel(photo.id).update(actions=[PhotoModel.sms_delivery.set(
         DeliveryAttribute(to=phone, status="sending", claimed_at=old))])
     _deliver(photo, deps)
-    assert len([m for m in stack.standin.sms() if m["phone_number"] == phone]) == 1
-    assert deps.photos.get(photo.id).delivery("sms").status == "sent"
+    _deliver(photo, deps)  # and again (a redrive): still never sent a second time
+    assert not [m for m in stack.standin.sms() if m["phone_number"] == phone]
+    sms = deps.photos.get(photo.id).delivery("sms")
+    assert sms.status == "uncertain" and "may or may not have gone out" in sms.error
+    assert deps.photos.get(photo.id).pending is None  # settled: the reconciler leaves it alone
+    assert photo.id in [p.id for p in deps.photos.with_uncertain_deliveries()]
+
+
+def test_a_live_claim_in_the_worker_loop_is_put_back_with_a_delay_not_failed(stack: Stack) -> None:
+    from photolane_common.worker import Worker
+
+    settings = NotifierSettings(delivery_lease_seconds=14, send_read_timeout_seconds=2, send_connect_timeout_seconds=1,
+                                poll_wait_seconds=1)
+    deps = build_deps(settings)
+    phone = _unique_phone()
+    photo = _processed_photo(deps, phone=phone)
+    assert deps.photos.claim_delivery(photo.id, "sms", phone)  # a worker that then died
+    sqs = aws.client("sqs", settings)
+    url = stack.resources.notifications_queue_url
+    worker = Worker(sqs, url, lambda envelope: handle(envelope, deps), settings)
+    sqs.send_message(QueueUrl=url, MessageBody=encode(PhotoProcessed(photo_id=photo.id, status="processed")))
+    received = 0
+    deadline = time.monotonic() + 40
+    while deps.photos.get(photo.id).delivery("sms").status == "sending" and time.monotonic() < deadline:
+        received += worker.poll_once()
+    assert 1 <= received <= 3  # the copy waited out the lease, delayed, not retried in a loop
+    assert deps.photos.get(photo.id).delivery("sms").status == "uncertain"
+    dlq = sqs.get_queue_url(QueueName=f"{stack.env['PHOTOLANE_NOTIFICATIONS_QUEUE']}-dlq")["QueueUrl"]
+    assert not sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages")
+    assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages")
+    assert not [m for m in stack.standin.sms() if m["phone_number"] == phone]
+
+
+def test_sends_must_fit_in_the_lease() -> None:
+    with pytest.raises(ValueError, match="DELIVERY_LEASE"):
+        NotifierSettings(delivery_lease_seconds=20)  # 2 x (3 + 10 + 1) s of send does not fit
+    with pytest.raises(ValueError, match="DELIVERY_LEASE"):
+        NotifierSettings(delivery_lease_seconds=40, fault_pause_after_claim_seconds=15)
 
 
 def test_events_are_published_to_the_topic(deps: NotifierDeps, stack: Stack) -> None:

@@ -9,11 +9,12 @@ from photolane_common.aws import BlobStore, MessageQueue
 from photolane_common.models import bind_models
 from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
-from photolane_common.worker import Worker
+from photolane_common.worker import Worker, wait_for_queue_url
 
 from .faces import FaceDetector, FaceEncoder
 from .handlers import ProcessorDeps, give_up, handle
 from .known import KnownPeople
+from .reconcile import Reconciler
 from .settings import ProcessorSettings
 
 
@@ -27,13 +28,17 @@ def build_deps(settings: ProcessorSettings) -> ProcessorDeps:
         people=people,
         known=KnownPeople(people),
         blobs=BlobStore(aws.client("s3", settings), settings.bucket),
-        notifications=MessageQueue.named(sqs, settings.notifications_queue),
+        # Waits (with a backoff) while the stand-in or the queue is not there yet.
+        notifications=MessageQueue(sqs, wait_for_queue_url(sqs, settings.notifications_queue, settings)),
         detector=FaceDetector(settings.detect_max_px, settings.detect_upsample),
         encoder=FaceEncoder(),
         replies=partial(MessageQueue.named, sqs),
+        jobs=MessageQueue(sqs, wait_for_queue_url(sqs, settings.jobs_queue, settings)),
     )
 
 
 def build_worker(settings: ProcessorSettings, deps: ProcessorDeps | None = None) -> Worker:
     deps = deps or build_deps(settings)
-    return Worker.on_queue(settings, settings.jobs_queue, partial(handle, deps=deps), partial(give_up, deps=deps))
+    worker = Worker.on_queue(settings, settings.jobs_queue, partial(handle, deps=deps), partial(give_up, deps=deps))
+    worker.ticks.append(Reconciler(deps).tick)  # between polls: photos that never got through
+    return worker

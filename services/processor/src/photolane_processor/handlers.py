@@ -52,6 +52,7 @@ class ProcessorDeps:
     detector: Detector
     encoder: Encoder
     replies: Callable[[str], MessageQueue]  # a reply queue, by name
+    jobs: MessageQueue | None = None  # its own queue: the reconciler sends a lost job again
 
 
 def handle(envelope: Envelope, deps: ProcessorDeps) -> None:

@@ -10,7 +10,7 @@ from photolane_common.settings import WorkerSettings
 
 
 class ProcessorSettings(WorkerSettings):
-    visibility_timeout_seconds: int = Field(default=120, ge=10, le=43200)
+    visibility_timeout_seconds: int = Field(default=30, ge=4, le=43200)
     health_file: Path | None = Path("/tmp/photolane-processor.health")
     thumbnail_px: int = Field(default=256, ge=16, le=4096)
     # One decode at least this long (JPEGs are DCT-scaled to it) feeds thumbnail, detection, encoding.
@@ -22,3 +22,8 @@ class ProcessorSettings(WorkerSettings):
     jpeg_quality: int = Field(default=92, ge=50, le=100)
     # A face is the nearest enrolled person when their encodings are at most this far apart.
     face_tolerance: float = Field(default=0.6, gt=0, le=2)
+    # The reconciler (reconcile.py): once this often (0: never) it sends again the message of photos
+    # still pending (not yet processed and notified) and unchanged this long, at most so many times.
+    reconcile_interval_seconds: int = Field(default=60, ge=0)
+    reconcile_after_seconds: int = Field(default=120, ge=1)
+    reconcile_max_nudges: int = Field(default=5, ge=1)

@@ -66,8 +66,11 @@ def logout() -> Any:
 @admin_page_required
 def page() -> Any:
     deps = current_deps()
+    # Notifications whose sender died mid-send: maybe sent, never repeated (a sparse index).
+    uncertain = [(photo.id, d) for photo in deps.photos.with_uncertain_deliveries()
+                 for d in photo.deliveries if d.status == "uncertain"]
     return render_template("admin.html", blocked=deps.switches.uploads_blocked(), queues=deps.queues.depths(),
-                           people=[person_view(p, deps) for p in deps.people.all()])
+                           people=[person_view(p, deps) for p in deps.people.all()], uncertain=uncertain)
 
 
 @admin.post("/uploads")

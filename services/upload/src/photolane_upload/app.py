@@ -18,6 +18,7 @@ from .bootstrap import build_deps
 from .guards import TooMany
 from .handlers import UploadDeps
 from .keys import SessionKeyMissing, with_session_key
+from .outage import add_outage_answers
 from .settings import UploadSettings
 from .web import web
 
@@ -43,6 +44,7 @@ def create_app(settings: UploadSettings | None = None, deps: UploadDeps | None =
     _add_request_log(app)
     _add_security_headers(app, _image_origin(app.extensions["photolane"]), settings.https)
     _add_limits(app)
+    add_outage_answers(app)  # AWS / the stand-in out of reach: 503, never 500
     if settings.admin_token is None:
         log.warning("admin.token_missing", extra={"hint": "set PHOTOLANE_ADMIN_TOKEN to use admin routes"})
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from photolane_common import aws
 from photolane_common.aws import BlobStore, MessageQueue
 from photolane_common.limits import DynamoCounters, Limiter
@@ -17,6 +19,22 @@ from .settings import UploadSettings
 from .switches import Revocations, Switches, Throttle, UsedLinks
 
 
+class LazyQueue(MessageQueue):
+    """A queue found by its name at its first use, not at start: the service starts (and answers
+    503) while AWS or the stand-in is out of reach or has not created the queue yet."""
+
+    def __init__(self, sqs: Any, name: str) -> None:  # no super().__init__: the URL comes at first use
+        self.sqs = sqs
+        self.name = name
+        self._url: str | None = None
+
+    @property  # type: ignore[override]
+    def url(self) -> str:
+        if self._url is None:
+            self._url = MessageQueue.named(self.sqs, self.name).url
+        return self._url
+
+
 def build_deps(settings: UploadSettings) -> UploadDeps:
     bind_models(settings)
     s3 = aws.client("s3", settings)
@@ -30,9 +48,9 @@ def build_deps(settings: UploadSettings) -> UploadDeps:
         photos=photos,
         people=people,
         blobs=BlobStore(s3, settings.bucket, presigner),
-        jobs=MessageQueue.named(sqs, settings.jobs_queue),
+        jobs=LazyQueue(sqs, settings.jobs_queue),
         switches=Switches(),
-        notifications=MessageQueue.named(sqs, settings.notifications_queue),
+        notifications=LazyQueue(sqs, settings.notifications_queue),
         gallery=Gallery(photos, people, build_cache(settings.memcached), settings.gallery_cache_seconds,
                         settings.gallery_size),
         queues=QueueAdmin(sqs, {"jobs": settings.jobs_queue, "notifications": settings.notifications_queue}),

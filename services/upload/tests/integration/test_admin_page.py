@@ -151,3 +151,22 @@ def test_a_second_app_with_the_same_key_reads_the_same_session(app: Flask, stack
     other = create_app(UploadSettings()).test_client()
     other.set_cookie("photolane_session", client.get_cookie("photolane_session").value)
     assert other.get("/gallery").status_code == 200
+
+
+def test_an_uncertain_notification_shows_in_the_api_on_the_photo_page_and_on_the_admin_page(
+        client: FlaskClient) -> None:
+    from datetime import timedelta
+
+    from photolane_common.photos import PhotoStore
+
+    uploader = client
+    photo_id = form_upload(uploader, phone="+14155550177").headers["Location"].rsplit("/", 1)[1]
+    store = PhotoStore()
+    store.claim_delivery(photo_id, "sms", "+14155550177")  # a notifier claimed it, then died
+    assert store.mark_uncertain(photo_id, "sms", timedelta(seconds=-1))
+    body = uploader.get(f"/api/photos/{photo_id}").get_json()
+    assert [(n["channel"], n["status"]) for n in body["notifications"]] == [("sms", "uncertain")]
+    assert "may or may not have gone out" in body["notifications"][0]["error"]
+    assert "uncertain: its worker stopped" in uploader.get(f"/photos/{photo_id}").get_data(as_text=True)
+    page = admin_client(client).get("/admin").get_data(as_text=True)
+    assert "1 notification may or may not" in page and f"/photos/{photo_id}" in page

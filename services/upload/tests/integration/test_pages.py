@@ -176,9 +176,9 @@ def test_contacts_show_only_to_the_uploaders_session(app: Flask) -> None:
     from photolane_common.photos import PhotoStore
 
     store = PhotoStore()  # the notifier's record of what it sent
-    store.claim_delivery(photo_id, "email", "erin@example.com", __import__("datetime").timedelta(minutes=2))
+    store.claim_delivery(photo_id, "email", "erin@example.com")
     store.finish_delivery(photo_id, "email", "erin@example.com", None)
-    store.claim_delivery(photo_id, "sms", "+14155550166", __import__("datetime").timedelta(minutes=2))
+    store.claim_delivery(photo_id, "sms", "+14155550166")
     store.finish_delivery(photo_id, "sms", "+14155550166", None)
 
     def shown(client: FlaskClient, **headers: str) -> dict[str, str]:
