@@ -8,8 +8,10 @@ not be reached, 2 for a wrong command line.
 
 from __future__ import annotations
 
+import csv
 import json
 import random
+import re
 import sys
 import threading
 from collections import Counter
@@ -24,6 +26,7 @@ import click
 
 from photolane_common.settings import CommonSettings
 
+from . import roster
 from . import stats as over_queues
 from .client import Api, ApiError, Unreachable, photo_files
 
@@ -294,6 +297,146 @@ def people_list(ctx: click.Context, as_json: bool) -> None:
         extra = json.dumps(person["attributes"]) if person.get("attributes") else ""
         click.echo("\t".join([person["id"], person["name"], person["status"], f"{len(person['photos'])} photo(s)",
                               person.get("error") or extra]).rstrip())
+
+
+@people.command("import")
+@click.argument("roster_file", metavar="ROSTER.csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("photos_dir", metavar="PHOTOS_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+              help="People in flight at once.")
+@click.option("--timeout", type=click.FloatRange(1), default=300, show_default=True,
+              help="Seconds to wait for each person's encodings.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the failures to this CSV file.")
+@click.pass_context
+def people_import(ctx: click.Context, roster_file: Path, photos_dir: Path, concurrency: int, timeout: float,
+                  report_file: Path | None) -> None:
+    """Enroll everyone of ROSTER.csv, their photos in PHOTOS_DIR; people already enrolled are skipped.
+
+    ROSTER.csv: a header row, then one row a person. Columns: name, photos (file names relative to
+    PHOTOS_DIR, several separated by ';' or '|'), optionally id (kept as the attribute roster_id);
+    every other column is an attribute. Run it again after a Ctrl-C or a crash: only the rest is done.
+    """
+    try:
+        parsed = roster.read_roster(roster_file)
+    except roster.RosterError as exc:
+        raise Failed(str(exc)) from exc
+    if not parsed.rows:
+        raise Failed(f"{roster_file}: no people in it, only the header")
+    api = _api(ctx)
+    known = roster.known_people(_or_fail(api.people))
+    job = ImportJob(api, photos_dir, known, timeout)
+    results: dict[int, Imported] = {}
+    pool = ThreadPoolExecutor(concurrency)
+    try:
+        with click.progressbar(length=len(parsed.rows), label="Enrolling", file=sys.stderr, show_pos=True) as bar:
+            futures = {pool.submit(job.run, row): row for row in parsed.rows}
+            for future in as_completed(futures):
+                results[futures[future].number] = future.result()
+                bar.update(1)
+    except KeyboardInterrupt:
+        job.stop.set()  # rows not started are not sent; waits end at once
+        pool.shutdown(wait=True, cancel_futures=True)
+        done = [f.result() for f in futures if f.done() and not f.cancelled()]
+        sent = sum(1 for r in done if r.id and r.status != "skipped")
+        raise Failed(f"interrupted after sending {sent} people; run the same command again to enroll the rest "
+                     "(those already enrolled are skipped)") from None
+    pool.shutdown()
+    outcomes = [results[row.number] for row in parsed.rows]
+    failures = [(o, photo, kind, reason) for o in outcomes for photo, kind, reason in o.failures]
+    for o, photo, kind, reason in failures:
+        click.echo("\t".join([f"row {o.row.number}", o.row.name or "-", photo or "-", kind, reason]))
+    if report_file is not None:
+        _write_import_report(report_file, failures)
+    counts = Counter(o.status for o in outcomes)
+    summary = [f"{counts['enrolled']} enrolled", f"{counts['skipped']} already enrolled (skipped)",
+               f"{counts['failed']} failed"]
+    summary += [f"{counts[s]} {s}" for s in ("waiting", "unreachable", "not sent") if counts[s]]
+    click.echo(", ".join(summary) + (f"; {len(failures)} problem(s) listed above" if failures else ""), err=True)
+    if counts["unreachable"]:
+        raise Failed(next(r for o in outcomes for _, k, r in o.failures if k == "unreachable"))
+    if failures:
+        sys.exit(1)
+
+
+@dataclass
+class Imported:
+    row: roster.Row
+    status: str = "failed"  # enrolled | skipped | failed | waiting | unreachable | not sent
+    id: str | None = None
+    failures: list[tuple[str | None, str, str]] = field(default_factory=list)  # (photo, problem, reason)
+
+    def fail(self, photo: str | None, kind: str, reason: str, status: str = "failed") -> Imported:
+        self.failures.append((photo, kind, reason))
+        self.status = status
+        return self
+
+
+@dataclass
+class ImportJob:
+    api: Api
+    photos_dir: Path
+    known: dict[tuple[str, str], dict[str, Any]]
+    timeout: float
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, row: roster.Row) -> Imported:
+        outcome = Imported(row)
+        if self.stop.is_set():
+            return outcome.fail(None, "not sent", "stopped early (service unreachable or Ctrl-C)", "not sent")
+        if row.problem:
+            return outcome.fail(None, "bad row", row.problem)
+        earlier = self.known.get(row.key)
+        try:
+            if earlier is not None and earlier["status"] in ("enrolled", "enrolling"):
+                outcome.status, outcome.id = "skipped", earlier["id"]
+                return outcome
+            paths = [self.photos_dir / name for name in row.photos]
+            missing = [name for name, path in zip(row.photos, paths, strict=True) if not path.is_file()]
+            if missing:
+                for name in missing:
+                    outcome.fail(name, "missing file", f"no file {name} in {self.photos_dir}")
+                return outcome
+            if earlier is not None:  # failed before (no face …): replaced, so failures do not pile up
+                self.api.delete_person(earlier["id"])
+            answer = self.api.add_person(row.name, paths, row.attributes)
+            outcome.id = answer["id"]
+            person = self.api.wait_person(outcome.id, self.timeout, stop=self.stop)
+        except Unreachable as exc:
+            self.stop.set()
+            return outcome.fail(None, "unreachable", str(exc), "unreachable")
+        except ApiError as exc:
+            photo, reason = _which_photo(str(exc), row.photos)
+            return outcome.fail(photo, roster.problem_kind(reason), reason)
+        except TimeoutError:
+            reason = "stopped waiting (Ctrl-C)" if self.stop.is_set() else \
+                f"still enrolling after {self.timeout:g} s (the next run skips it once enrolled)"
+            return outcome.fail(None, "timed out", reason, "waiting")
+        except OSError as exc:
+            return outcome.fail(None, "unreadable file", str(exc.strerror or exc))
+        for name, photo in zip(row.photos, person.get("photos", []), strict=False):
+            if photo["status"] == "failed":
+                outcome.fail(name, roster.problem_kind(photo.get("error") or ""), photo.get("error") or "failed")
+        outcome.status = "enrolled" if person["status"] == "enrolled" else "failed"
+        if outcome.status == "failed" and not outcome.failures:
+            outcome.fail(None, "refused", person.get("error") or "not enrolled")
+        return outcome
+
+
+def _which_photo(message: str, photos: list[str]) -> tuple[str | None, str]:
+    """The service says "photo 2: …" when one of several is refused: that file, and the reason."""
+    found = re.match(r"photo (\d+): (.*)", message, re.S)
+    if found and 1 <= int(found.group(1)) <= len(photos):
+        return photos[int(found.group(1)) - 1], found.group(2)
+    return (photos[0] if len(photos) == 1 else None), message
+
+
+def _write_import_report(path: Path, failures: list[tuple[Imported, str | None, str, str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["row", "name", "roster_id", "photo", "problem", "error"])
+        for o, photo, kind, reason in failures:
+            writer.writerow([o.row.number, o.row.name, o.row.roster_id or "", photo or "", kind, reason])
 
 
 # -- export ----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -73,10 +74,16 @@ class Api:
         return target
 
     # -- people (admin) ----------------------------------------------------------------------------
-    def add_person(self, name: str, photo: Path, attributes: dict[str, Any]) -> dict[str, Any]:
-        with photo.open("rb") as data:
-            return self._call("POST", "/api/people", admin=True, files={"photo": (photo.name, data)},
+    def add_person(self, name: str, photo: Path | list[Path], attributes: dict[str, Any]) -> dict[str, Any]:
+        """Enroll ``name`` from one photo or several (one call: the service checks each)."""
+        photos = [photo] if isinstance(photo, Path) else photo
+        with ExitStack() as files:
+            fields = [("photo", (p.name, files.enter_context(p.open("rb")))) for p in photos]
+            return self._call("POST", "/api/people", admin=True, files=fields,
                               data={"name": name, "attributes": json.dumps(attributes)})
+
+    def delete_person(self, person_id: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/api/people/{person_id}", admin=True)
 
     def person(self, person_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/people/{person_id}", admin=True)
@@ -84,8 +91,9 @@ class Api:
     def people(self) -> list[dict[str, Any]]:
         return self._call("GET", "/api/people", admin=True)["people"]
 
-    def wait_person(self, person_id: str, timeout: float) -> dict[str, Any]:
-        return _poll(lambda: self.person(person_id), lambda p: p["status"] != "enrolling", timeout, 0.5)
+    def wait_person(self, person_id: str, timeout: float, stop: threading.Event | None = None) -> dict[str, Any]:
+        """The person once every photo is encoded or failed; TimeoutError with the last state otherwise."""
+        return _poll(lambda: self.person(person_id), lambda p: p["status"] != "enrolling", timeout, 0.5, stop)
 
     def export(self, fmt: str, out: BinaryIO) -> int:
         """Streams the admin export into ``out``; the number of bytes written."""

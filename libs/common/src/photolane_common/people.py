@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -20,10 +20,13 @@ def _to_person(item: PersonModel) -> Person:
 
 
 class PeopleStore:
-    def create(self, person_id: str, name: str, attributes: dict[str, object], photo_key: str) -> Person:
+    def create(self, person_id: str, name: str, attributes: dict[str, object],
+               photo_keys: str | Sequence[str]) -> Person:
+        """A new person, enrolling from one photo (a key) or several (a list of keys)."""
+        keys = [photo_keys] if isinstance(photo_keys, str) else list(photo_keys)
         now = datetime.now(UTC)
         item = PersonModel(person_id, name=name, status=ENROLLING, attributes=attributes, created_at=now,
-                           updated_at=now, photos=[PersonPhotoAttribute(key=photo_key, status=ENROLLING)])
+                           updated_at=now, photos=[PersonPhotoAttribute(key=k, status=ENROLLING) for k in keys])
         item.save(condition=PersonModel.id.does_not_exist())
         return _to_person(item)
 

@@ -167,17 +167,18 @@ def _photo_field() -> bytes | None:
 @api.post("/api/people")
 @admin_required
 def create_person() -> Any:
-    photo = _photo_field()
-    if photo is None:
-        return error(400, "send one photo of the person's face as the multipart field 'photo'")
+    photos = tuple(f.read() for f in request.files.getlist("photo") if f.filename)
+    if not photos:
+        return error(400, "send a photo of the person's face as the multipart field 'photo' "
+                          "(several 'photo' fields for several photos)")
     try:
-        person = enroll_person(Enrollment(request.form.get("name"), request.form.get("attributes"), photo),
+        person = enroll_person(Enrollment(request.form.get("name"), request.form.get("attributes"), photos),
                                current_deps())
     except InvalidUpload as exc:
         return error(exc.status, exc.message)
     except QueueUnavailable:
         return error(503, "the photo could not be queued for encoding; send it again")
-    return jsonify(id=person.id, status=person.status, url=f"/api/people/{person.id}"), 202
+    return jsonify(id=person.id, status=person.status, photos=len(person.photos), url=f"/api/people/{person.id}"), 202
 
 
 @api.post("/api/people/<person_id>/photos")

@@ -22,6 +22,7 @@ from .queues import QueueAdmin
 from .settings import UploadSettings
 from .switches import Revocations, UsedLinks
 from .validation import (
+    ImageInfo,
     InvalidUpload,
     clean_filename,
     inspect_image,
@@ -160,22 +161,48 @@ def _person_ref(person: Person | None) -> dict[str, Any] | None:
 
 
 # -- people ----------------------------------------------------------------------------------------
+MAX_PERSON_PHOTOS = 10  # photos in one enrollment call
+
+
 @dataclass(frozen=True)
 class Enrollment:
     name: str | None
     attributes: str | None
-    photo: bytes
+    photos: tuple[bytes, ...] | bytes  # one photo, or several (each one face of this person)
 
 
 def enroll_person(enrollment: Enrollment, deps: UploadDeps) -> Person:
-    """Store the photo, create the person (enrolling), and queue the encoding."""
+    """Check everything, store the photos, create the person (enrolling), and queue each encoding.
+
+    Several photos are checked before any is stored: one refused refuses the call, naming which."""
     name = person_name(enrollment.name)
     attributes = person_attributes(enrollment.attributes)
+    photos = (enrollment.photos,) if isinstance(enrollment.photos, bytes) else tuple(enrollment.photos)
+    if not photos:
+        raise InvalidUpload("send at least one photo of the person's face")
+    if len(photos) > MAX_PERSON_PHOTOS:
+        raise InvalidUpload(f"{len(photos)} photos; send at most {MAX_PERSON_PHOTOS} at once "
+                            "(more with POST /api/people/<id>/photos)")
+    infos = []
+    for n, data in enumerate(photos, 1):
+        try:
+            infos.append(inspect_image(data, deps.settings.max_upload_bytes, deps.settings.max_pixels))
+        except InvalidUpload as exc:
+            if len(photos) == 1:
+                raise
+            raise InvalidUpload(f"photo {n}: {exc.message}", exc.status) from exc
     person_id = str(uuid.uuid4())
-    key = _store_person_photo(person_id, enrollment.photo, deps)
-    person = deps.people.create(person_id, name, attributes, key)
-    _queue_enrollment(person_id, key, deps)
-    log.info("person.created", extra={"person_id": person_id})
+    keys = [_put_person_photo(person_id, data, info, deps) for data, info in zip(photos, infos, strict=True)]
+    person = deps.people.create(person_id, name, attributes, keys)
+    unqueued = None
+    for key in keys:
+        try:
+            _queue_enrollment(person_id, key, deps)
+        except QueueUnavailable as exc:  # the others are still tried; each one not queued is marked failed
+            unqueued = exc
+    if unqueued is not None:
+        raise unqueued
+    log.info("person.created", extra={"person_id": person_id, "photos": len(keys)})
     return person
 
 
@@ -211,6 +238,10 @@ def delete_person(person_id: str, deps: UploadDeps) -> bool:
 
 def _store_person_photo(person_id: str, data: bytes, deps: UploadDeps) -> str:
     info = inspect_image(data, deps.settings.max_upload_bytes, deps.settings.max_pixels)
+    return _put_person_photo(person_id, data, info, deps)
+
+
+def _put_person_photo(person_id: str, data: bytes, info: ImageInfo, deps: UploadDeps) -> str:
     key = f"people/{person_id}/{uuid.uuid4()}.{info.extension}"
     deps.blobs.put(key, data, info.content_type)
     return key

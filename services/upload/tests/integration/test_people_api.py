@@ -109,3 +109,30 @@ def test_an_enrollment_that_cannot_be_queued_fails_instead_of_hanging(client: Fl
     assert answer.status_code == 503 and "send it again" in answer.get_json()["error"]
     (person,) = client.get("/api/people", headers=ADMIN).get_json()["people"]
     assert person["status"] == "failed" and "could not be queued" in person["error"]
+
+
+def test_one_call_enrolls_a_person_from_several_photos(client: FlaskClient, stack: Stack, faces_dir: Path) -> None:
+    _jobs(stack)
+    photos = [(io.BytesIO((faces_dir / name).read_bytes()), name) for name in ("obama_1.jpg", "obama_2.jpg")]
+    answer = client.post("/api/people", data={"name": "Barack Obama", "photo": photos},
+                         content_type="multipart/form-data", headers=ADMIN)
+    assert answer.status_code == 202 and answer.get_json()["photos"] == 2
+    person_id = answer.get_json()["id"]
+    person = client.get(f"/api/people/{person_id}", headers=ADMIN).get_json()
+    assert [p["status"] for p in person["photos"]] == ["enrolling", "enrolling"]
+    jobs = _jobs(stack)
+    assert sorted(j["data"]["person_id"] for j in jobs) == [person_id, person_id]  # one encoding a photo
+    assert len({j["data"]["photo_key"] for j in jobs}) == 2
+
+    # each photo is checked before anything is stored: one refused refuses the call, and says which
+    bad = [(io.BytesIO((faces_dir / "biden_1.jpg").read_bytes()), "a.jpg"), (io.BytesIO(b"text"), "b.jpg")]
+    refused = client.post("/api/people", data={"name": "Joe Biden", "photo": bad},
+                          content_type="multipart/form-data", headers=ADMIN)
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "photo 2: the file is not a readable image (JPEG, PNG, WebP or HEIC)"
+    too_many = [(io.BytesIO(image_bytes()), f"{n}.jpg") for n in range(11)]
+    over = client.post("/api/people", data={"name": "Joe Biden", "photo": too_many},
+                       content_type="multipart/form-data", headers=ADMIN)
+    assert over.status_code == 400 and "at most 10" in over.get_json()["error"]
+    names = [p["name"] for p in client.get("/api/people", headers=ADMIN).get_json()["people"]]
+    assert "Joe Biden" not in names and _jobs(stack) == []
