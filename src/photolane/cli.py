@@ -324,7 +324,10 @@ def people_import(ctx: click.Context, roster_file: Path, photos_dir: Path, concu
     if not parsed.rows:
         raise Failed(f"{roster_file}: no people in it, only the header")
     api = _api(ctx)
-    known = roster.known_people(_or_fail(api.people))
+    try:
+        known = roster.known_people(_or_fail(api.people))
+    except KeyboardInterrupt:
+        raise Failed("interrupted before anyone was sent; nothing to resume") from None
     job = ImportJob(api, photos_dir, known, timeout)
     results: dict[int, Imported] = {}
     pool = ThreadPoolExecutor(concurrency)

@@ -33,3 +33,20 @@ def test_names_shared_by_several_files_are_told_apart() -> None:
                                               (1e20, "1e+20"), (-0.0, "0")])
 def test_numbers_are_shown_plainly(value: float | None, shown: str) -> None:
     assert _number(value) == shown
+
+
+def test_ctrl_c_while_the_import_reads_who_is_enrolled_says_so_plainly(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from photolane.cli import main
+    from photolane.client import Api
+
+    def interrupted(self: Api) -> list:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Api, "people", interrupted)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name,photos\nAda Lovelace,ada.jpg\n")
+    answer = CliRunner().invoke(main, ["--token", "t", "people", "import", str(roster), str(tmp_path)])
+    assert answer.exit_code == 1 and "interrupted before anyone was sent" in answer.output
+    assert "Traceback" not in answer.output

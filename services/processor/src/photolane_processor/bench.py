@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from photolane_common import logs
+from photolane_common.benchmarks import splice
 
 from . import jpeg
 from .faces import FaceDetector, FaceEncoder
@@ -195,25 +196,6 @@ def main() -> None:
         log.info("bench.written", extra={"section": args.section, "path": args.out})
 
 
-INTRO = """# Benchmarks
-
-The processor, stage by stage, against the naive pipeline, measured by `make bench` (in the venv,
-dlib from the dlib-bin wheel) and `make bench-image` (inside the processor image, dlib built from
-source: with AVX2 and OpenBLAS, and dlib's default build). Each command rewrites its own section.
-"""
-
-
-def splice(report: Path, name: str, section: str) -> None:
-    """Replace (or add) one section of the report, between its markers."""
-    begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    text = report.read_text() if report.exists() else INTRO
-    block = f"{begin}\n{section.rstrip()}\n{end}"
-    if begin in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    report.write_text(text)
 
 
 def _header(runs: int, settings: ProcessorSettings, command: str) -> list[str]:

@@ -102,13 +102,17 @@ def _decode(data: bytes, fmt: str) -> None:
     """Every byte of the image through its decoder, as the processor will decode it. A JPEG at 1/8
     scale: its entropy-coded data is read whole all the same, without the full-size IDCT and
     buffers. Of an animation, the first frame: the processor reads no other."""
+    _decode_pillow(data, fmt)
+    if fmt == "JPEG" and strictjpeg.available() and (problem := strictjpeg.problem(data)):
+        raise ValueError(problem)  # e.g. "Premature end of JPEG file": Pillow would have shown grey
+
+
+def _decode_pillow(data: bytes, fmt: str) -> None:
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # a missing end is an error, never grey (face_recognition sets it)
     with Image.open(io.BytesIO(data), formats=(fmt,)) as image:
         if fmt == "JPEG":
             image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
         image.load()
-    if fmt == "JPEG" and strictjpeg.available() and (problem := strictjpeg.problem(data)):
-        raise ValueError(problem)  # e.g. "Premature end of JPEG file": Pillow would have shown grey
 
 
 # What Pillow and libjpeg let through with no error but a warning, or spend seconds on: checked
