@@ -225,3 +225,9 @@ def test_keeper_snapshots_only_changes_atomically_and_restores_them(stack: Stack
     assert fresh.snapshot() is False  # a stand-in emptied all at once (restarted) never replaces the data:
     assert _state(settings)["tables"] == before["tables"]  # it gets the data back instead
     assert fresh.snapshots.latest() is not None
+
+
+def test_the_keeper_pauses_longer_when_a_round_takes_long(tmp_path: Path) -> None:
+    keeper = Keeper(CommonSettings(), tmp_path / "data", interval=3)
+    assert keeper.next_pause(0.1) == 3  # a small library: every interval
+    assert keeper.next_pause(2.0) == 10  # a round of 2 s: at most a fifth of a core
