@@ -10,7 +10,7 @@ INSTALL_INPUTS := constraints.txt pyproject.toml libs/common/pyproject.toml \
 	$(wildcard services/*/pyproject.toml) deploy/pyproject.toml scripts/bootstrap-venv.sh
 
 .PHONY: help install run run-fresh reset logs test test-unit test-integration test-e2e test-browser chaos test-containers images engine lint \
-	bench bench-upload bench-image lock clean push synth deploy diff destroy
+	bench bench-upload bench-people bench-image lock clean push synth deploy diff destroy
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -67,6 +67,10 @@ bench: $(STAMP) ## Measure the processor stage by stage against the naive pipeli
 
 bench-upload: $(STAMP) ## Measure the upload check stage by stage against the old open+verify (venv); writes BENCHMARKS.md
 	$(PY) -m photolane_upload.bench --faces tests/fixtures/faces --section upload --command "make bench-upload"
+
+N ?= 1000000
+bench-people: $(STAMP) ## The people registry at scale (N= people, default 1,000,000; ~25 min): writes BENCHMARKS.md
+	$(PY) -m photolane_processor.bench_people --people $(N) --command "make bench-people N=$(N)"
 
 bench-image: $(STAMP) ## The same benchmark inside the processor image (AVX2 dlib, and dlib's default build)
 	scripts/bench-image.sh

@@ -25,6 +25,7 @@ from photolane_common.resources import (
 
 # Where each service reads and writes in the bucket (keys are made by the services' handlers).
 ORIGINALS, FLIPPED, THUMBS, RESULTS, PEOPLE = "originals/", "flipped/", "thumbs/", "results/", "people/"
+INDEX = "index/"  # the processor's snapshots of its in-memory face indexes
 SETTINGS_TTL = "expires_at"  # SettingModel.expires_at: the settings table's time-to-live attribute
 
 
@@ -85,6 +86,8 @@ class DataLayer(Construct):
         self.people_table = self._table("PeopleTable", keep)
         # Rate-limit counters, used sign-in links and revoked sessions die on their own (epoch seconds).
         self.settings_table = self._table("SettingsTable", keep, key="key", time_to_live_attribute=SETTINGS_TTL)
+        # FaceModel: each face of a processed photo under "person:<id>" or "cluster:<id>", one query a group.
+        self.faces_table = self._table("FacesTable", keep, key="group", sort_key="face")
         self.events_topic = sns.Topic(
             self, "EventsTopic",
             # The AWS-managed key: encrypted at rest at no monthly cost.
@@ -147,12 +150,13 @@ class DataLayer(Construct):
         bucket.node.add_dependency(self.jobs.queue.node.find_child("Policy"))  # the queue's policy first
 
     # -- tables --------------------------------------------------------------------------------
-    def _table(self, id: str, keep: RemovalPolicy, key: str = "id",
+    def _table(self, id: str, keep: RemovalPolicy, key: str = "id", sort_key: str | None = None,
                time_to_live_attribute: str | None = None) -> dynamodb.Table:
-        """On demand, point-in-time recovery; the hash key as in models.py (a string)."""
+        """On demand, point-in-time recovery; the hash key and range key (if any) as in models.py (strings)."""
         return dynamodb.Table(
             self, id,
             partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING) if sort_key else None,
             time_to_live_attribute=time_to_live_attribute,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
@@ -170,6 +174,7 @@ class DataLayer(Construct):
             "PHOTOLANE_PHOTOS_TABLE": self.photos_table.table_name,
             "PHOTOLANE_PEOPLE_TABLE": self.people_table.table_name,
             "PHOTOLANE_SETTINGS_TABLE": self.settings_table.table_name,
+            "PHOTOLANE_FACES_TABLE": self.faces_table.table_name,
             "PHOTOLANE_JOBS_QUEUE": self.jobs.queue.queue_name,
             "PHOTOLANE_NOTIFICATIONS_QUEUE": self.notifications.queue.queue_name,
             "PHOTOLANE_EVENTS_TOPIC": self.events_topic.topic_name,

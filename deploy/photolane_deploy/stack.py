@@ -13,7 +13,7 @@ from constructs import Construct
 
 from . import nag
 from .config import DeployConfig
-from .data import FLIPPED, INCOMING_PREFIX, ORIGINALS, PEOPLE, RESULTS, THUMBS, DataLayer
+from .data import FLIPPED, INCOMING_PREFIX, INDEX, ORIGINALS, PEOPLE, RESULTS, THUMBS, DataLayer
 from .edge import PROXY_HOPS, VIEWER_IP_HEADER, CloudFrontEntrance, WebFirewall
 from .monitoring import Alarms
 from .services import TaskSize, UploadService, WorkerService, image
@@ -138,21 +138,25 @@ class PhotolaneStack(Stack):
 
     def _grant_processor(self, role: iam.IRole) -> None:
         """Reads originals (uploads, drop-ins, enrollment photos), writes what it makes, updates the
-        records, sends notifications and stats answers. Receiving its jobs is the pattern's own grant."""
+        records and files each face under its group, keeps snapshots of its face indexes (index/), sends
+        notifications and stats answers. Receiving its jobs is the pattern's own grant."""
         data = self.data
         sources = [ORIGINALS, INCOMING_PREFIX, PEOPLE]
         data.grant_objects(role, ["s3:GetObject"], sources)
         data.grant_list(role)  # a vanished original must read as missing, not as denied
         data.grant_objects(role, ["s3:PutObject"], [FLIPPED, THUMBS, RESULTS])
-        dynamodb = {  # photos: records of drop-ins, status, faces; people: the known encodings
-            data.photos_table: ["GetItem", "PutItem", "UpdateItem", "Scan"],
-            data.people_table: ["GetItem", "PutItem", "Scan"],
-            data.settings_table: ["GetItem", "UpdateItem"],  # the people version
+        data.grant_objects(role, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [INDEX])  # face index snapshots
+        dynamodb = {  # photos: records of drop-ins, status, faces; people: the known encodings (a Scan: the
+            # first load of the people index, before any snapshot)
+            data.photos_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
+            data.people_table: ["GetItem", "BatchGetItem", "PutItem", "Scan"],
+            data.settings_table: ["GetItem", "PutItem", "UpdateItem", "BatchGetItem", "BatchWriteItem"],  # change feeds
+            data.faces_table: ["BatchWriteItem", "Query"],  # each face under its group
         }
         for table, actions in dynamodb.items():
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],
                                        resource_arns=[table.table_arn])
-        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # re-matching; the reconciler
+        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # unknown faces' first load; reconciler
                                    resource_arns=[f"{data.photos_table.table_arn}/index/unknown-faces",
                                                   f"{data.photos_table.table_arn}/index/pending-updated"])
         iam.Grant.add_to_principal(

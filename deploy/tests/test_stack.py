@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Match
 from pynamodb.models import Model
 
-from photolane_common.models import PersonModel, PhotoModel, SettingModel
+from photolane_common.models import FaceModel, PersonModel, PhotoModel, SettingModel
 from photolane_common.resources import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT
 from photolane_notifier.settings import NotifierSettings
 from photolane_processor.settings import ProcessorSettings
@@ -117,7 +117,8 @@ def test_every_setting_passed_is_one_the_service_reads(synthesized: Synthesized)
         passed = {key for key in env if key.startswith("PHOTOLANE_")}
         assert passed <= read, f"{name} is given settings it does not read: {passed - read}"
         assert {"PHOTOLANE_BUCKET", "PHOTOLANE_JOBS_QUEUE", "PHOTOLANE_NOTIFICATIONS_QUEUE",
-                "PHOTOLANE_PHOTOS_TABLE", "PHOTOLANE_PEOPLE_TABLE", "PHOTOLANE_SETTINGS_TABLE"} <= passed
+                "PHOTOLANE_PHOTOS_TABLE", "PHOTOLANE_PEOPLE_TABLE", "PHOTOLANE_SETTINGS_TABLE",
+                "PHOTOLANE_FACES_TABLE"} <= passed
     notifier = {e["Name"]: e["Value"] for e in container(synthesized, "notifier")["Environment"]}
     topic = logical_id(synthesized, "AWS::SNS::Topic", "DataEventsTopic")
     assert notifier["PHOTOLANE_EVENTS_TOPIC_ARN"] == {"Ref": topic}
@@ -161,7 +162,15 @@ def test_each_task_role_has_only_what_its_service_does(synthesized: Synthesized)
     assert not {a for a in notifier if a.startswith("s3:")}
     assert {"sns:Publish", "ses:SendEmail"} <= notifier and not {"sns:Publish", "ses:SendEmail"} & (upload | processor)
     assert not {a for a in upload | processor | notifier
-                if a.startswith(("iam:", "s3:Delete", "dynamodb:DeleteTable", "dynamodb:CreateTable"))}
+                if a.startswith(("iam:", "dynamodb:DeleteTable", "dynamodb:CreateTable"))}
+    assert not {a for a in upload | notifier if a.startswith("s3:Delete")}
+    # The processor deletes only its own face index snapshots (index/), never an image.
+    deleting = [s for s in task_role_statements(synthesized, "processor")
+                if any(a.startswith("s3:Delete") for a in actions([s]))]
+    assert {a for a in actions(deleting) if a.startswith("s3:Delete")} == {"s3:DeleteObject"}
+    for statement in deleting:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert [r["Fn::Join"][1][-1] for r in resources] == ["/index/*"], resources
 
 
 def test_upload_redrives_and_purges_but_never_takes_the_workers_messages(synthesized: Synthesized) -> None:
@@ -234,7 +243,7 @@ def test_the_bucket_is_private_encrypted_and_notifies_jobs_of_drop_ins(synthesiz
 
 
 @pytest.mark.parametrize(("model", "table"), [(PhotoModel, "Photos"), (PersonModel, "People"),
-                                              (SettingModel, "Settings")])
+                                              (SettingModel, "Settings"), (FaceModel, "Faces")])
 def test_tables_match_the_models(synthesized: Synthesized, model: type[Model], table: str) -> None:
     """Keys and indexes exactly as pynamodb would create them (models.py), so the services work."""
     schema = model._get_schema()

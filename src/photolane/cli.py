@@ -491,7 +491,7 @@ class _StageProgress:
 
 def _deployment(settings: CommonSettings) -> str:
     names = f"bucket {settings.bucket}, tables {settings.photos_table}, {settings.people_table}, " \
-            f"{settings.settings_table}"
+            f"{settings.settings_table}, {settings.faces_table}"
     where = settings.aws_endpoint_url or f"AWS {settings.region}"
     return f"{where} ({names})"
 
@@ -499,7 +499,7 @@ def _deployment(settings: CommonSettings) -> str:
 @main.command("backup")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def backup_command(folder: Path) -> None:
-    """Copy every record (the three tables) and object (the bucket) into FOLDER (new or empty).
+    """Copy every record (the four tables) and object (the bucket) into FOLDER (new or empty).
 
     The deployment is the one the services use: AWS_ENDPOINT_URL for the local stand-in, else AWS
     (region and credentials from the environment); PHOTOLANE_BUCKET and PHOTOLANE_*_TABLE name it.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
 from botocore.config import Config
@@ -41,6 +41,22 @@ class BlobStore:
             return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except self.s3.exceptions.NoSuchKey as exc:
             raise MissingObject(key) from exc
+
+    def upload(self, key: str, file: BinaryIO) -> None:
+        """A large object from an open file, streamed (one PutObject: no second copy in memory)."""
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=file, ContentType="application/octet-stream")
+
+    def download(self, key: str, file: BinaryIO, chunk: int = 8 << 20) -> None:
+        """A large object into an open file, streamed."""
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except self.s3.exceptions.NoSuchKey as exc:
+            raise MissingObject(key) from exc
+        while data := body.read(chunk):
+            file.write(data)
+
+    def delete(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
 
     def url(self, key: str | None, expires: int = 3600) -> str | None:
         if not key:

@@ -1,6 +1,6 @@
 """Every record and object of a deployment, out to a folder and back in (``photolane backup/restore``).
 
-A deployment is the three tables and the bucket named by the ``PHOTOLANE_*`` settings, on the local
+A deployment is the four tables and the bucket named by the ``PHOTOLANE_*`` settings, on the local
 stand-in (``AWS_ENDPOINT_URL``) or on AWS (region and credentials from the environment). Only the
 AWS APIs are used, so the same code serves both, and the snapshots ``make run`` keeps (keeper.py).
 
@@ -10,11 +10,12 @@ The folder (format ``photolane-backup``, version 1)::
     tables/photos.jsonl      one item a line, DynamoDB JSON as in DynamoDB's export: {"Item": {"id": {"S": …}, …}}
     tables/people.jsonl      (binary values as base64, as DynamoDB JSON has them)
     tables/settings.jsonl
+    tables/faces.jsonl       (a backup made before the faces table has none: restored as an empty table)
     objects.jsonl            one object a line: key, file, size, etag, md5, content_type, metadata
     objects/<key>            each object's bytes; a key that cannot be a file path (``..``, a trailing ``/``,
                              a key that is also a "folder" of another) is kept as objects/.keys/<sha256 of key>
 
-Tables are named by their role (photos, people, settings), not their names, so a backup of one
+Tables are named by their role (photos, people, settings, faces), not their names, so a backup of one
 deployment restores into another whose tables are named otherwise.
 """
 
@@ -48,7 +49,9 @@ from .settings import CommonSettings
 
 FORMAT = "photolane-backup"
 VERSION = 1
-ROLES = ("photos", "people", "settings")
+ROLES = ("photos", "people", "settings", "faces")
+# Roles added after version 1 was first written: a backup from before has no file for them (restored as empty).
+LATER_ROLES = frozenset({"faces"})
 MANIFEST = "manifest.json"
 HASHED = ".keys"
 
@@ -61,7 +64,8 @@ class BackupError(Exception):
 
 
 def table_names(settings: CommonSettings) -> dict[str, str]:
-    return {"photos": settings.photos_table, "people": settings.people_table, "settings": settings.settings_table}
+    return {"photos": settings.photos_table, "people": settings.people_table, "settings": settings.settings_table,
+            "faces": settings.faces_table}
 
 
 def _where(settings: CommonSettings) -> str:
@@ -99,7 +103,7 @@ def aws_errors(settings: CommonSettings) -> Iterator[None]:
 
 
 def check_deployment(settings: CommonSettings) -> None:
-    """The bucket and the three tables exist, or a BackupError says which is missing and what to do."""
+    """The bucket and the four tables exist, or a BackupError says which is missing and what to do."""
     where = _where(settings)
     todo = ("create them: make run / docker compose up do it on the stand-in (or `python -m "
             "photolane_common.resources`)" if settings.aws_endpoint_url
@@ -337,8 +341,12 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     if manifest.get("version") != VERSION:
         raise BackupError(f"{folder} is a backup of format version {manifest.get('version')}; this photolane reads "
                           f"version {VERSION}: restore it with the photolane that wrote it")
+    counts = manifest.get("counts")
+    listed = counts.get("tables") if isinstance(counts, dict) else None
     for role in ROLES:
-        if not (folder / "tables" / f"{role}.jsonl").exists():
+        # A role added later is missing from a backup made before it (and from its manifest's counts): empty.
+        older = role in LATER_ROLES and not (isinstance(listed, dict) and role in listed)
+        if not older and not (folder / "tables" / f"{role}.jsonl").exists():
             raise BackupError(f"{folder} is incomplete: tables/{role}.jsonl is missing")
     if not (folder / "objects.jsonl").exists():
         raise BackupError(f"{folder} is incomplete: objects.jsonl is missing")
@@ -373,7 +381,8 @@ def restore(settings: CommonSettings, folder: Path, progress: Progress | None = 
     with aws_errors(settings):
         dynamodb = aws.client("dynamodb", settings)
         for role, name in table_names(settings).items():
-            lines = (folder / "tables" / f"{role}.jsonl").read_text().splitlines()
+            path = folder / "tables" / f"{role}.jsonl"
+            lines = path.read_text().splitlines() if path.exists() else []  # a later role, an older backup
             items = [parse_item(line) for line in lines if line.strip()]
             _put_items(dynamodb, name, items, f"tables/{role}", progress)
             result.items[role] = len(items)

@@ -22,6 +22,7 @@ class Face:
     person_id: str | None = None
     distance: float | None = None
     encoding: bytes | None = None  # 128 float32 values
+    cluster: str | None = None  # an unknown face's group of similar unknown faces
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class Photo:
     deliveries: tuple[Delivery, ...] = ()
     pending: str | None = None  # its shard while not yet processed and notified (the reconciler's index)
     nudges: int = 0  # how often the reconciler sent its message again
+    revision: int | None = None  # the faces' optimistic lock (photos.change_faces)
 
     def recipient(self, channel: Channel) -> str | None:
         return self.phone if channel == "sms" else self.email

@@ -28,6 +28,8 @@ class FaceAttribute(MapAttribute):
     distance = NumberAttribute(null=True)
     # 128 float32 values: kept for unknown faces too, so a later enrollment can name them.
     encoding = BinaryAttribute(null=True, legacy_encoding=False)
+    # An unknown face's group of similar unknown faces (the faces table's ``cluster:<id>``).
+    cluster = UnicodeAttribute(null=True)
 
 
 class DeliveryAttribute(MapAttribute):
@@ -53,7 +55,9 @@ class OwnerIndex(GlobalSecondaryIndex):
 
 
 class UnknownFacesIndex(GlobalSecondaryIndex):
-    """Sparse: only photos that still have unknown faces carry ``unknown`` (re-matched on enrollment)."""
+    """Sparse and sharded: only photos that still have unknown faces carry ``unknown``, one of
+    PHOTO_SHARDS values from their id (older records: "yes"). Read only when a processor builds its
+    unknown-face index with no snapshot to start from (known.py in the processor)."""
 
     class Meta:
         index_name = "unknown-faces"
@@ -110,7 +114,7 @@ class PhotoModel(Model):
     faces = ListAttribute(of=FaceAttribute, null=True)
     sms_delivery = DeliveryAttribute(null=True)
     email_delivery = DeliveryAttribute(null=True)
-    unknown = UnicodeAttribute(null=True)  # "yes" while some face is unknown
+    unknown = UnicodeAttribute(null=True)  # a shard ("0".."15") while some face is unknown
     person_ids = UnicodeSetAttribute(null=True)  # the people named in it (found again when one is deleted)
     # Optimistic lock of the read-modify-writes of the faces (re-matching, un-naming).
     revision = NumberAttribute(null=True)
@@ -160,7 +164,23 @@ class SettingModel(Model):
     expires_at = NumberAttribute(null=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (PhotoModel, PersonModel, SettingModel)
+class FaceModel(Model):
+    """Every face of every processed photo, filed under who it is, so "the photos of this person" and
+    "the faces of this unknown group" are each one query of one partition (no scan, no hot key).
+
+    The photo record is the truth: an entry is a pointer to it, checked against it when read (a
+    process that died between the two writes leaves at most a stale pointer)."""
+
+    class Meta:
+        table_name = "photolane-faces"
+
+    group = UnicodeAttribute(hash_key=True)  # "person:<person id>" or "cluster:<cluster id>"
+    face = UnicodeAttribute(range_key=True)  # "<photo id>#<face index>"
+    photo_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (PhotoModel, PersonModel, SettingModel, FaceModel)
 
 
 def bind_models(settings: CommonSettings) -> None:
@@ -169,6 +189,7 @@ def bind_models(settings: CommonSettings) -> None:
         PhotoModel: settings.photos_table,
         PersonModel: settings.people_table,
         SettingModel: settings.settings_table,
+        FaceModel: settings.faces_table,
     }
     for model, table_name in names.items():
         model.Meta.table_name = table_name

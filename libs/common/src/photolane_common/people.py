@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from .domain import ENROLLING, FAILED, Person, PersonPhoto, person_status
-from .models import PersonModel, PersonPhotoAttribute, SettingModel
+from .feed import ChangeFeed
+from .models import PersonModel, PersonPhotoAttribute
 
-PEOPLE_VERSION = "people_version"
+# The people's change feed (feed.py); its counter is the people version the gallery's cache keys on.
+PEOPLE_FEED = "people_version"
 
 
 def _to_person(item: PersonModel) -> Person:
@@ -20,6 +22,9 @@ def _to_person(item: PersonModel) -> Person:
 
 
 class PeopleStore:
+    def __init__(self) -> None:
+        self.feed = ChangeFeed(PEOPLE_FEED)
+
     def create(self, person_id: str, name: str, attributes: dict[str, object],
                photo_keys: str | Sequence[str]) -> Person:
         """A new person, enrolling from one photo (a key) or several (a list of keys)."""
@@ -37,11 +42,16 @@ class PeopleStore:
             return None
 
     def many(self, person_ids: Iterable[str]) -> dict[str, Person]:
+        """Several people in batch reads, consistent: a feed entry may name a person written just now."""
         ids = sorted(set(person_ids))
-        return {item.id: _to_person(item) for item in PersonModel.batch_get(ids)} if ids else {}
+        return {item.id: _to_person(item) for item in PersonModel.batch_get(ids, consistent_read=True)} if ids else {}
 
     def all(self) -> list[Person]:
-        return sorted((_to_person(item) for item in PersonModel.scan()), key=lambda p: (p.name.lower(), p.id))
+        return sorted(self.every(), key=lambda p: (p.name.lower(), p.id))
+
+    def every(self) -> Iterator[Person]:
+        """Every person, page by page, in no order (a processor's first load: never all at once)."""
+        return (_to_person(item) for item in PersonModel.scan())
 
     def add_photo(self, person_id: str, photo_key: str) -> Person | None:
         return self._change(person_id, lambda photos: [*photos, PersonPhoto(photo_key, ENROLLING)])
@@ -64,13 +74,11 @@ class PeopleStore:
 
     def version(self) -> int:
         """Changes whenever the set of known encodings changes (one read, no scan)."""
-        try:
-            return int(SettingModel.get(PEOPLE_VERSION, consistent_read=True).counter or 0)
-        except DoesNotExist:
-            return 0
+        return self.feed.head()
 
-    def bump_version(self) -> None:
-        SettingModel(PEOPLE_VERSION).update(actions=[SettingModel.counter.add(1)])
+    def announce(self, person_id: str) -> int:
+        """After a change of this person's encodings (enrolled, deleted): every processor applies it."""
+        return self.feed.announce(person_id)
 
     def _set_photo(self, person_id: str, key: str, done: PersonPhoto) -> Person | None:
         return self._change(person_id, lambda photos: [done if p.key == key else p for p in photos])

@@ -20,7 +20,8 @@ from .domain import (
     ProcessedImage,
     owner_of,
 )
-from .models import DeliveryAttribute, FaceAttribute, PhotoModel
+from .feed import ChangeFeed
+from .models import DeliveryAttribute, FaceAttribute, FaceModel, PhotoModel
 
 
 def _now() -> datetime:
@@ -33,8 +34,21 @@ UNCERTAIN_ERROR = ("its worker stopped between claiming this channel and recordi
                    "not have gone out, and is not sent again")
 
 
+# The unknown faces' change feed (feed.py): a photo is announced whenever its unknown faces change.
+UNKNOWN_FEED = "unknown_faces"
+OLD_UNKNOWN_MARK = "yes"  # the unknown index's one key before it was sharded
+
+
 def pending_shard(photo_id: str) -> str:
+    """A photo's shard of the sharded indexes (pending, unknown faces): writes spread over 16 keys."""
     return str(zlib.crc32(photo_id.encode()) % PENDING_SHARDS)
+
+
+def face_group(face: Face) -> str | None:
+    """Where the faces table files a face: under its person, or its cluster of unknown faces."""
+    if face.person_id:
+        return f"person:{face.person_id}"
+    return f"cluster:{face.cluster}" if face.cluster else None
 
 
 def _conditional_failed(exc: Exception) -> bool:
@@ -53,6 +67,7 @@ def _to_photo(item: PhotoModel) -> Photo:
             person_id=f.person_id,
             distance=float(f.distance) if f.distance is not None else None,
             encoding=f.encoding,
+            cluster=f.cluster,
         )
         for f in item.faces or []
     )
@@ -81,26 +96,31 @@ def _to_photo(item: PhotoModel) -> Photo:
         deliveries=deliveries,
         pending=item.pending,
         nudges=int(item.nudges or 0),
+        revision=int(item.revision) if item.revision is not None else None,
     )
 
 
-def _face_actions(faces: tuple[Face, ...]) -> list:
-    """Set the faces and what indexes them: the unknown marker and the people named."""
+def _face_actions(photo_id: str, faces: tuple[Face, ...]) -> list:
+    """Set the faces and what indexes them: the unknown marker (a shard) and the people named."""
     stored = [
         FaceAttribute(top=f.box[0], right=f.box[1], bottom=f.box[2], left=f.box[3],
-                      person_id=f.person_id, distance=f.distance, encoding=f.encoding)
+                      person_id=f.person_id, distance=f.distance, encoding=f.encoding, cluster=f.cluster)
         for f in faces
     ]
     people = {f.person_id for f in faces if f.person_id}
+    unknown = any(f.person_id is None for f in faces)
     return [
         PhotoModel.faces.set(stored),
-        PhotoModel.unknown.set("yes") if any(f.person_id is None for f in faces) else PhotoModel.unknown.remove(),
+        PhotoModel.unknown.set(pending_shard(photo_id)) if unknown else PhotoModel.unknown.remove(),
         PhotoModel.person_ids.set(people) if people else PhotoModel.person_ids.remove(),
     ]
 
 
 class PhotoStore:
-    """Reads and writes photo records in DynamoDB."""
+    """Reads and writes photo records in DynamoDB, and files their faces in the faces table."""
+
+    def __init__(self) -> None:
+        self.unknown_feed = ChangeFeed(UNKNOWN_FEED)
 
     def get(self, photo_id: str) -> Photo | None:
         try:
@@ -147,7 +167,7 @@ class PhotoStore:
                 PhotoModel.width.set(result.width),
                 PhotoModel.height.set(result.height),
                 PhotoModel.error.remove(),
-                *_face_actions(result.faces),
+                *_face_actions(photo_id, result.faces),
             ],
         )
 
@@ -172,36 +192,95 @@ class PhotoStore:
             return {}
         return {item.id: _to_photo(item) for item in PhotoModel.batch_get(ids, consistent_read=True)}
 
-    def with_unknown_faces(self) -> list[str]:
-        """Ids of the photos that still have unknown faces (a sparse index, not a table scan)."""
-        return [item.id for item in PhotoModel.unknown_index.query("yes")]
+    def every_with_unknown_faces(self, batch: int = 100) -> Iterator[Photo]:
+        """The photos that still have unknown faces: the sharded sparse index, shard by shard, then
+        batch reads (a processor's first load of its unknown-face index, with no snapshot yet)."""
+        for shard in [*map(str, range(PENDING_SHARDS)), OLD_UNKNOWN_MARK]:
+            ids = [item.id for item in PhotoModel.unknown_index.query(shard)]
+            for start in range(0, len(ids), batch):
+                yield from self.many(ids[start:start + batch]).values()
 
+    def announce_unknown(self, *photo_ids: str) -> int:
+        """After a change of these photos' unknown faces: every processor's index applies it."""
+        return self.unknown_feed.announce(*photo_ids)
+
+    # -- the faces table: faces by person and by cluster ------------------------------------------
     def naming(self, person_id: str) -> list[str]:
-        """Ids of the photos in which this person is named (a scan: for the rare deletion)."""
-        return [item.id for item in PhotoModel.scan(PhotoModel.person_ids.contains(person_id))]
+        """Ids of the photos in which this person is named (one partition of the faces table)."""
+        return sorted({item.photo_id for item in FaceModel.query(f"person:{person_id}")})
+
+    def in_cluster(self, cluster: str) -> list[str]:
+        """Ids of the photos with a face in this cluster of unknown faces."""
+        return sorted({item.photo_id for item in FaceModel.query(f"cluster:{cluster}")})
+
+    def file_named(self, person_id: str, faces: dict[str, list[int]]) -> None:
+        """File faces under a person before naming them ({photo id: face indexes}): a run that dies
+        after naming leaves them findable by the person (checked against the records when read)."""
+        now = _now()
+        with FaceModel.batch_write() as batch:
+            for photo_id, indexes in faces.items():
+                for index in indexes:
+                    batch.save(FaceModel(f"person:{person_id}", f"{photo_id}#{index}", photo_id=photo_id,
+                                         created_at=now))
+
+    def file_faces(self, *changes: tuple[Photo, tuple[Face, ...]]) -> None:
+        """For each (photo, its faces before, or () for all): file each face under its group, and take it
+        out of the group it had before (idempotent; several photos in one batch write)."""
+        now = _now()
+        with FaceModel.batch_write() as batch:
+            for photo, before in changes:
+                for index, face in enumerate(photo.faces):
+                    old = face_group(before[index]) if index < len(before) else None
+                    new = face_group(face)
+                    if before and old == new:
+                        continue  # filed already
+                    if old and old != new:
+                        batch.delete(FaceModel(old, f"{photo.id}#{index}"))
+                    if new:
+                        batch.save(FaceModel(new, f"{photo.id}#{index}", photo_id=photo.id, created_at=now))
 
     def change_faces(self, photo_id: str, change: Callable[[Photo], tuple[Face, ...] | None],
-                     attempts: int = 5) -> Photo | None:
+                     attempts: int = 5, first: Photo | None = None) -> Photo | None:
         """Read, change and write a photo's faces, again if another writer came in between.
 
-        ``change`` returns the new faces, or None to leave the photo as it is. Returns the photo
-        as written, or None when nothing changed.
+        ``change`` returns the new faces, or None to leave the photo as it is. ``first``: the photo as
+        just read (a batch read), tried before reading it again. Returns the photo as written, or None
+        when nothing changed.
         """
-        for _ in range(attempts):
-            try:
-                item = PhotoModel.get(photo_id, consistent_read=True)
-            except DoesNotExist:
+        for attempt in range(attempts):
+            photo = first if attempt == 0 and first is not None else self.get(photo_id)
+            if photo is None:
                 return None
-            faces = change(_to_photo(item))
+            faces = change(photo)
             if faces is None:
                 return None
             rev = PhotoModel.revision
-            seen = rev.does_not_exist() if item.revision is None else rev == item.revision
-            actions = [*_face_actions(faces), PhotoModel.revision.set((item.revision or 0) + 1),
+            seen = rev.does_not_exist() if photo.revision is None else rev == photo.revision
+            actions = [*_face_actions(photo_id, faces), PhotoModel.revision.set((photo.revision or 0) + 1),
                        PhotoModel.updated_at.set(_now())]
-            if self._update(photo_id, actions, seen):
-                return self.get(photo_id)
+            item = PhotoModel(photo_id)
+            if self._update_item(item, actions, seen):
+                return _to_photo(item)  # the item as written (the update returns it)
         raise RuntimeError(f"photo {photo_id} kept changing under {attempts} attempts")
+
+    def name_faces(self, photo_id: str, names: dict[int, tuple[str, float, bytes]]) -> Photo | None:
+        """Name some still-unknown faces, {index: (person id, distance, its encoding)}, in one write
+        without reading the photo first. None when one of them is no longer that unknown face (named
+        meanwhile, or another photo): the caller reads and changes it instead (``change_faces``)."""
+        actions, condition = [PhotoModel.revision.add(1), PhotoModel.updated_at.set(_now()),
+                              PhotoModel.person_ids.add({person for person, _, _ in names.values()})], None
+        for index, (person_id, distance, encoding) in names.items():
+            face = PhotoModel.faces[index]
+            actions += [face.person_id.set(person_id), face.distance.set(distance), face.cluster.remove()]
+            still = face.person_id.does_not_exist() & (face.encoding == encoding)
+            condition = still if condition is None else condition & still
+        item = PhotoModel(photo_id)
+        if not self._update_item(item, actions, condition):
+            return None
+        photo = _to_photo(item)
+        if all(f.person_id for f in photo.faces):  # none unknown left: off the unknown index
+            self._update(photo_id, [PhotoModel.unknown.remove()], PhotoModel.revision == photo.revision)
+        return photo
 
     def mark_failed(self, photo_id: str, error: str) -> bool:
         """Anything but processed → failed with a readable error."""
@@ -263,10 +342,13 @@ class PhotoStore:
         self._update(photo_id, [attr.set(done)])
 
     def _update(self, photo_id: str, actions: list, condition: object | None = None) -> bool:
+        return self._update_item(PhotoModel(photo_id), actions, condition)
+
+    def _update_item(self, item: PhotoModel, actions: list, condition: object | None = None) -> bool:
         exists = PhotoModel.id.exists()
         guard = exists if condition is None else exists & condition
         try:
-            PhotoModel(photo_id).update(actions=actions, condition=guard)
+            item.update(actions=actions, condition=guard)
         except (UpdateError, PutError) as exc:
             if _conditional_failed(exc):
                 return False

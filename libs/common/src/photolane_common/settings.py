@@ -25,6 +25,7 @@ class CommonSettings(BaseSettings):
     photos_table: str = "photolane-photos"
     people_table: str = "photolane-people"
     settings_table: str = "photolane-settings"
+    faces_table: str = "photolane-faces"
     jobs_queue: str = "photolane-jobs"
     notifications_queue: str = "photolane-notifications"
     events_topic: str = "photolane-events"

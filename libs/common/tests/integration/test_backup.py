@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from photolane.cli import main as cli
 from photolane.testing import Stack
 from photolane_common import aws
-from photolane_common.backup import BackupError, backup, restore, table_names
+from photolane_common.backup import BackupError, Contents, backup, restore, table_names
 from photolane_common.keeper import Keeper
 from photolane_common.settings import CommonSettings
 
@@ -38,6 +38,10 @@ def _fill(settings: CommonSettings) -> None:
     })
     dynamodb.put_item(TableName=names["settings"], Item={"key": {"S": "uploads"}, "value": {"S": '{"blocked": false}'},
                                                          "expires_at": {"N": "4102444800"}})
+    for group, face in (("person:p1", "photo-00#0"), ("cluster:c1", "photo-00#1")):  # hash and range key
+        dynamodb.put_item(TableName=names["faces"], Item={
+            "group": {"S": group}, "face": {"S": face}, "photo_id": {"S": "photo-00"},
+            "created_at": {"S": "2026-01-01T00:00:00.000000+0000"}})
     s3 = aws.client("s3", settings)
     for n, key in enumerate(KEYS):
         body = b"" if key == "empty" else (key.encode() * (n + 1))
@@ -50,7 +54,7 @@ def _state(settings: CommonSettings) -> dict[str, Any]:
     tables = {}
     for role, name in table_names(settings).items():
         items = [i for page in dynamodb.get_paginator("scan").paginate(TableName=name) for i in page["Items"]]
-        tables[role] = sorted(items, key=repr)
+        tables[role] = sorted(items, key=lambda item: repr(sorted(item.items())))  # not by the order of keys
     objects = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket):
         for o in page.get("Contents", []):
@@ -91,7 +95,7 @@ def test_backup_wipe_restore_gives_the_same_items_and_objects(stack: Stack, tmp_
 
     manifest = backup(settings, tmp_path / "backup")
     assert manifest["format"] == "photolane-backup" and manifest["version"] == 1
-    assert manifest["counts"]["tables"] == {"photos": 30, "people": 1, "settings": 1}
+    assert manifest["counts"]["tables"] == {"photos": 30, "people": 1, "settings": 1, "faces": 2}
     assert manifest["counts"]["objects"] == len(KEYS)
     assert (tmp_path / "backup" / "objects" / "originals" / "a.jpg").read_bytes() == b"originals/a.jpg" * 1
     lines = (tmp_path / "backup" / "tables" / "photos.jsonl").read_text().splitlines()
@@ -100,10 +104,11 @@ def test_backup_wipe_restore_gives_the_same_items_and_objects(stack: Stack, tmp_
     assert stat.S_IMODE((tmp_path / "backup").stat().st_mode) == 0o700  # emails and phones: owner-only
 
     _wipe(settings)
-    assert _state(settings) == {"tables": {"photos": [], "people": [], "settings": []}, "objects": {}}
+    assert _state(settings) == {"tables": {"photos": [], "people": [], "settings": [], "faces": []}, "objects": {}}
     first = restore(settings, tmp_path / "backup")
     assert _state(settings) == before
-    assert first.objects_written == len(KEYS) and first.items == {"photos": 30, "people": 1, "settings": 1}
+    assert first.objects_written == len(KEYS)
+    assert first.items == {"photos": 30, "people": 1, "settings": 1, "faces": 2}
     assert _objects_created_events(stack) == []  # restored drop-ins (incoming/) are not processed again
     config = aws.client("s3", settings).get_bucket_notification_configuration(Bucket=settings.bucket)
     assert config["QueueConfigurations"][0]["Filter"]["Key"]["FilterRules"][0]["Value"] == "incoming/"
@@ -142,12 +147,62 @@ def test_a_backup_moves_to_a_deployment_named_otherwise(stack: Stack, tmp_path: 
     _fill(settings)
     before = _state(settings)
     backup(settings, tmp_path / "b")
-    for var in ("BUCKET", "PHOTOS_TABLE", "PEOPLE_TABLE", "SETTINGS_TABLE"):
+    for var in ("BUCKET", "PHOTOS_TABLE", "PEOPLE_TABLE", "SETTINGS_TABLE", "FACES_TABLE"):
         monkeypatch.setenv(f"PHOTOLANE_{var}", stack.env[f"PHOTOLANE_{var}"] + "-other")
     other = CommonSettings()
     ensure_resources(other)
     restore(other, tmp_path / "b")
     assert _state(other) == before
+
+
+def _as_made_before_the_faces_table(folder: Path) -> None:
+    """What ``photolane backup`` wrote before the faces table: no tables/faces.jsonl, no faces anywhere."""
+    (folder / "tables" / "faces.jsonl").unlink()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["counts"]["tables"]["faces"]
+    del manifest["source"]["tables"]["faces"]
+    tables = {role: (folder / "tables" / f"{role}.jsonl").read_text().splitlines()
+              for role in ("photos", "people", "settings")}
+    objects = [json.loads(line) for line in (folder / "objects.jsonl").read_text().splitlines()]
+    manifest["fingerprint"] = Contents(tables, objects).fingerprint()  # as it was: no faces in it
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_backup_made_before_the_faces_table_restores_with_no_faces(stack: Stack, tmp_path: Path) -> None:
+    settings = CommonSettings()
+    _fill(settings)
+    before = _state(settings)
+    backup(settings, tmp_path / "old")
+    _as_made_before_the_faces_table(tmp_path / "old")
+
+    _wipe(settings)
+    done = restore(settings, tmp_path / "old")
+    assert done.items == {"photos": 30, "people": 1, "settings": 1, "faces": 0}
+    assert _state(settings) == {**before, "tables": {**before["tables"], "faces": []}}
+
+    _fill(settings)  # faces there now: left alone, unless pruned (the backup has none)
+    assert restore(settings, tmp_path / "old").items["faces"] == 0
+    assert len(_state(settings)["tables"]["faces"]) == 2
+    pruned = restore(settings, tmp_path / "old", prune=True)
+    assert pruned.deleted_items == 2 and _state(settings)["tables"]["faces"] == []
+
+    _wipe(settings)  # the keeper's snapshots from before restore the same way
+    (tmp_path / "data").mkdir()
+    os.symlink(tmp_path / "old", tmp_path / "data" / "current")
+    keeper = Keeper(settings, tmp_path / "data")
+    restored = keeper.restore()
+    assert restored is not None and restored.items["faces"] == 0
+    assert _state(settings)["tables"] == {**before["tables"], "faces": []}
+    assert keeper.snapshot() is False  # the same data as the old snapshot's: not written again
+
+
+def test_a_new_backup_without_its_faces_file_is_incomplete(stack: Stack, tmp_path: Path) -> None:
+    settings = CommonSettings()
+    _fill(settings)
+    backup(settings, tmp_path / "b")
+    (tmp_path / "b" / "tables" / "faces.jsonl").unlink()  # the manifest counts faces: the file was lost
+    with pytest.raises(BackupError, match="incomplete: tables/faces.jsonl is missing"):
+        restore(settings, tmp_path / "b")
 
 
 def test_the_command_line_backs_up_and_restores_with_progress(stack: Stack, tmp_path: Path) -> None:
@@ -157,7 +212,7 @@ def test_the_command_line_backs_up_and_restores_with_progress(stack: Stack, tmp_
     runner = CliRunner()
     out = runner.invoke(cli, ["backup", str(tmp_path / "b")])
     assert out.exit_code == 0, out.output
-    assert "backed up 30 photos, 1 people, 1 settings" in out.stdout
+    assert "backed up 30 photos, 1 people, 1 settings, 2 faces" in out.stdout
     assert "objects: 9/9" in out.stderr and "tables/photos: 30" in out.stderr
     _wipe(settings)
     out = runner.invoke(cli, ["restore", str(tmp_path / "b")])

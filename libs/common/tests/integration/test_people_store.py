@@ -26,6 +26,7 @@ def test_person_lifecycle_and_status_from_their_photos(stack: Stack) -> None:
 def test_version_counts_up_from_zero(stack: Stack) -> None:
     store = PeopleStore()
     assert store.version() == 0
-    store.bump_version()
-    store.bump_version()
+    assert store.announce("p1") == 1
+    assert store.announce("p2") == 2
     assert store.version() == 2
+    assert store.feed.changes([1, 2, 3]) == {1: "p1", 2: "p2"}  # 3: not (yet) announced

@@ -13,21 +13,25 @@ from photolane_common.worker import Worker, wait_for_queue_url
 
 from .faces import FaceDetector, FaceEncoder
 from .handlers import ProcessorDeps, give_up, handle
-from .known import KnownPeople
-from .reconcile import Reconciler
+from .known import KnownPeople, UnknownFaces
+from .mirror import MirrorSettings
+from .reconcile import IndexKeeper, Reconciler
 from .settings import ProcessorSettings
 
 
 def build_deps(settings: ProcessorSettings) -> ProcessorDeps:
     bind_models(settings)
     sqs = aws.client("sqs", settings)
-    people = PeopleStore()
+    people, photos = PeopleStore(), PhotoStore()
+    blobs = BlobStore(aws.client("s3", settings), settings.bucket)
+    mirrors = MirrorSettings(snapshot_every=settings.index_snapshot_every)
     return ProcessorDeps(
         settings=settings,
-        photos=PhotoStore(),
+        photos=photos,
         people=people,
-        known=KnownPeople(people),
-        blobs=BlobStore(aws.client("s3", settings), settings.bucket),
+        known=KnownPeople(people, blobs, mirrors),
+        unknown=UnknownFaces(photos, blobs, mirrors),
+        blobs=blobs,
         # Waits (with a backoff) while the stand-in or the queue is not there yet.
         notifications=MessageQueue(sqs, wait_for_queue_url(sqs, settings.notifications_queue, settings)),
         detector=FaceDetector(settings.detect_max_px, settings.detect_upsample),
@@ -40,5 +44,6 @@ def build_deps(settings: ProcessorSettings) -> ProcessorDeps:
 def build_worker(settings: ProcessorSettings, deps: ProcessorDeps | None = None) -> Worker:
     deps = deps or build_deps(settings)
     worker = Worker.on_queue(settings, settings.jobs_queue, partial(handle, deps=deps), partial(give_up, deps=deps))
+    worker.ticks.append(IndexKeeper(deps).tick)  # between polls: the face indexes kept current
     worker.ticks.append(Reconciler(deps).tick)  # between polls: photos that never got through
     return worker

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 from pynamodb.exceptions import PutError
 
 from photolane_common.aws import BlobStore, MessageQueue, MissingObject, MissingQueue
-from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, QUEUED, Face, Photo, ProcessedImage
+from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, QUEUED, Face, Person, Photo, ProcessedImage
 from photolane_common.logs import photo_context
 from photolane_common.messages import (
     Envelope,
@@ -32,11 +34,12 @@ from photolane_common.photos import PhotoStore
 from photolane_common.resources import INCOMING_PREFIX
 
 from .imaging import UnreadableImage, open_oriented
-from .known import KnownPeople
+from .known import KnownPeople, UnknownFaces
 from .matching import FaceIndex, from_bytes, to_bytes
 from .numbers import BadNumbers, summarize
 from .pipeline import Detector, Encoder, Recognition, render, results_csv
 from .settings import ProcessorSettings
+from .vectors import Hit
 
 log = logging.getLogger("photolane.processor")
 
@@ -47,6 +50,7 @@ class ProcessorDeps:
     photos: PhotoStore
     people: PeopleStore
     known: KnownPeople
+    unknown: UnknownFaces
     blobs: BlobStore
     notifications: MessageQueue
     detector: Detector
@@ -81,9 +85,11 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
         return
     if photo.status == PROCESSED or not deps.photos.mark_processing(photo.id):
         log.info("photo.already_processed")
+        _index(deps.photos.get(photo.id) or photo, deps)  # the first delivery may have died before it
         _notify(deps, photo.id, "processed")
         return
     deps.known.refresh()
+    generation = deps.known.generation
     recognition = Recognition(deps.detector, deps.encoder, deps.known.index, deps.settings.face_tolerance)
     try:
         outputs = render(deps.blobs.get(job.original_key), recognition, deps.settings.thumbnail_px,
@@ -94,22 +100,24 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
         log.warning("photo.failed", extra={"error": error})
         _notify(deps, photo.id, "failed")
         return
+    faces = _clustered(photo.id, outputs.faces, deps)
     result = ProcessedImage(
         flipped_key=f"flipped/{photo.id}.{outputs.flipped.extension}",
         thumbnail_key=f"thumbs/{photo.id}.jpg",
         results_key=f"results/{photo.id}.csv",
         width=outputs.width,
         height=outputs.height,
-        faces=outputs.faces,
+        faces=faces,
     )
     deps.blobs.put(result.flipped_key, outputs.flipped.data, outputs.flipped.content_type)
     deps.blobs.put(result.thumbnail_key, outputs.thumbnail.data, outputs.thumbnail.content_type)
-    deps.blobs.put(result.results_key, results_csv(outputs.faces, deps.known.people), "text/csv")
+    deps.blobs.put(result.results_key, _results(faces, deps), "text/csv")
     deps.photos.mark_processed(photo.id, result)
-    named = sum(1 for face in outputs.faces if face.person_id)
-    log.info("photo.processed", extra={"faces": len(outputs.faces), "named": named, "width": outputs.width,
+    named = sum(1 for face in faces if face.person_id)
+    log.info("photo.processed", extra={"faces": len(faces), "named": named, "width": outputs.width,
                                        "height": outputs.height, "ms": outputs.timings_ms})
-    _catch_up(photo.id, recognition.index, deps)
+    _index(replace(photo, faces=faces), deps)
+    _catch_up(photo.id, generation, deps)
     _notify(deps, photo.id, "processed")
 
 
@@ -138,11 +146,44 @@ def ingest(dropped: S3Object, deps: ProcessorDeps) -> None:
         process_photo(PhotoUploaded(photo_id=photo_id, original_key=dropped.key), deps)
 
 
-def _catch_up(photo_id: str, used: FaceIndex, deps: ProcessorDeps) -> None:
+def _clustered(photo_id: str, faces: tuple[Face, ...], deps: ProcessorDeps,
+               only: set[int] | None = None, refresh: bool = True) -> tuple[Face, ...]:
+    """Each unknown face without a cluster (of ``only``, if given) joins the nearest unknown face's,
+    or starts its own."""
+    todo = [i for i, f in enumerate(faces)
+            if f.person_id is None and f.encoding and not f.cluster and (only is None or i in only)]
+    if not todo:
+        return faces
+    if refresh:
+        deps.unknown.refresh()
+    vectors = deps.unknown.vectors
+    queries = [from_bytes(faces[i].encoding or b"") for i in todo]
+    hits = vectors.nearest(queries, deps.settings.cluster_radius) if len(vectors) else [None] * len(todo)
+    changed = list(faces)
+    for i, hit in zip(todo, hits, strict=True):
+        near = hit is not None and hit.tag and hit.owner != photo_id
+        # A new cluster's id comes from its first face: the same photo processed again makes the same.
+        cluster = hit.tag if near and hit else str(uuid.uuid5(uuid.NAMESPACE_URL, f"photolane:face:{photo_id}#{i}"))
+        changed[i] = replace(faces[i], cluster=cluster)
+    return tuple(changed)
+
+
+def _index(photo: Photo, deps: ProcessorDeps) -> None:
+    """File the photo's faces (faces table) and tell every processor's unknown-face index (idempotent)."""
+    deps.photos.file_faces((photo, ()))
+    if any(f.person_id is None and f.encoding for f in photo.faces):
+        deps.photos.announce_unknown(photo.id)
+
+
+def _results(faces: tuple[Face, ...], deps: ProcessorDeps) -> bytes:
+    return results_csv(faces, deps.people.many(f.person_id for f in faces if f.person_id))
+
+
+def _catch_up(photo_id: str, generation: int, deps: ProcessorDeps) -> None:
     """People enrolled while this photo was in hand missed it in their re-match: name them now."""
     deps.known.refresh()
-    if deps.known.index is not used:
-        _rename(photo_id, deps.known.index, deps)
+    if deps.known.generation != generation:
+        _rename([photo_id], deps.known.index, deps)
 
 
 def give_up(envelope: Envelope, error: BaseException, deps: ProcessorDeps) -> None:
@@ -192,7 +233,10 @@ def enroll(job: PersonPhotoAdded, deps: ProcessorDeps) -> None:
             deps.people.photo_failed(person.id, job.photo_key, error)
             log.warning("person.photo_failed", extra={"person_id": person.id, "error": error})
             return
-    elif photo.status != ENROLLED:
+    elif photo.status == ENROLLED:  # a redelivery: the first run may have died before announcing
+        deps.people.announce(person.id)
+        _heal(person.id, deps)
+    else:
         return
     # Also on a redelivery of an enrolled photo: the re-match may not have finished the first time.
     rematch(person.id, deps)
@@ -212,51 +256,158 @@ def _encode_enrollment(job: PersonPhotoAdded, deps: ProcessorDeps) -> str | None
         return f"{len(boxes)} faces found in the photo; send a photo of this person alone"
     encoding = deps.encoder.encode(image, boxes)[0]
     deps.people.photo_enrolled(job.person_id, job.photo_key, to_bytes(encoding))
-    deps.people.bump_version()
+    deps.people.announce(job.person_id)
     log.info("person.photo_enrolled", extra={"person_id": job.person_id})
     return None
 
 
 def rematch(person_id: str, deps: ProcessorDeps) -> int:
-    """Name the stored unknown faces that are this person (no detection again). Returns photos renamed."""
+    """Name the stored unknown faces that are this person (no detection again). Returns photos renamed.
+
+    The unknown-face index gives the photos to look at: only those within tolerance are read and written.
+    """
     deps.known.refresh()
-    person = deps.known.people.get(person_id)
+    deps.unknown.refresh()
+    person = deps.people.get(person_id)
     if person is None or not person.encodings:
         return 0
-    theirs = FaceIndex((person.id, from_bytes(e)) for e in person.encodings)
-    renamed = sum(1 for photo_id in deps.photos.with_unknown_faces() if _rename(photo_id, theirs, deps))
-    log.info("person.rematched", extra={"person_id": person_id, "photos": renamed})
-    return renamed
+    encodings = [from_bytes(e) for e in person.encodings]
+    theirs = FaceIndex((person.id, e) for e in encodings)
+    hits = deps.unknown.vectors.within(encodings, deps.settings.face_tolerance)
+    found: dict[str, list[Hit]] = {}
+    for hit in hits:
+        found.setdefault(hit.owner, []).append(hit)
+
+    names = _PeopleCache(deps, {person.id: person})
+    deps.photos.file_named(person.id, {photo_id: [h.slot for h in hits] for photo_id, hits in found.items()})
+
+    def name(photo_id: str) -> tuple[Photo, tuple[Face, ...]] | None:
+        """One write naming the faces found, then its CSV; if they changed meanwhile, None (read again)."""
+        faces = found[photo_id]
+        with photo_context(photo_id):
+            written = deps.photos.name_faces(photo_id, {h.slot: (person.id, h.distance, _encoding_of(h, deps))
+                                                        for h in faces})
+            if written is None:
+                return None
+            if written.results_key:
+                deps.blobs.put(written.results_key, results_csv(written.faces, names.of(written.faces)), "text/csv")
+        before = list(written.faces)
+        for h in faces:
+            before[h.slot] = replace(before[h.slot], person_id=None, distance=None, cluster=h.tag)
+        return written, tuple(before)
+
+    with ThreadPoolExecutor(8) as pool:  # a write and a PUT a photo: waiting on them in turn is most of the time
+        results = dict(zip(found, pool.map(name, found), strict=True))
+    changed = [done for done in results.values() if done is not None]
+    _written(changed, deps, csv=False)
+    again = _rename([photo_id for photo_id, done in results.items() if done is None], theirs, deps, heal=True)
+    log.info("person.rematched", extra={"person_id": person_id, "photos": len(changed) + again,
+                                        "looked_at": len(found)})
+    return len(changed) + again
+
+
+class _PeopleCache:
+    """The people named in photos being rewritten, each read once (threads share it)."""
+
+    def __init__(self, deps: ProcessorDeps, known: dict[str, Person]) -> None:
+        self.deps, self.known, self.lock = deps, dict(known), threading.Lock()
+
+    def of(self, faces: tuple[Face, ...]) -> dict[str, Person]:
+        wanted = {f.person_id for f in faces if f.person_id}
+        with self.lock:
+            missing = wanted - self.known.keys()
+        if missing:
+            found = self.deps.people.many(missing)
+            with self.lock:
+                self.known.update(found)
+        with self.lock:
+            return {i: self.known[i] for i in wanted if i in self.known}
+
+
+def _heal(person_id: str, deps: ProcessorDeps) -> None:
+    """The photos filed under the person (before they were named): filed and announced again, so a run
+    that died between naming them and announcing them leaves no index behind."""
+    ids = deps.photos.naming(person_id)
+    photos = [photo for start in range(0, len(ids), 100) for photo in deps.photos.many(ids[start:start + 100]).values()]
+    if photos:
+        deps.photos.file_faces(*((photo, ()) for photo in photos))
+        deps.photos.announce_unknown(*(photo.id for photo in photos))
+
+
+def _encoding_of(hit: Hit, deps: ProcessorDeps) -> bytes:
+    """The stored bytes of an unknown face (the write's check that it is still that face)."""
+    return to_bytes(deps.unknown.vectors.vector_of(hit))
 
 
 def forget(job: PersonDeleted, deps: ProcessorDeps) -> None:
     """Un-name a deleted person's faces (matched again against the people that remain)."""
+    deps.people.announce(job.person_id)  # again: the upload service may have died before it
     deps.known.refresh()
-    remaining = deps.known.index
-    for photo_id in deps.photos.naming(job.person_id):
-        _rename(photo_id, remaining, deps, forgetting=job.person_id)
-    log.info("person.forgotten", extra={"person_id": job.person_id})
+    renamed = _rename(deps.photos.naming(job.person_id), deps.known.index, deps, forgetting=job.person_id)
+    log.info("person.forgotten", extra={"person_id": job.person_id, "photos": renamed})
 
 
-def _rename(photo_id: str, index: FaceIndex, deps: ProcessorDeps, forgetting: str | None = None) -> bool:
-    """Match the photo's unknown faces (and those of ``forgetting``) against ``index``; rewrite its CSV."""
+def _rename(photo_ids: list[str], index: FaceIndex, deps: ProcessorDeps, forgetting: str | None = None,
+            heal: bool = False) -> int:
+    """Match the photos' unknown faces (and those of ``forgetting``) against ``index``; rewrite what
+    changed: each record (a conditional write), its CSV, its faces' groups and the unknown-face feed
+    (batched across the photos). Returns how many photos changed.
+
+    ``heal``: the photos came from an index that was wrong about them (a run that died after naming
+    them, before announcing): those found unchanged are filed and announced again, so every index
+    reads them afresh."""
     tolerance = deps.settings.face_tolerance
 
     def renamed(photo: Photo) -> tuple[Face, ...] | None:
-        faces = list(photo.faces)
+        faces, unnamed = list(photo.faces), set()
         for i, face in enumerate(faces):
             if face.encoding is None or face.person_id not in (None, forgetting):
                 continue
             match = index.match(from_bytes(face.encoding), tolerance)[0]
-            if match.person_id is not None or face.person_id is not None:
-                faces[i] = Face(face.box, match.person_id, match.distance if match.person_id else None, face.encoding)
-        return tuple(faces) if faces != list(photo.faces) else None
+            if match.person_id is not None:
+                faces[i] = Face(face.box, match.person_id, match.distance, face.encoding)
+            elif face.person_id is not None:  # un-named: unknown again, in a cluster again
+                faces[i] = Face(face.box, None, None, face.encoding)
+                unnamed.add(i)
+        if faces == list(photo.faces):
+            return None
+        return _clustered(photo.id, tuple(faces), deps, only=unnamed, refresh=False)
 
-    with photo_context(photo_id):
-        photo = deps.photos.change_faces(photo_id, renamed)
-        if photo is None:
-            return False
-        if photo.results_key:
-            deps.blobs.put(photo.results_key, results_csv(photo.faces, deps.known.people), "text/csv")
-        log.info("photo.renamed", extra={"named": sum(1 for f in photo.faces if f.person_id)})
-    return True
+    def rewrite(photo: Photo) -> tuple[Photo, tuple[Face, ...]] | None:
+        with photo_context(photo.id):
+            written = deps.photos.change_faces(photo.id, renamed, first=photo)
+        return (written, photo.faces) if written is not None else None
+
+    if not photo_ids:
+        return 0
+    deps.unknown.refresh()  # once: un-named faces join the clusters of the faces known now
+    changed: list[tuple[Photo, tuple[Face, ...]]] = []
+    unchanged: list[Photo] = []
+    with ThreadPoolExecutor(4) as pool:  # one conditional write a photo: waiting on them in turn is most of it
+        for start in range(0, len(photo_ids), 100):
+            batch = list(deps.photos.many(photo_ids[start:start + 100]).values())
+            for photo, done in zip(batch, pool.map(rewrite, batch), strict=True):
+                changed += [done] if done is not None else []
+                unchanged += [photo] if done is None else []
+    _written(changed, deps)
+    if heal and unchanged:
+        deps.photos.file_faces(*((photo, ()) for photo in unchanged))
+        deps.photos.announce_unknown(*(photo.id for photo in unchanged))
+    return len(changed)
+
+
+def _written(changed: list[tuple[Photo, tuple[Face, ...]]], deps: ProcessorDeps, csv: bool = True) -> None:
+    """After faces were (un)named: each CSV again (unless done), the faces' groups, the unknown-face
+    feed (batched)."""
+    if not changed:
+        return
+    if csv:
+        people = deps.people.many(f.person_id for photo, _ in changed for f in photo.faces if f.person_id)
+        with ThreadPoolExecutor(4) as pool:  # each CSV is one PUT: waiting on them in turn is most of the time
+            list(pool.map(lambda p: deps.blobs.put(p.results_key, results_csv(p.faces, people), "text/csv"),
+                          [photo for photo, _ in changed if photo.results_key]))
+    deps.photos.file_faces(*changed)
+    deps.photos.announce_unknown(*(photo.id for photo, _ in changed))
+    for photo, _ in changed:
+        with photo_context(photo.id):
+            log.info("photo.renamed", extra={"named": sum(1 for f in photo.faces if f.person_id)})

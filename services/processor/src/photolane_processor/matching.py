@@ -1,4 +1,4 @@
-"""Face matching, pure numpy: every enrolled encoding in one matrix, nearest person wins."""
+"""Face matching, pure numpy: every enrolled encoding in one VectorSet, nearest person wins."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DIMENSIONS = 128
+from .vectors import BLOCK_ROWS, DIMENSIONS, VectorSet
 
 
 def to_bytes(encoding: np.ndarray) -> bytes:
@@ -24,32 +24,24 @@ def from_bytes(data: bytes) -> np.ndarray:
 @dataclass(frozen=True)
 class Match:
     person_id: str | None
-    distance: float | None  # to the nearest enrolled encoding, even when it is too far to name
+    distance: float | None  # to the nearest enrolled encoding (None: none within tolerance)
 
 
 class FaceIndex:
-    """All enrolled encodings as one (n, 128) float32 matrix, with the person of each row."""
+    """Encodings to match faces against, each row owned by a person (a VectorSet of person ids)."""
 
-    def __init__(self, rows: Iterable[tuple[str, np.ndarray]] = ()) -> None:
-        rows = list(rows)
-        self.person_ids = np.array([person_id for person_id, _ in rows], dtype=object)
-        self.matrix = np.array([e for _, e in rows], dtype=np.float32).reshape(len(rows), DIMENSIONS)
-        self._squared_norms = np.einsum("ij,ij->i", self.matrix, self.matrix)
+    def __init__(self, rows: Iterable[tuple[str, np.ndarray]] = (), vectors: VectorSet | None = None) -> None:
+        if vectors is None:
+            rows = list(rows)
+            vectors = VectorSet(block_rows=max(16, min(len(rows), BLOCK_ROWS)))
+            vectors.extend((person_id, slot, encoding, None) for slot, (person_id, encoding) in enumerate(rows))
+        self.vectors = vectors
 
     def __len__(self) -> int:
-        return len(self.person_ids)
+        return len(self.vectors)
 
     def match(self, encodings: np.ndarray, tolerance: float) -> list[Match]:
         """For each encoding (k, 128): the nearest person within ``tolerance``, else unknown."""
         queries = np.asarray(encodings, dtype=np.float32).reshape(-1, DIMENSIONS)
-        if len(self) == 0:
-            return [Match(None, None) for _ in queries]
-        # |a-b|² = |a|² + |b|² - 2a·b: one matrix product instead of n subtractions per face.
-        squared = self._squared_norms[None, :] + np.einsum("ij,ij->i", queries, queries)[:, None]
-        squared -= 2.0 * queries @ self.matrix.T
-        nearest = np.argmin(squared, axis=1)
-        distances = np.sqrt(np.maximum(squared[np.arange(len(queries)), nearest], 0.0))
-        return [
-            Match(str(self.person_ids[row]) if distance <= tolerance else None, round(float(distance), 4))
-            for row, distance in zip(nearest, distances, strict=True)
-        ]
+        hits = self.vectors.nearest(queries, tolerance) if len(self.vectors) else [None] * len(queries)
+        return [Match(None, None) if hit is None else Match(hit.owner, hit.distance) for hit in hits]

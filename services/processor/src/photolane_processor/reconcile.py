@@ -25,6 +25,7 @@ from photolane_common.domain import FAILED, PROCESSED
 from photolane_common.logs import photo_context
 from photolane_common.messages import PhotoProcessed, PhotoUploaded
 from photolane_common.photos import PENDING_SHARDS
+from photolane_common.worker import transient
 
 from .handlers import ProcessorDeps
 
@@ -90,3 +91,38 @@ class Reconciler:
         else:
             deps.jobs.send(PhotoUploaded(photo_id=photo.id, original_key=photo.original_key))
         return 1
+
+
+class IndexKeeper:
+    """Between polls: the face indexes read their feeds (an idle processor stays current, so the next
+    photo does not pay for the changes) and, now and then, one processor writes their snapshots."""
+
+    def __init__(self, deps: ProcessorDeps, clock: Callable[[], float] = time.monotonic) -> None:
+        self.deps = deps
+        self.clock = clock
+        self.last: float | None = None
+
+    def tick(self) -> None:
+        interval = self.deps.settings.index_refresh_seconds
+        if self.last is not None and self.clock() - self.last < interval:
+            return
+        self.last = self.clock()
+        for mirror in (self.deps.known, self.deps.unknown):
+            try:
+                mirror.refresh()
+                mirror.maybe_snapshot()
+            except Exception as exc:
+                if not _unreachable(exc):
+                    raise
+                # AWS (or the stand-in) away: the next tick tries again; the next photo waits for it.
+                log.warning("index.refresh_waiting", extra={"index": mirror.name, "error": str(exc)[:200]})
+                return
+
+
+def _unreachable(exc: BaseException | None) -> bool:
+    """AWS unreachable or throttling, seen directly or through pynamodb's wrapping."""
+    while exc is not None:
+        if transient(exc):
+            return True
+        exc = getattr(exc, "cause", None) or exc.__cause__
+    return False

@@ -27,3 +27,9 @@ class ProcessorSettings(WorkerSettings):
     reconcile_interval_seconds: int = Field(default=60, ge=0)
     reconcile_after_seconds: int = Field(default=120, ge=1)
     reconcile_max_nudges: int = Field(default=5, ge=1)
+    # Unknown faces (known.py): a new one joins the group of the nearest unknown face at most this far.
+    cluster_radius: float = Field(default=0.45, gt=0, le=2)
+    # The in-memory indexes (mirror.py): read the change feeds this often between polls, and write a
+    # snapshot for cold starts once so many changes have passed since the last.
+    index_refresh_seconds: float = Field(default=2.0, ge=0)
+    index_snapshot_every: int = Field(default=1000, ge=1)

@@ -18,7 +18,7 @@ def test_nearest_person_within_tolerance_names_the_face() -> None:
     matches = index.match(np.stack([near_bob, known[2], far]), tolerance=0.6)
     assert [m.person_id for m in matches] == ["bob", "ann", None]
     assert matches[0].distance == pytest.approx(np.linalg.norm(near_bob - known[1]), abs=1e-3)
-    assert matches[2].distance > 0.6  # the nearest distance is kept for unknown faces too
+    assert matches[2].distance is None  # nobody within tolerance
 
 
 def test_agrees_with_brute_force_on_100k_encodings() -> None:

@@ -230,7 +230,7 @@ def delete_person(person_id: str, deps: UploadDeps) -> bool:
     """Gone from matching at once; their faces are un-named by the processor."""
     if not deps.people.delete(person_id):
         return False
-    deps.people.bump_version()
+    deps.people.announce(person_id)  # every processor drops their encodings (the processor announces again)
     deps.jobs.send(PersonDeleted(person_id=person_id))
     log.info("person.deleted", extra={"person_id": person_id})
     return True

@@ -40,7 +40,8 @@ def test_the_stand_in_out_of_reach_is_a_503_and_the_app_starts_without_it(
 
 def test_resources_missing_after_a_restart_is_a_503(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     suffix = uuid.uuid4().hex[:8]
-    for setting in ("BUCKET", "PHOTOS_TABLE", "PEOPLE_TABLE", "SETTINGS_TABLE", "JOBS_QUEUE", "NOTIFICATIONS_QUEUE"):
+    for setting in ("BUCKET", "PHOTOS_TABLE", "PEOPLE_TABLE", "SETTINGS_TABLE", "FACES_TABLE", "JOBS_QUEUE",
+                    "NOTIFICATIONS_QUEUE"):
         monkeypatch.setenv(f"PHOTOLANE_{setting}", f"gone-{suffix}-{setting.lower().replace('_', '-')}")
     _assert_unavailable(_client())
 

@@ -1,0 +1,169 @@
+"""An in-memory index of face encodings kept current from a change feed (photolane_common.feed).
+
+Starting cold, a processor reads the feed's latest snapshot from the bucket (or, with none, the
+whole table once) and the changes since. From then on each ``refresh`` reads the feed's head (one
+item), and when it moved, the new entries and the records they name (two batch reads): the work of a
+change is the size of the change, whatever the size of the index. The processor also writes a
+snapshot now and then (``maybe_snapshot``), one processor at a time, so a cold start never reads more
+than ``snapshot_every`` changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from photolane_common.aws import BlobStore, MissingObject
+from photolane_common.feed import ChangeFeed, Snapshot
+
+from .vectors import VectorSet
+
+log = logging.getLogger("photolane.processor.index")
+
+INDEX_PREFIX = "index/"
+Row = tuple[int, np.ndarray, str | None]  # slot, encoding, tag
+
+
+class Source(Protocol):
+    """Where the rows come from: the current rows of some ids, or of everything (a full load)."""
+
+    def rows_of(self, ids: list[str]) -> dict[str, list[Row]]: ...
+
+    def all_rows(self) -> Iterator[tuple[str, int, np.ndarray, str | None]]: ...
+
+
+@dataclass(frozen=True)
+class MirrorSettings:
+    snapshot_every: int = 1000  # changes since the last snapshot before another is written
+    max_replay: int = 50_000  # further behind than this, a cold start reads everything again
+    hole_seconds: float = 120.0  # a number with no entry this long is skipped (its change comes again)
+    lease_seconds: int = 600  # one snapshot writer at a time, for at most this long
+
+
+class Mirror:
+    def __init__(self, name: str, feed: ChangeFeed, source: Source, blobs: BlobStore,
+                 settings: MirrorSettings | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.name = name
+        self.feed = feed
+        self.source = source
+        self.blobs = blobs
+        self.settings = settings or MirrorSettings()
+        self.clock = clock
+        self.vectors = VectorSet()
+        self.number: int | None = None  # the last change applied (None: not loaded yet)
+        self.holes: dict[int, float] = {}  # numbers with no entry yet → when first missed
+        self.generation = 0  # grows whenever the rows change (a photo matched before may need another look)
+        self.holder = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+    # -- reading the feed --------------------------------------------------------------------------
+    def refresh(self) -> int:
+        """Apply the changes since the last call; returns how many ids changed."""
+        head = self.feed.head()
+        if self.number is None or head - self.number > self.settings.max_replay or head < self.number:
+            return self._cold(head)
+        if head == self.number and not self.holes:
+            return 0
+        return self._apply(range(self.number + 1, head + 1), head)
+
+    def _apply(self, numbers: range, head: int) -> int:
+        started = time.perf_counter()
+        found = self.feed.changes([*numbers, *self.holes])
+        now = self.clock()
+        for number in numbers:
+            if number not in found:
+                self.holes.setdefault(number, now)
+        for number in found:
+            self.holes.pop(number, None)
+        for number, since in list(self.holes.items()):
+            if now - since > self.settings.hole_seconds:
+                del self.holes[number]
+                log.warning("index.hole_skipped", extra={"index": self.name, "number": number})
+        ids = sorted(set(found.values()))
+        if ids:
+            rows = self.source.rows_of(ids)
+            for changed in ids:
+                self.vectors.replace(changed, rows.get(changed, []))
+            self.generation += 1
+        self.number = head
+        if ids:
+            log.info("index.changed", extra={"index": self.name, "ids": len(ids), "number": head,
+                                             "rows": len(self.vectors),
+                                             "ms": round((time.perf_counter() - started) * 1000, 1)})
+        return len(ids)
+
+    def _cold(self, head: int) -> int:
+        started = time.perf_counter()
+        snapshot = self.feed.snapshot()
+        if snapshot is not None and 0 <= head - snapshot.number <= self.settings.max_replay:
+            try:
+                self._load(snapshot)
+            except (MissingObject, ValueError, OSError) as exc:
+                log.warning("index.snapshot_unreadable", extra={"index": self.name, "key": snapshot.key,
+                                                                "error": str(exc)})
+            else:
+                self._apply(range(snapshot.number + 1, head + 1), head)
+                self._loaded("snapshot", started)
+                return len(self.vectors)
+        vectors = VectorSet()
+        vectors.extend(self.source.all_rows())  # head was read first: changes meanwhile come again
+        self.vectors, self.number, self.holes = vectors, head, {}
+        self.generation += 1
+        self._loaded("table", started)
+        return len(self.vectors)
+
+    def _load(self, snapshot: Snapshot) -> None:
+        with tempfile.TemporaryFile() as file:
+            self.blobs.download(snapshot.key, file)
+            file.seek(0)
+            vectors, _ = VectorSet.load(file)
+        now = self.clock()
+        self.vectors, self.number = vectors, snapshot.number
+        self.holes = {number: now for number in snapshot.holes}
+        self.generation += 1
+
+    def _loaded(self, source: str, started: float) -> None:
+        log.info("index.loaded", extra={"index": self.name, "from": source, "rows": len(self.vectors),
+                                        "number": self.number, "mb": round(self.vectors.nbytes / 2**20, 1),
+                                        "s": round(time.perf_counter() - started, 2)})
+
+    # -- writing a snapshot --------------------------------------------------------------------------
+    def maybe_snapshot(self) -> bool:
+        """Write a snapshot when the latest is ``snapshot_every`` changes old (one processor at a time)."""
+        if self.number is None or self.number == 0:
+            return False
+        latest = self.feed.snapshot()
+        if latest is not None and self.number - latest.number < self.settings.snapshot_every:
+            return False
+        if not self.feed.take_lease(self.holder, self.settings.lease_seconds):
+            return False
+        try:
+            return self.write_snapshot(latest)
+        finally:
+            self.feed.release_lease(self.holder)
+
+    def write_snapshot(self, previous: Snapshot | None = None) -> bool:
+        started = time.perf_counter()
+        number = self.number or 0
+        key = f"{INDEX_PREFIX}{self.name}/{number:012d}-{uuid.uuid4().hex[:8]}.bin"
+        with tempfile.TemporaryFile() as file:
+            rows = self.vectors.dump(file, {"index": self.name, "number": number})
+            size = file.tell()
+            file.seek(0)
+            self.blobs.upload(key, file)
+        if not self.feed.publish_snapshot(Snapshot(number, key, tuple(sorted(self.holes)))):
+            self.blobs.delete(key)  # another processor published a newer one meanwhile
+            return False
+        if previous is not None:
+            self.blobs.delete(previous.key)
+        log.info("index.snapshot_written", extra={"index": self.name, "number": number, "rows": rows,
+                                                  "mb": round(size / 2**20, 1),
+                                                  "s": round(time.perf_counter() - started, 2)})
+        return True
