@@ -25,7 +25,7 @@ from photolane_common.domain import FAILED, PROCESSED
 from photolane_common.logs import photo_context
 from photolane_common.messages import PhotoProcessed, PhotoUploaded
 from photolane_common.photos import PENDING_SHARDS
-from photolane_common.worker import transient
+from photolane_common.worker import error_code, transient
 
 from .handlers import ProcessorDeps
 
@@ -119,10 +119,13 @@ class IndexKeeper:
                 return
 
 
+_AWAY = ("ResourceNotFoundException", "NoSuchBucket")  # the stand-in restarting: its resources not back yet
+
+
 def _unreachable(exc: BaseException | None) -> bool:
-    """AWS unreachable or throttling, seen directly or through pynamodb's wrapping."""
+    """AWS unreachable, throttling, or its resources not there yet, directly or through pynamodb's wrapping."""
     while exc is not None:
-        if transient(exc):
+        if transient(exc) or error_code(exc) in _AWAY or getattr(exc, "cause_response_code", None) in _AWAY:
             return True
         exc = getattr(exc, "cause", None) or exc.__cause__
     return False

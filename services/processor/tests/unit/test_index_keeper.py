@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from pynamodb.exceptions import GetError
 
 from photolane_processor.reconcile import IndexKeeper
@@ -53,6 +53,14 @@ def test_aws_away_is_a_warning_and_the_next_tick_tries_again(caplog: pytest.LogC
     clock[0] += 2.5
     keeper.tick()
     assert known.refreshed == 1
+
+
+def test_a_restarting_stand_in_without_its_tables_yet_is_waited_out(caplog: pytest.LogCaptureFixture) -> None:
+    missing = ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "Requested resource not found"}},
+                          "GetItem")
+    keeper = _keeper(FakeMirror("people", GetError("Failed to get item", cause=missing)), FakeMirror("unknown"), [0.0])
+    keeper.tick()
+    assert any(r.message == "index.refresh_waiting" for r in caplog.records)
 
 
 def test_a_bug_is_not_taken_for_an_outage() -> None:
