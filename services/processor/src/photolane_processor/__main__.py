@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from photolane_common import audit, logs
+import os
 
-from .bootstrap import build_worker
-from .settings import ProcessorSettings
+# One BLAS thread per product, set before numpy loads: the processes (one a core) and the face
+# index's own search threads share the cores; BLAS's threads on top would wait on each other.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from photolane_common import audit, logs  # noqa: E402
+
+from .bootstrap import build_worker  # noqa: E402
+from .settings import ProcessorSettings  # noqa: E402
 
 
 def main() -> None:

@@ -277,7 +277,9 @@ def _cold_in_a_process(folder: Path, env: dict[str, str], planted: list[np.ndarr
                json.dumps([p.tolist() for p in planted]), "--runs", str(runs)]
     log_path = folder / "cold.log"
     with open(log_path, "w") as log_file:
-        result = subprocess.run(command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=log_file,
+        # As `python -m photolane_processor` runs: one BLAS thread a product (its __main__ sets it).
+        result = subprocess.run(command, env={**os.environ, **env, "OPENBLAS_NUM_THREADS": "1"},
+                                stdout=subprocess.PIPE, stderr=log_file,
                                 text=True, check=False)
     if result.returncode != 0 or not result.stdout.strip():
         raise RuntimeError(f"the cold processor failed (exit {result.returncode}; its log: {log_path}):\n"

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -208,19 +210,30 @@ class VectorSet:
         head, tail = _augmented(queries)
         # Within radius r: |q-v|² ≤ r², so the head alone: |q_h|² - 2 (q_h·v_h - |v_h|²/2) ≤ r².
         floor = ((np.einsum("ij,ij->i", queries[:, :HEAD], queries[:, :HEAD]) - radius * radius) / 2)[:, None]
+
+        def search(numbers: range) -> tuple[np.ndarray, list[tuple[_Block, int, int] | None]]:
+            best = np.full(len(queries), -np.inf, dtype=np.float32)
+            where: list[tuple[_Block, int, int] | None] = [None] * len(queries)
+            for number in numbers:
+                block, rows = self.blocks[number], min(self.block_rows, self.used - number * self.block_rows)
+                first = head @ block.vectors[:_HEAD_BIAS + 1, :rows]
+                candidates = np.flatnonzero((first >= floor).any(axis=0))
+                if not len(candidates):
+                    continue
+                scores = first[:, candidates] + tail @ block.vectors[_HEAD_BIAS + 1:, candidates]
+                columns = np.argmax(scores, axis=1)
+                values = scores[np.arange(len(queries)), columns]
+                for q in np.flatnonzero(values > best):
+                    best[q], where[q] = values[q], (block, number * self.block_rows, int(candidates[columns[q]]))
+            return best, where
+
+        parts = _split(len(self.blocks), _THREADS)
+        found = list(_pool().map(search, parts)) if len(parts) > 1 else [search(parts[0])] if parts else []
         best = np.full(len(queries), -np.inf, dtype=np.float32)
         where: list[tuple[_Block, int, int] | None] = [None] * len(queries)
-        for number, block in enumerate(self.blocks):
-            rows = min(self.block_rows, self.used - number * self.block_rows)
-            first = head @ block.vectors[:_HEAD_BIAS + 1, :rows]
-            candidates = np.flatnonzero((first >= floor).any(axis=0))
-            if not len(candidates):
-                continue
-            scores = first[:, candidates] + tail @ block.vectors[_HEAD_BIAS + 1:, candidates]
-            columns = np.argmax(scores, axis=1)
-            values = scores[np.arange(len(queries)), columns]
-            for q in np.flatnonzero(values > best):
-                best[q], where[q] = values[q], (block, number * self.block_rows, int(candidates[columns[q]]))
+        for part_best, part_where in found:
+            for q in np.flatnonzero(part_best > best):
+                best[q], where[q] = part_best[q], part_where[q]
         return self._hits(queries, where, best, radius)
 
     def _nearest_of_all(self, queries: np.ndarray) -> list[Hit | None]:
@@ -318,6 +331,25 @@ class VectorSet:
             block.set_values(slice(start, start + n), part)
             self.used += n
             done += n
+
+
+# The search's own threads, a part of the blocks each: numpy's products release the GIL, and with one
+# BLAS thread per product (the processor sets OPENBLAS_NUM_THREADS=1) nothing waits on BLAS's threads.
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="vectors")
+    return _POOL
+
+
+def _split(count: int, parts: int) -> list[range]:
+    """0..count in at most ``parts`` contiguous ranges (none empty)."""
+    size = -(-count // parts) if count else 0
+    return [range(start, min(start + size, count)) for start in range(0, count, size)] if size else []
 
 
 def _augmented(queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
