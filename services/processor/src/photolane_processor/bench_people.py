@@ -65,8 +65,6 @@ PLANTED, PLANTED_PHOTOS, FACES_PER_PHOTO = 3, 100, 4
 log = logging.getLogger("photolane.bench")
 
 
-def _say(text: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')}  {text}", file=sys.stderr, flush=True)
 
 
 # -- the stand-in and one set of resources ---------------------------------------------------------
@@ -132,7 +130,8 @@ def _write_all(settings: CommonSettings, table: str, items: Any, total: int, wha
         with lock:
             done[0] += len(chunk)
             if done[0] % 50_000 < len(chunk):
-                _say(f"  {what}: {done[0]:,} of {total:,} ({time.monotonic() - started:.0f} s)")
+                log.info("bench.written_records", extra={"what": what, "done": done[0], "total": total,
+                                                          "s": round(time.monotonic() - started)})
 
     with ThreadPoolExecutor(4) as pool:
         chunk: list[dict[str, Any]] = []
@@ -311,14 +310,14 @@ def storm(folder: Path, url: str, people: int, photos: int) -> dict[str, Any]:
     env = _environment(url, "storm")
     settings = _use(env)
     rng = np.random.default_rng(3)
-    _say(f"storm: {people:,} people")
+    log.info("bench.storm_people", extra={"people": people})
     _enroll_people(settings, people, rng)
     log_file = open(folder / "processor.log", "ab")
     processor = subprocess.Popen([sys.executable, "-m", "photolane_processor"], env={**os.environ, **env,
                                  "PHOTOLANE_HEALTH_FILE": str(folder / "health"), "PHOTOLANE_POLL_WAIT_SECONDS": "1",
                                  "PHOTOLANE_LOG_LEVEL": "INFO"}, stdout=log_file, stderr=subprocess.STDOUT)
     try:
-        _say("storm: photos idle, then with one enrollment a second, then idle")
+        log.info("bench.storm_photos", extra={"phases": "idle, storm, idle, storm, idle", "photos": photos})
         data = (FACES / "group_obama_biden_and_one_more.jpg").read_bytes()
         _photo_latencies(settings, data, 2)  # warm: the index loaded, the model in memory
         idle: list[float] = []
@@ -396,10 +395,10 @@ def main() -> None:
     parser.add_argument("--command", default="make bench-people")
     parser.add_argument("--cold", help=argparse.SUPPRESS)  # internal: the cold processor's process
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    if args.cold is not None:
-        print(json.dumps(cold(json.loads(args.cold), args.runs)))
+    if args.cold is not None:  # the cold processor's figures, one JSON line on stdout for the parent
+        sys.stdout.write(json.dumps(cold(json.loads(args.cold), args.runs)) + "\n")
         return
+    logs.configure("bench")
     started = time.monotonic()
     n, m = args.people, args.unknown if args.unknown is not None else args.people
     folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"photolane-bench-people-{os.getpid()}"
@@ -407,15 +406,15 @@ def main() -> None:
     standin, url = _start_standin(folder)
     try:
         stormed = storm(folder, url, min(n, args.storm_people), args.storm_photos)
-        _say(f"storm: p50 idle {stormed['idle_p50_s']:.2f} s, during {stormed['storm_p50_s']:.2f} s")
+        log.info("bench.storm_done", extra={k: stormed[k] for k in ("idle_p50_s", "storm_p50_s", "enrolled")})
         env = _environment(url, "scale")
         settings = _use(env)
         rng = np.random.default_rng(11)
-        _say(f"scale: {n:,} people")
+        log.info("bench.scale_people", extra={"people": n})
         _enroll_people(settings, n, rng)
-        _say(f"scale: {m:,} unknown faces")
+        log.info("bench.scale_unknown_faces", extra={"faces": m})
         planted = _file_unknown_faces(settings, m, rng)
-        _say("scale: a cold processor")
+        log.info("bench.cold_processor")
         figures = _cold_in_a_process(folder, env, planted, args.runs)
     finally:
         standin.terminate()
@@ -426,14 +425,14 @@ def main() -> None:
             standin.wait()
     section = _section(n, m, figures, stormed, args.command, time.monotonic() - started)
     if args.out == "-":
-        print(section)
+        sys.stdout.write(section)
     else:
         splice(Path(args.out), "people", section)
     lines = {"apply_change_ms": figures["apply_enroll_ms"], "cold_start_s": figures["cold_start_s"],
              "worker_mb": figures["worker_mb"], "match_ms": figures["match_ms"],
              "storm_latency_ratio": stormed["storm_latency_ratio"], "rematch_s": figures["rematch_s"]}
     for name, value in lines.items():
-        print(f"people {name} {value:.3f}")
+        sys.stdout.write(f"people {name} {value:.3f}\n")  # the figures, one line each, for scripts
 
 
 if __name__ == "__main__":
