@@ -31,13 +31,16 @@ def _photo(running: Running, photo_id: str) -> dict[str, Any]:
     return requests.get(f"{running.url}/api/photos/{photo_id}", headers=_admin(running), timeout=10).json()
 
 
-def _loaded_events(run_dir: Path) -> list[dict[str, Any]]:
-    events = []
+def _events(run_dir: Path, event: str, **fields: str) -> list[dict[str, Any]]:
+    """The processors' log events of that name (and those field values)."""
+    found = []
     for log in (run_dir / "logs").glob("processor*.log"):
         for line in log.read_text().splitlines():
-            if '"index.loaded"' in line:
-                events.append(json.loads(line))
-    return events
+            if f'"{event}"' in line:
+                entry = json.loads(line)
+                if entry.get("event") == event and all(entry.get(k) == v for k, v in fields.items()):
+                    found.append(entry)
+    return found
 
 
 def test_changes_reach_every_processor_and_a_cold_start_reads_the_snapshot(
@@ -61,11 +64,18 @@ def test_changes_reach_every_processor_and_a_cold_start_reads_the_snapshot(
             photo = _processed(running, (faces_dir / "group_kit_and_rose.jpg").read_bytes())
             assert sorted(_names(photo)) == ["Kit Harington", "Rose Leslie"]
 
+        # Snapshots replace each other (the older object deleted) as the changes pass: three strangers are
+        # three more changes of the unknown faces, more than the 2 between snapshots after any first one.
+        for stranger in ("biden_1.jpg", "obama_2.jpg", "alex_lacamoire_3.jpg"):
+            assert _names(_processed(running, (faces_dir / stranger).read_bytes())) == [None]
+        wait_for(lambda: len(_events(running.run_dir, "index.snapshot_written", index="unknown")) >= 2,
+                 what="a second snapshot of the unknown faces, replacing the first")
+
         # A processor killed and started again loads its indexes from a snapshot, then the changes since.
         processors = launcher_children(running.launcher.pid, "photolane_processor")
         assert len(processors) == 2
         os.kill(processors[0], signal.SIGKILL)
-        wait_for(lambda: len([e for e in _loaded_events(running.run_dir) if e.get("from") == "snapshot"]) >= 2,
+        wait_for(lambda: len(_events(running.run_dir, "index.loaded", **{"from": "snapshot"})) >= 2,
                  timeout=120, what="the restarted processor's indexes loaded from snapshots")
         for _ in range(3):
             photo = _processed(running, (faces_dir / "kit_harington_2.jpg").read_bytes())
