@@ -26,6 +26,7 @@ from photolane_common.resources import (
 # Where each service reads and writes in the bucket (keys are made by the services' handlers).
 ORIGINALS, FLIPPED, THUMBS, RESULTS, PEOPLE = "originals/", "flipped/", "thumbs/", "results/", "people/"
 INDEX = "index/"  # the processor's snapshots of its in-memory face indexes
+FACES = "faces/"  # each face's picture (faces/<photo id>/<index>.jpg)
 SETTINGS_TTL = "expires_at"  # SettingModel.expires_at: the settings table's time-to-live attribute
 
 
@@ -88,6 +89,12 @@ class DataLayer(Construct):
         self.settings_table = self._table("SettingsTable", keep, key="key", time_to_live_attribute=SETTINGS_TTL)
         # FaceModel: each face of a processed photo under "person:<id>" or "cluster:<id>", one query a group.
         self.faces_table = self._table("FacesTable", keep, key="group", sort_key="face")
+        self.faces_table.add_global_secondary_index(  # ClusterSizeIndex: the unknown people, largest first
+            index_name="clusters-by-size",
+            partition_key=dynamodb.Attribute(name="listing", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="size", type=dynamodb.AttributeType.NUMBER),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
         self.events_topic = sns.Topic(
             self, "EventsTopic",
             # The AWS-managed key: encrypted at rest at no monthly cost.

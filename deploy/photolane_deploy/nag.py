@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .stack import PhotolaneStack
 
 OBJECT_PREFIXES = (
-    "Resource::<DataBucket[0-9A-F]{8}\\.Arn>\\/(originals|incoming|people|flipped|thumbs|results|index)\\/\\*"
+    "Resource::<DataBucket[0-9A-F]{8}\\.Arn>\\/(originals|incoming|people|flipped|thumbs|results|index|faces)\\/\\*"
 )
 
 

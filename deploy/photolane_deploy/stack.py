@@ -13,13 +13,13 @@ from constructs import Construct
 
 from . import nag
 from .config import DeployConfig
-from .data import FLIPPED, INCOMING_PREFIX, INDEX, ORIGINALS, PEOPLE, RESULTS, THUMBS, DataLayer
+from .data import FACES, FLIPPED, INCOMING_PREFIX, INDEX, ORIGINALS, PEOPLE, RESULTS, THUMBS, DataLayer
 from .edge import PROXY_HOPS, VIEWER_IP_HEADER, CloudFrontEntrance, WebFirewall
 from .monitoring import Alarms
 from .services import TaskSize, UploadService, WorkerService, image
 
 REPLY_QUEUE_PREFIX = "photolane-replies-"  # made by the command-line client for stats answers
-IMAGE_PREFIXES = [ORIGINALS, INCOMING_PREFIX, FLIPPED, THUMBS, RESULTS, PEOPLE]
+IMAGE_PREFIXES = [ORIGINALS, INCOMING_PREFIX, FLIPPED, THUMBS, RESULTS, PEOPLE, FACES]
 
 
 class DataStack(Stack):
@@ -117,8 +117,9 @@ class PhotolaneStack(Stack):
         data.grant_objects(role, ["s3:GetObject"], IMAGE_PREFIXES)  # the presigned URLs act as this role
         dynamodb = {
             data.photos_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Scan"],
-            data.people_table: ["GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"],
+            data.people_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Scan"],
             data.settings_table: ["GetItem", "PutItem", "UpdateItem"],  # switches, limits, sign-ins, sessions
+            data.faces_table: ["GetItem", "Query"],  # a person's photos, a cluster's summary
         }
         for table, actions in dynamodb.items():
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],
@@ -126,6 +127,8 @@ class PhotolaneStack(Stack):
         iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # the gallery; uncertain notifications
                                    resource_arns=[f"{data.photos_table.table_arn}/index/owner-created",
                                                   f"{data.photos_table.table_arn}/index/uncertain-deliveries"])
+        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # the unknown people, largest first
+                                   resource_arns=[f"{data.faces_table.table_arn}/index/clusters-by-size"])
         for work in (data.jobs, data.notifications):
             iam.Grant.add_to_principal(  # depths, purge; never receive from the live queues: workers do that
                 grantee=role, actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage",
@@ -141,17 +144,17 @@ class PhotolaneStack(Stack):
         records and files each face under its group, keeps snapshots of its face indexes (index/), sends
         notifications and stats answers. Receiving its jobs is the pattern's own grant."""
         data = self.data
-        sources = [ORIGINALS, INCOMING_PREFIX, PEOPLE]
+        sources = [ORIGINALS, INCOMING_PREFIX, PEOPLE, FACES]  # faces/: a named face's picture for the person
         data.grant_objects(role, ["s3:GetObject"], sources)
         data.grant_list(role)  # a vanished original must read as missing, not as denied
-        data.grant_objects(role, ["s3:PutObject"], [FLIPPED, THUMBS, RESULTS])
+        data.grant_objects(role, ["s3:PutObject"], [FLIPPED, THUMBS, RESULTS, FACES, PEOPLE])
         data.grant_objects(role, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [INDEX])  # face index snapshots
         dynamodb = {  # photos: records of drop-ins, status, faces; people: the known encodings (a Scan: the
             # first load of the people index, before any snapshot)
             data.photos_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
-            data.people_table: ["GetItem", "BatchGetItem", "PutItem", "Scan"],
+            data.people_table: ["GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"],  # DeleteItem: a merge
             data.settings_table: ["GetItem", "PutItem", "UpdateItem", "BatchGetItem", "BatchWriteItem"],  # change feeds
-            data.faces_table: ["BatchWriteItem", "Query"],  # each face under its group
+            data.faces_table: ["GetItem", "BatchWriteItem", "Query"],  # each face under its group; clusters' summaries
         }
         for table, actions in dynamodb.items():
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],

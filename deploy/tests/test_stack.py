@@ -205,7 +205,8 @@ def test_the_processor_answers_on_reply_queues_of_its_prefix_only(synthesized: S
 def test_objects_are_granted_by_prefix(synthesized: Synthesized) -> None:
     puts = [s for s in task_role_statements(synthesized, "processor") if s["Action"] == "s3:PutObject"]
     prefixes = {part for s in puts for r in s["Resource"] for part in r["Fn::Join"][1] if isinstance(part, str)}
-    assert prefixes == {"/flipped/*", "/thumbs/*", "/results/*"}
+    # faces/: each face's picture; people/: a named face's picture on the person
+    assert prefixes == {"/flipped/*", "/thumbs/*", "/results/*", "/faces/*", "/people/*"}
 
 
 # -- the data layer -------------------------------------------------------------------------------------

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +22,8 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--window-size=1280,1000")
+DESKTOP = (1280, 1000)
+PHONE = (390, 844)  # a phone's width in CSS pixels
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +62,65 @@ def browser(tmp_path: Path) -> Iterator[Callable[[], object]]:
     for driver, profile in drivers:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@contextmanager
+def phone_width(driver: Any) -> Iterator[None]:
+    """The window at a phone's size for the block (the page reflows), then back to the desktop size."""
+    driver.set_window_size(*PHONE)
+    try:
+        _settle(driver, PHONE[0])
+        yield
+    finally:
+        driver.set_window_size(*DESKTOP)
+        time.sleep(0.2)
+
+
+def _settle(driver: Any, width: int) -> None:
+    for _ in range(25):  # the resize is asynchronous: wait until the page has reflowed to the new width
+        if abs(driver.execute_script("return document.documentElement.clientWidth") - width) <= 20:
+            break
+        time.sleep(0.1)
+    time.sleep(0.2)
+
+
+@pytest.fixture
+def screenshot(tmp_path: Path) -> Callable[..., Path]:
+    """``screenshot(driver, name, phone=False) -> Path``: the page as the browser shows it, saved in the
+    test's tmp folder (and copied into $PHOTOLANE_SCREENSHOTS, when set, for people to look at). The
+    picture must not be blank: more than one colour, and some spread in its grey levels."""
+    from PIL import Image, ImageStat
+
+    folder = tmp_path / "screenshots"
+    folder.mkdir(exist_ok=True)
+
+    def take(driver: Any, name: str, *, phone: bool = False) -> Path:
+        if phone:
+            with phone_width(driver):
+                return take(driver, f"{name}-phone")
+        path = folder / f"{name}.png"
+        width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
+        chrome = driver.execute_script("return window.outerHeight - window.innerHeight") or 0
+        page = driver.execute_script("return document.documentElement.scrollHeight")
+        full = min(max(height, page + chrome), 3000)  # the whole page, as someone scrolling would see it
+        if full != height:
+            driver.set_window_size(width, full)
+            time.sleep(0.3)
+        try:
+            assert driver.save_screenshot(str(path)), f"no screenshot of {name}"
+        finally:
+            if full != height:
+                driver.set_window_size(width, height)
+                time.sleep(0.2)
+        assert path.exists() and path.stat().st_size > 0, path
+        with Image.open(path) as image:
+            grey = image.convert("L")
+            assert grey.getcolors(maxcolors=2) is None or len(grey.getcolors(maxcolors=2)) > 1, f"{name} is one colour"
+            assert ImageStat.Stat(grey).stddev[0] > 5, f"{name} looks blank"
+        if os.environ.get("PHOTOLANE_SCREENSHOTS"):
+            copies = Path(os.environ["PHOTOLANE_SCREENSHOTS"])
+            copies.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, copies / path.name)
+        return path
+
+    return take

@@ -110,8 +110,8 @@ def test_browser_form_upload_shows_the_processed_photo(running: Running, faces_d
 
     page = wait_for(processed_page, what="the page to show processed")
     assert "1 face found" in page
-    for caption in ("original", "flipped", "thumbnail"):
-        src = re.search(rf'<img src="([^"]+)" alt="{caption}"', page).group(1).replace("&amp;", "&")
+    for alt in ("The photo", "flipped", "thumbnail", "Face 1: unknown"):  # the original, with its faces boxed
+        src = re.search(rf'<img[^>]* src="([^"]+)" alt="{alt}"', page).group(1).replace("&amp;", "&")
         assert fetch_image(src).format == "JPEG"
 
 

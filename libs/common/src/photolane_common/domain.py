@@ -23,6 +23,8 @@ class Face:
     distance: float | None = None
     encoding: bytes | None = None  # 128 float32 values
     cluster: str | None = None  # an unknown face's group of similar unknown faces
+    crop: str | None = None  # the key of its picture (a square JPEG around it), once made
+    rejected: str | None = None  # a person an admin said it is not: never matched to them again
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,45 @@ class PersonDeleted(BaseModel):
     person_id: str = Field(min_length=1)
 
 
+class FaceNamed(BaseModel):
+    """An admin named a face of a processed photo: its encoding enrolls the person (``photo_key`` is
+    where the face's picture goes, already on the person as enrolling), then the past is re-matched."""
+
+    model_config = ConfigDict(extra="ignore")
+    person_id: str = Field(min_length=1)
+    photo_id: str = Field(min_length=1)
+    face_index: int = Field(ge=0)
+    photo_key: str = Field(min_length=1)
+    cluster: str | None = None  # the face's cluster when it was named (its pointer there goes)
+
+
+class ClusterNamed(BaseModel):
+    """An admin named a cluster of unknown faces: every face in it is this person; the cluster's cover
+    face enrolls them (its picture at ``photo_key``)."""
+
+    model_config = ConfigDict(extra="ignore")
+    person_id: str = Field(min_length=1)
+    cluster: str = Field(min_length=1)
+    photo_key: str = Field(min_length=1)
+
+
+class FaceUnnamed(BaseModel):
+    """An admin said a face is not this person: unknown again, never matched to them again."""
+
+    model_config = ConfigDict(extra="ignore")
+    person_id: str = Field(min_length=1)
+    photo_id: str = Field(min_length=1)
+    face_index: int = Field(ge=0)
+
+
+class PeopleMerged(BaseModel):
+    """Two records of one person: ``merged_id``'s encodings and faces move to ``person_id``, then it is deleted."""
+
+    model_config = ConfigDict(extra="ignore")
+    person_id: str = Field(min_length=1)
+    merged_id: str = Field(min_length=1)
+
+
 REPLY_QUEUE_PREFIX = "photolane-replies-"
 MAX_NUMBERS = 10_000  # fits an SQS message (256 KiB) with room to spare
 
@@ -109,6 +148,10 @@ MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     "photo.processed": PhotoProcessed,
     "person.photo_added": PersonPhotoAdded,
     "person.deleted": PersonDeleted,
+    "person.face_named": FaceNamed,
+    "person.cluster_named": ClusterNamed,
+    "person.face_unnamed": FaceUnnamed,
+    "person.merged": PeopleMerged,
     "stats.requested": StatsRequested,
     "stats.answered": StatsAnswered,
     "signin.requested": SigninRequested,

@@ -30,6 +30,8 @@ class FaceAttribute(MapAttribute):
     encoding = BinaryAttribute(null=True, legacy_encoding=False)
     # An unknown face's group of similar unknown faces (the faces table's ``cluster:<id>``).
     cluster = UnicodeAttribute(null=True)
+    crop = UnicodeAttribute(null=True)  # the key of the face's picture
+    rejected = UnicodeAttribute(null=True)  # a person an admin said this face is not
 
 
 class DeliveryAttribute(MapAttribute):
@@ -164,6 +166,18 @@ class SettingModel(Model):
     expires_at = NumberAttribute(null=True)
 
 
+class ClusterSizeIndex(GlobalSecondaryIndex):
+    """Sparse: only cluster summaries carry ``listing``; the unknown people, largest first, a page at a
+    time (one partition: an admin's listing, written once per photo with unknown faces)."""
+
+    class Meta:
+        index_name = "clusters-by-size"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    size = NumberAttribute(range_key=True)
+
+
 class FaceModel(Model):
     """Every face of every processed photo, filed under who it is, so "the photos of this person" and
     "the faces of this unknown group" are each one query of one partition (no scan, no hot key).
@@ -174,10 +188,19 @@ class FaceModel(Model):
     class Meta:
         table_name = "photolane-faces"
 
-    group = UnicodeAttribute(hash_key=True)  # "person:<person id>" or "cluster:<cluster id>"
-    face = UnicodeAttribute(range_key=True)  # "<photo id>#<face index>"
-    photo_id = UnicodeAttribute()
+    group = UnicodeAttribute(hash_key=True)  # "person:<person id>", "cluster:<cluster id>", "summary:<cluster id>"
+    face = UnicodeAttribute(range_key=True)  # "<photo id>#<face index>" ("-" for a summary)
+    photo_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    crop = UnicodeAttribute(null=True)  # the face's picture
+    # A cluster's summary (its own partition, recounted from the cluster's entries when they change).
+    listing = UnicodeAttribute(null=True)
+    size = NumberAttribute(null=True)  # faces
+    photos = NumberAttribute(null=True)
+    sample = ListAttribute(of=UnicodeAttribute, null=True)  # a few photo ids
+    cover = UnicodeAttribute(null=True)  # "<photo id>#<face index>" of the face that represents it
+    counted = NumberAttribute(null=True)  # how often it was counted: a count writes only over the one it read
+    cluster_index = ClusterSizeIndex()
 
 
 ALL_MODELS: tuple[type[Model], ...] = (PhotoModel, PersonModel, SettingModel, FaceModel)

@@ -62,6 +62,29 @@ class PeopleStore:
     def photo_failed(self, person_id: str, photo_key: str, error: str) -> Person | None:
         return self._set_photo(person_id, photo_key, PersonPhoto(photo_key, FAILED, error[:500]))
 
+    def take_photos(self, person_id: str, photos: Sequence[PersonPhoto]) -> Person | None:
+        """Add these photos (encodings included) unless the person has them already (a merge)."""
+        return self._change(person_id, lambda mine: [*mine, *(p for p in photos if p.key not in {m.key for m in mine})])
+
+    def remove_photo(self, person_id: str, photo_key: str) -> Person | None:
+        """One photo (and its encoding) no longer of this person."""
+        return self._change(person_id, lambda photos: [p for p in photos if p.key != photo_key])
+
+    def update(self, person_id: str, name: str | None = None,
+               attributes: dict[str, object] | None = None) -> Person | None:
+        """A new name and/or attributes (None leaves one as it is); None when there is no such person."""
+        actions = [PersonModel.updated_at.set(datetime.now(UTC))]
+        actions += [PersonModel.name.set(name)] if name is not None else []
+        actions += [PersonModel.attributes.set(attributes)] if attributes is not None else []
+        try:
+            PersonModel(person_id).update(actions=actions, condition=PersonModel.id.exists(),
+                                          add_version_condition=False)
+        except Exception as exc:  # noqa: BLE001 - pynamodb's UpdateError: absent is the only expected cause
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return self.get(person_id)
+
     def delete(self, person_id: str) -> bool:
         try:
             # Whatever its version: a deletion wins over a concurrent enrollment.

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from .domain import (
     FAILED,
@@ -39,6 +43,99 @@ UNKNOWN_FEED = "unknown_faces"
 OLD_UNKNOWN_MARK = "yes"  # the unknown index's one key before it was sharded
 
 
+CLUSTER, SUMMARY = "cluster:", "summary:"  # the faces table's groups: a cluster's faces, its summary
+UNKNOWN_LISTING = "unknown"  # the one key of the clusters-by-size index
+SAMPLE_PHOTOS = 4  # photo ids a summary names
+
+
+class BadCursor(ValueError):
+    """A page cursor that this service did not make."""
+
+
+@dataclass(frozen=True)
+class FaceRef:
+    """One face of one photo, as filed in the faces table."""
+
+    photo_id: str
+    index: int
+    crop: str | None = None
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    """A group of similar unknown faces: how many faces and photos, a few of them, the face shown."""
+
+    cluster: str
+    faces: int
+    photos: int
+    sample: tuple[str, ...]
+    cover: FaceRef | None
+
+
+def _count_again(cluster: str, attempts: int = 10) -> None:
+    """Write a cluster's summary from its entries, or delete it when there are none.
+
+    Two processors counting one cluster at once must not leave the older count last: each count reads
+    the summary's ``counted`` number first and writes only if it is unchanged, else counts again. The
+    write that lands last then began after every entry its writer made, and no other write came
+    between its read and its write, so it saw every entry made before it."""
+    key = f"{SUMMARY}{cluster}"
+    for _ in range(attempts):
+        try:
+            current = FaceModel.get(key, "-", consistent_read=True)
+        except DoesNotExist:
+            current = None
+        counted = int(current.counted or 0) if current is not None else None
+        unchanged = FaceModel.counted.does_not_exist() if counted is None else FaceModel.counted == counted
+        entries = list(FaceModel.query(f"{CLUSTER}{cluster}", consistent_read=True))
+        try:
+            if not entries:
+                if current is not None:
+                    FaceModel(key, "-").delete(condition=unchanged)
+                return
+            # The face shown stays the same while it is in the cluster (one with a picture, if any has one).
+            cover = (next((e for e in entries if current is not None and e.face == current.cover), None)
+                     or next((e for e in entries if e.crop), entries[0]))
+            photos = list(dict.fromkeys(e.photo_id for e in entries if e.photo_id))
+            FaceModel(key, "-", created_at=_now(), listing=UNKNOWN_LISTING, size=len(entries), photos=len(photos),
+                      sample=photos[:SAMPLE_PHOTOS], cover=cover.face, crop=cover.crop,
+                      counted=(counted or 0) + 1).save(condition=unchanged)
+            return
+        except (PutError, DeleteError) as exc:
+            if not _conditional_failed(exc):
+                raise
+    raise RuntimeError(f"cluster {cluster} kept changing under {attempts} counts")
+
+
+def _to_summary(item: FaceModel) -> ClusterSummary:
+    cover = None
+    if item.cover:
+        photo_id, _, index = item.cover.rpartition("#")
+        cover = FaceRef(photo_id, int(index), item.crop)
+    return ClusterSummary(item.group.removeprefix(SUMMARY), int(item.size or 0), int(item.photos or 0),
+                          tuple(item.sample or ()), cover)
+
+
+def _encode_cursor(key: dict | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode() if key else None
+
+
+def _decode_cursor(cursor: str | None) -> dict | None:
+    """A cursor back into DynamoDB's start key: a JSON object of typed key values, nothing else."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor("not a cursor from this service") from exc
+    names = {"group", "face", "listing", "size"}
+    if (not isinstance(key, dict) or not key or set(key) - names
+            or not all(isinstance(v, dict) and len(v) == 1 and set(v) <= {"S", "N"}
+                       and isinstance(next(iter(v.values())), str) for v in key.values())):
+        raise BadCursor("not a cursor from this service")
+    return key
+
+
 def pending_shard(photo_id: str) -> str:
     """A photo's shard of the sharded indexes (pending, unknown faces): writes spread over 16 keys."""
     return str(zlib.crc32(photo_id.encode()) % PENDING_SHARDS)
@@ -68,6 +165,8 @@ def _to_photo(item: PhotoModel) -> Photo:
             distance=float(f.distance) if f.distance is not None else None,
             encoding=f.encoding,
             cluster=f.cluster,
+            crop=f.crop,
+            rejected=f.rejected,
         )
         for f in item.faces or []
     )
@@ -104,7 +203,8 @@ def _face_actions(photo_id: str, faces: tuple[Face, ...]) -> list:
     """Set the faces and what indexes them: the unknown marker (a shard) and the people named."""
     stored = [
         FaceAttribute(top=f.box[0], right=f.box[1], bottom=f.box[2], left=f.box[3],
-                      person_id=f.person_id, distance=f.distance, encoding=f.encoding, cluster=f.cluster)
+                      person_id=f.person_id, distance=f.distance, encoding=f.encoding, cluster=f.cluster,
+                      crop=f.crop, rejected=f.rejected)
         for f in faces
     ]
     people = {f.person_id for f in faces if f.person_id}
@@ -213,6 +313,12 @@ class PhotoStore:
         """Ids of the photos with a face in this cluster of unknown faces."""
         return sorted({item.photo_id for item in FaceModel.query(f"cluster:{cluster}")})
 
+    def unfile(self, group: str, refs: Iterable[FaceRef]) -> None:
+        """Take stale pointers out of a group (their photos say otherwise now)."""
+        with FaceModel.batch_write() as batch:
+            for ref in refs:
+                batch.delete(FaceModel(group, f"{ref.photo_id}#{ref.index}"))
+
     def file_named(self, person_id: str, faces: dict[str, list[int]]) -> None:
         """File faces under a person before naming them ({photo id: face indexes}): a run that dies
         after naming leaves them findable by the person (checked against the records when read)."""
@@ -225,8 +331,10 @@ class PhotoStore:
 
     def file_faces(self, *changes: tuple[Photo, tuple[Face, ...]]) -> None:
         """For each (photo, its faces before, or () for all): file each face under its group, and take it
-        out of the group it had before (idempotent; several photos in one batch write)."""
+        out of the group it had before (idempotent; several photos in one batch write); then the
+        summaries of the clusters that changed."""
         now = _now()
+        touched: set[str] = set()
         with FaceModel.batch_write() as batch:
             for photo, before in changes:
                 for index, face in enumerate(photo.faces):
@@ -237,7 +345,48 @@ class PhotoStore:
                     if old and old != new:
                         batch.delete(FaceModel(old, f"{photo.id}#{index}"))
                     if new:
-                        batch.save(FaceModel(new, f"{photo.id}#{index}", photo_id=photo.id, created_at=now))
+                        batch.save(FaceModel(new, f"{photo.id}#{index}", photo_id=photo.id, created_at=now,
+                                             crop=face.crop))
+                    touched |= {g.removeprefix(CLUSTER) for g in (old, new) if g and g.startswith(CLUSTER)}
+        if touched:
+            self.summarize(touched)
+
+    # -- clusters of unknown faces: each one's summary, the listing largest first -----------------
+    def summarize(self, clusters: Iterable[str]) -> None:
+        """Count each cluster's faces and photos again from its entries (idempotent) and write its
+        summary, or delete it when the cluster is empty."""
+        clusters = sorted(set(clusters))
+        with ThreadPoolExecutor(min(8, len(clusters))) as pool:  # three requests each: waiting is most of it
+            list(pool.map(_count_again, clusters))
+
+    def unknown_people(self, limit: int, cursor: str | None = None) -> tuple[list[ClusterSummary], str | None]:
+        """The clusters of unknown faces, most faces first, ``limit`` at a time; the cursor of the next
+        page or None (raises BadCursor)."""
+        start = _decode_cursor(cursor)
+        items = FaceModel.cluster_index.query(UNKNOWN_LISTING, scan_index_forward=False, limit=limit,
+                                              page_size=limit, last_evaluated_key=start)
+        page = [_to_summary(item) for item in items]
+        last = items.last_evaluated_key if len(page) == limit else None
+        return page, _encode_cursor(last)
+
+    def cluster(self, cluster: str) -> ClusterSummary | None:
+        try:
+            return _to_summary(FaceModel.get(f"{SUMMARY}{cluster}", "-", consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def faces_of(self, group: str, limit: int | None = None,
+                 cursor: str | None = None) -> tuple[list[FaceRef], str | None]:
+        """The faces filed under a group ("person:<id>", "cluster:<id>"), by photo id, a page at a time.
+        Entries are pointers: check each against its photo record."""
+        items = FaceModel.query(group, limit=limit, page_size=limit, last_evaluated_key=_decode_cursor(cursor))
+        refs = [FaceRef(item.photo_id or "", int(item.face.rpartition("#")[2]), item.crop) for item in items]
+        last = items.last_evaluated_key if limit is not None and len(refs) == limit else None
+        return refs, _encode_cursor(last)
+
+    def count_of(self, group: str) -> int:
+        """How many faces are filed under a group (one count query, no items read back)."""
+        return FaceModel.count(group)
 
     def change_faces(self, photo_id: str, change: Callable[[Photo], tuple[Face, ...] | None],
                      attempts: int = 5, first: Photo | None = None) -> Photo | None:
@@ -272,7 +421,8 @@ class PhotoStore:
         for index, (person_id, distance, encoding) in names.items():
             face = PhotoModel.faces[index]
             actions += [face.person_id.set(person_id), face.distance.set(distance), face.cluster.remove()]
-            still = face.person_id.does_not_exist() & (face.encoding == encoding)
+            still = (face.person_id.does_not_exist() & (face.encoding == encoding)
+                     & (face.rejected.does_not_exist() | (face.rejected != person_id)))
             condition = still if condition is None else condition & still
         item = PhotoModel(photo_id)
         if not self._update_item(item, actions, condition):

@@ -103,10 +103,27 @@ def _ensure_queue(sqs: Any, name: str, visibility_timeout: int) -> str:
 
 def _ensure_tables(settings: CommonSettings) -> None:
     bind_models(settings)
+    dynamodb = aws.client("dynamodb", settings)
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        else:
+            _add_missing_indexes(dynamodb, model)
     _expire_settings(aws.client("dynamodb", settings), settings.settings_table)
+
+
+def _add_missing_indexes(dynamodb: Any, model: Any) -> None:
+    """A table made by an older version (a kept local store) gets the indexes added since."""
+    table = dynamodb.describe_table(TableName=model.Meta.table_name)["Table"]
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes") or []}
+    for index in model._get_schema()["global_secondary_indexes"]:
+        if index["index_name"] in present:
+            continue
+        dynamodb.update_table(
+            TableName=model.Meta.table_name, AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": index["index_name"], "KeySchema": index["key_schema"],
+                                                     "Projection": index["projection"]}}],
+        )
 
 
 def _expire_settings(dynamodb: Any, table: str) -> None:

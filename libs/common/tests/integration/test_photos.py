@@ -1,11 +1,16 @@
 """The photo store against a real DynamoDB stand-in."""
 
+import base64
+import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from photolane.testing import Stack
 from photolane_common.domain import FAILED, PROCESSED, PROCESSING, QUEUED, Face, Photo, ProcessedImage
-from photolane_common.photos import PhotoStore
+from photolane_common.photos import BadCursor, PhotoStore
 
 
 def _new_photo(store: PhotoStore, **fields: object) -> Photo:
@@ -90,3 +95,60 @@ def test_pending_photos_are_found_by_shard_when_stale_nudged_once_and_settled(st
     assert photo.id not in store.stale(shard, datetime.now(UTC) + timedelta(seconds=1))
     assert store.mark_processing(photo.id)  # tried again (a redrive): pending again
     assert store.get(photo.id).pending == shard
+
+
+# -- clusters of unknown faces: summaries and the listing -------------------------------------------
+def _in_clusters(store: PhotoStore, *clusters: str) -> Photo:
+    """A processed photo with one unknown face in each of these clusters, filed."""
+    photo = _new_photo(store)
+    faces = tuple(Face((0, 10, 10, 0), encoding=b"\0" * 512, cluster=c, crop=f"faces/{photo.id}/{i}.jpg")
+                  for i, c in enumerate(clusters))
+    store.mark_processed(photo.id, ProcessedImage("f", "t", "r", 10, 10, faces))
+    done = store.get(photo.id)
+    store.file_faces((done, ()))
+    return done
+
+
+def test_the_unknown_people_are_listed_largest_first_a_page_at_a_time(stack: Stack) -> None:
+    store = PhotoStore()
+    sizes = {"a": 3, "b": 1, "c": 2, "d": 4, "e": 1}
+    photos = {c: [_in_clusters(store, c) for _ in range(n)] for c, n in sizes.items()}
+    seen, cursor = [], None
+    for _ in range(10):
+        page, cursor = store.unknown_people(2, cursor)
+        assert len(page) <= 2
+        seen += page
+        if cursor is None:
+            break
+    assert [s.faces for s in seen] == [4, 3, 2, 1, 1]
+    assert {s.cluster for s in seen} == set(sizes)
+    d = next(s for s in seen if s.cluster == "d")
+    assert d.photos == 4 and set(d.sample) <= {p.id for p in photos["d"]} and len(d.sample) == 4
+    assert d.cover.crop == f"faces/{d.cover.photo_id}/0.jpg"
+
+
+def test_a_cursor_not_made_here_is_refused(stack: Stack) -> None:
+    store = PhotoStore()
+    forged = base64.urlsafe_b64encode(json.dumps({"owner": {"S": "x"}}).encode()).decode()
+    for cursor in ("%%%", "bm90IGpzb24", forged, base64.urlsafe_b64encode(b"[1]").decode()):
+        with pytest.raises(BadCursor):
+            store.unknown_people(2, cursor)
+
+
+def test_a_cluster_counted_by_many_at_once_ends_with_every_face(stack: Stack) -> None:
+    """Processors filing faces of one cluster at the same moment: the summary that stays counts all."""
+    store = PhotoStore()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: _in_clusters(store, "crowd"), range(12)))
+    summary = store.cluster("crowd")
+    assert (summary.faces, summary.photos) == (12, 12)
+
+
+def test_a_cluster_emptied_leaves_the_listing(stack: Stack) -> None:
+    store = PhotoStore()
+    photo = _in_clusters(store, "gone")
+    assert store.cluster("gone").faces == 1
+    named = tuple(Face(f.box, person_id="p", encoding=f.encoding) for f in photo.faces)
+    store.file_faces((Photo(**{**photo.__dict__, "faces": named}), photo.faces))
+    assert store.cluster("gone") is None
+    assert "gone" not in {s.cluster for s in store.unknown_people(100)[0]}

@@ -4,7 +4,7 @@ import json
 
 from photolane.testing import Stack
 from photolane_common import aws
-from photolane_common.models import PersonModel, PhotoModel, SettingModel
+from photolane_common.models import FaceModel, PersonModel, PhotoModel, SettingModel
 from photolane_common.resources import ensure_resources
 from photolane_common.settings import CommonSettings
 
@@ -36,3 +36,20 @@ def test_tables_exist_with_their_configured_names(stack: Stack) -> None:
     assert PhotoModel.Meta.table_name == stack.env["PHOTOLANE_PHOTOS_TABLE"]
     for model in (PhotoModel, PersonModel, SettingModel):
         assert model.exists()
+
+
+def test_a_table_made_by_an_older_version_gets_the_indexes_added_since(stack: Stack) -> None:
+    """A kept local store from before the unknown people's listing: its faces table gains the index."""
+    dynamodb = aws.client("dynamodb", CommonSettings())
+    table = FaceModel.Meta.table_name
+    dynamodb.delete_table(TableName=table)
+    dynamodb.create_table(  # as an older version made it: keys only, no index
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "group", "KeyType": "HASH"}, {"AttributeName": "face", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "group", "AttributeType": "S"},
+                              {"AttributeName": "face", "AttributeType": "S"}])
+    ensure_resources(CommonSettings())
+    indexes = dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes") or []
+    assert [i["IndexName"] for i in indexes] == ["clusters-by-size"]
+    assert list(FaceModel.cluster_index.query("unknown")) == []  # and it answers
+    ensure_resources(CommonSettings())  # again: nothing to add, no error

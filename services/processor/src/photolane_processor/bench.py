@@ -37,7 +37,7 @@ from .settings import ProcessorSettings
 FACES = Path(os.environ.get("PHOTOLANE_BENCH_FACES", "tests/fixtures/faces"))
 log = logging.getLogger("photolane.bench")
 
-STAGES = ("decode", "flip", "thumbnail", "detect", "encode", "match")
+STAGES = ("decode", "flip", "thumbnail", "detect", "encode", "match", "pictures")  # pictures: each face's 160 px JPEG
 SINGLES = ["obama_2", "biden_2", "kit_harington_3", "rose_leslie_2", "alex_lacamoire_3", "obama_3",
            "kit_harington_2", "biden_1", "rose_leslie_1"]
 

@@ -18,8 +18,12 @@ from photolane_common.aws import BlobStore, MessageQueue, MissingObject, Missing
 from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, QUEUED, Face, Person, Photo, ProcessedImage
 from photolane_common.logs import photo_context
 from photolane_common.messages import (
+    ClusterNamed,
     Envelope,
+    FaceNamed,
+    FaceUnnamed,
     InvalidMessage,
+    PeopleMerged,
     PersonDeleted,
     PersonPhotoAdded,
     PhotoProcessed,
@@ -33,6 +37,7 @@ from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 from photolane_common.resources import INCOMING_PREFIX
 
+from . import naming
 from .imaging import UnreadableImage, open_oriented
 from .known import KnownPeople, UnknownFaces
 from .matching import FaceIndex, from_bytes, to_bytes
@@ -67,6 +72,8 @@ def handle(envelope: Envelope, deps: ProcessorDeps) -> None:
         enroll(job, deps)
     elif isinstance(job, PersonDeleted):
         forget(job, deps)
+    elif isinstance(job, FaceNamed | ClusterNamed | FaceUnnamed | PeopleMerged):
+        naming.handle(job, deps)
     elif isinstance(job, StatsRequested):
         answer_stats(job, deps)
     elif isinstance(job, S3ObjectsCreated):
@@ -100,7 +107,7 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
         log.warning("photo.failed", extra={"error": error})
         _notify(deps, photo.id, "failed")
         return
-    faces = _clustered(photo.id, outputs.faces, deps)
+    faces = _clustered(photo.id, _with_pictures(photo.id, outputs.faces, outputs.pictures, deps), deps)
     result = ProcessedImage(
         flipped_key=f"flipped/{photo.id}.{outputs.flipped.extension}",
         thumbnail_key=f"thumbs/{photo.id}.jpg",
@@ -119,6 +126,16 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
     _index(replace(photo, faces=faces), deps)
     _catch_up(photo.id, generation, deps)
     _notify(deps, photo.id, "processed")
+
+
+def _with_pictures(photo_id: str, faces: tuple[Face, ...], pictures: tuple[bytes, ...],
+                   deps: ProcessorDeps) -> tuple[Face, ...]:
+    """Each face's picture in the bucket (faces/<photo>/<index>.jpg), its key on the face."""
+    keys = [f"faces/{photo_id}/{i}.jpg" for i in range(len(pictures))]
+    if keys:
+        with ThreadPoolExecutor(min(8, len(keys))) as pool:  # small PUTs: waiting on them is most of it
+            list(pool.map(lambda kp: deps.blobs.put(kp[0], kp[1], "image/jpeg"), zip(keys, pictures, strict=True)))
+    return tuple(replace(face, crop=key) for face, key in zip(faces, keys, strict=True)) if keys else faces
 
 
 def ingest(dropped: S3Object, deps: ProcessorDeps) -> None:
@@ -192,7 +209,7 @@ def give_up(envelope: Envelope, error: BaseException, deps: ProcessorDeps) -> No
     reason = f"processing failed after {deps.settings.max_receives} tries: {error}"
     if isinstance(job, PhotoUploaded) and deps.photos.mark_failed(job.photo_id, reason):
         _notify(deps, job.photo_id, "failed")
-    elif isinstance(job, PersonPhotoAdded):
+    elif isinstance(job, PersonPhotoAdded | FaceNamed | ClusterNamed):
         deps.people.photo_failed(job.person_id, job.photo_key, reason)
 
 
@@ -364,10 +381,10 @@ def _rename(photo_ids: list[str], index: FaceIndex, deps: ProcessorDeps, forgett
             if face.encoding is None or face.person_id not in (None, forgetting):
                 continue
             match = index.match(from_bytes(face.encoding), tolerance)[0]
-            if match.person_id is not None:
-                faces[i] = Face(face.box, match.person_id, match.distance, face.encoding)
+            if match.person_id is not None and match.person_id != face.rejected:
+                faces[i] = replace(face, person_id=match.person_id, distance=match.distance, cluster=None)
             elif face.person_id is not None:  # un-named: unknown again, in a cluster again
-                faces[i] = Face(face.box, None, None, face.encoding)
+                faces[i] = replace(face, person_id=None, distance=None, cluster=None)
                 unnamed.add(i)
         if faces == list(photo.faces):
             return None

@@ -185,3 +185,22 @@ def encode(image: Image.Image, source_format: str, quality: int = 92) -> Renditi
 
 def encode_jpeg(image: Image.Image, quality: int = 85) -> Rendition:
     return encode(to_rgb(image), "JPEG", quality)
+
+
+FACE_PX = 160  # a face's picture: square, this many pixels a side
+
+
+def face_picture(image: Image.Image, box: tuple[int, int, int, int], scale: float = 1.0) -> bytes:
+    """A square JPEG around one face (``box`` in full-size pixels, ``image`` at ``scale`` of full size),
+    with room around it, as a person would frame it."""
+    top, right, bottom, left = (v * scale for v in box)
+    half = max(right - left, bottom - top, 2) * 0.8
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    # Square where the image allows; cut by its edges where it does not.
+    area = (max(0, round(cx - half)), max(0, round(cy - half)),
+            min(image.width, round(cx + half)), min(image.height, round(cy + half)))
+    if area[2] <= area[0] or area[3] <= area[1]:
+        area = (0, 0, image.width, image.height)  # a box outside the image: the whole of it
+    piece = to_rgb(image.crop(area))
+    piece.thumbnail((FACE_PX, FACE_PX), Image.Resampling.LANCZOS)
+    return encode(piece, "JPEG", 85).data

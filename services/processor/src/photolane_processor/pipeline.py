@@ -24,6 +24,7 @@ from .imaging import (
     decode_for_work,
     encode,
     encode_jpeg,
+    face_picture,
     full_size_regions,
     mirrored,
     open_oriented,
@@ -49,6 +50,7 @@ class Outputs:
     width: int
     height: int
     timings_ms: dict[str, float] = field(default_factory=dict)
+    pictures: tuple[bytes, ...] = ()  # a square JPEG of each face, in the faces' order
 
 
 @contextmanager
@@ -93,7 +95,9 @@ def render(data: bytes, recognition: Recognition, thumbnail_px: int, quality: in
         Face(scale_box(box, decoded.scale, decoded.size), m.person_id, m.distance, to_bytes(e))
         for box, m, e in zip(boxes, matches, encodings, strict=True)
     )
-    return Outputs(flipped, thumb, faces, decoded.size[0], decoded.size[1], timings)
+    with _timed(timings, "pictures"):
+        pictures = tuple(face_picture(work, face.box, decoded.scale) for face in faces)
+    return Outputs(flipped, thumb, faces, decoded.size[0], decoded.size[1], timings, pictures)
 
 
 # dlib aligns each face to a 150 px chip: a face smaller than that in the scaled decode is encoded

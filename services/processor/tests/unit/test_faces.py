@@ -77,7 +77,8 @@ def test_render_names_the_enrolled_and_times_each_stage(detector: FaceDetector, 
     assert sorted(face.person_id for face in out.faces) == ["kit", "rose"]
     assert all(face.distance < 0.6 and len(face.encoding) == 512 for face in out.faces)
     assert max(Image.open(io.BytesIO(out.thumbnail.data)).size) == 128
-    assert set(out.timings_ms) == {"decode", "flip", "thumbnail", "detect", "encode", "match"}
+    assert set(out.timings_ms) == {"decode", "flip", "thumbnail", "detect", "encode", "match", "pictures"}
+    assert len(out.pictures) == 2 and all(p[:2] == b"\xff\xd8" for p in out.pictures)
 
 
 def test_strangers_stay_unknown(detector: FaceDetector, encoder: FaceEncoder, faces_dir) -> None:

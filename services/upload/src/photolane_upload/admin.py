@@ -5,15 +5,29 @@ Every route here answers 401 (with the token form) without an admin session.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from photolane_common.domain import Person
+
 from . import sessions
 from .api import export_response
 from .deps import current_deps
+from .faces import (
+    edit_person,
+    merge_people,
+    name_cluster,
+    name_face,
+    parse_who,
+    person_photos,
+    person_summary,
+    unknown_people,
+    unname_face,
+)
 from .guards import TooMany, count_admin_login
 from .handlers import Enrollment, QueueUnavailable, delete_person, enroll_person, person_view
 from .queues import PurgeRefused, UnknownQueue
@@ -21,6 +35,12 @@ from .validation import InvalidUpload
 from .web import sentence
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+ADMIN_PAGE_UNKNOWN = 12  # unknown people on the admin page (the rest on /admin/unknown)
+UNKNOWN_PAGE = 24  # unknown people a page on /admin/unknown
+PEOPLE_PAGE = 24  # people a page on /admin/people
+PERSON_FACES_PAGE = 48  # faces a page on a person's page
+RELOADS = 8  # how often a page reloads itself (every 2 s) after a change the processor makes
 
 
 def admin_page_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,8 +89,14 @@ def page() -> Any:
     # Notifications whose sender died mid-send: maybe sent, never repeated (a sparse index).
     uncertain = [(photo.id, d) for photo in deps.photos.with_uncertain_deliveries()
                  for d in photo.deliveries if d.status == "uncertain"]
+    try:
+        unknown = unknown_people(ADMIN_PAGE_UNKNOWN, None, deps)
+    except InvalidUpload:  # pragma: no cover - no cursor given: never a bad one
+        unknown = {"clusters": [], "next": None}
     return render_template("admin.html", blocked=deps.switches.uploads_blocked(), queues=deps.queues.depths(),
-                           people=[person_view(p, deps) for p in deps.people.all()], uncertain=uncertain)
+                           people=[person_view(p, deps) for p in deps.people.all()], uncertain=uncertain,
+                           unknown=unknown["clusters"], more_unknown=unknown["next"] is not None,
+                           everyone=_everyone())
 
 
 @admin.post("/uploads")
@@ -149,3 +175,252 @@ def purge(name: str) -> Any:
         return back()
     flash(f"{name} is purged.")
     return back()
+
+
+# -- faces: naming a face or an unknown person, taking a name back, the people and their pages -------
+def _faces_mark(faces: Any) -> str:
+    """A short fingerprint of who a photo's faces are (the photo page polls until it changes):
+    FNV-1a (32 bits) of the person ids, "-" for an unknown face, joined by ","; faces.js computes
+    the same from the API's answer."""
+    text = ",".join((f["person"]["id"] if f.get("person") else "-") for f in faces)
+    value = 0x811C9DC5
+    for byte in text.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"{value:08x}"
+
+
+def _naming() -> dict[str, Any] | None:
+    """For the photo page (a template of web.py): what an admin needs to name faces, else None."""
+    if not sessions.is_admin(current_deps().settings):
+        return None
+    return {"people": _everyone()}
+
+
+def _everyone() -> list[dict[str, str]]:
+    people = sorted(current_deps().people.all(), key=lambda p: (p.name.casefold(), p.id))
+    return [{"id": p.id, "name": p.name} for p in people]
+
+
+@admin.app_context_processor
+def face_helpers() -> dict[str, Any]:
+    return {"face_naming": _naming, "faces_mark": _faces_mark, "attributes_text": attributes_text}
+
+
+def attributes_text(attributes: dict[str, object] | None) -> str:
+    """Attributes as the forms show them: ``key: value`` lines, or JSON when lines would lose something."""
+    if not attributes:
+        return ""
+    simple = all(isinstance(v, str) and "\n" not in v and v == v.strip() for v in attributes.values()) and \
+        all(":" not in k and "\n" not in k and k == k.strip() and k for k in attributes)
+    if simple:
+        return "\n".join(f"{k}: {v}" for k, v in attributes.items())
+    return json.dumps(attributes, ensure_ascii=False)
+
+
+def attributes_field(text: str | None) -> str | dict[str, object] | None:
+    """The attributes a form sent: a JSON object, or ``key: value`` lines (values kept as text)."""
+    if text is None or not text.strip():
+        return None
+    if text.strip().startswith("{"):
+        return text
+    attributes: dict[str, object] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        key, colon, value = line.partition(":")
+        if not colon or not key.strip():
+            raise InvalidUpload(f"attributes line {number} is not key: value (write one per line, "
+                                f'e.g. role: student, or a JSON object)')
+        attributes[key.strip()] = value.strip()
+    return attributes
+
+
+def _who_from_form() -> dict[str, Any]:
+    """The naming forms: an existing person (``person_id``) or a new one (``name``, ``attributes``)."""
+    if "person_id" in request.form:
+        return {"person_id": request.form.get("person_id") or ""}
+    return {"name": request.form.get("name") or "", "attributes": attributes_field(request.form.get("attributes"))}
+
+
+def _local(path: str | None, default: str) -> str:
+    """Where a form asked to go back to: a path of this site only (never another site)."""
+    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path and "\n" not in path:
+        return path
+    return default
+
+
+def _photo_page(photo_id: str, mark: str | None = None) -> Any:
+    args = {"changed": mark} if mark else {}
+    return redirect(url_for("web.photo_page", photo_id=photo_id, **args) + ("#faces" if mark else ""), 303)
+
+
+def _mark_of(photo_id: str) -> str | None:
+    deps = current_deps()
+    photo = deps.photos.get(photo_id) if len(photo_id) <= 64 else None
+    return _faces_mark([{"person": {"id": f.person_id} if f.person_id else None} for f in photo.faces]) \
+        if photo is not None else None
+
+
+def _refused(exc: InvalidUpload) -> None:
+    flash(sentence(exc.message), "error")
+
+
+@admin.post("/photos/<photo_id>/faces/<int:index>/person")
+@admin_page_required
+def name_photo_face(photo_id: str, index: int) -> Any:
+    deps = current_deps()
+    mark = _mark_of(photo_id)
+    try:
+        person = name_face(photo_id, index, parse_who(_who_from_form()), deps)
+    except InvalidUpload as exc:
+        _refused(exc)
+        return _photo_page(photo_id) if mark else redirect(url_for("admin.page"), 303)
+    except QueueUnavailable:
+        flash("The naming could not be queued; try again.", "error")
+        return _photo_page(photo_id)
+    flash(f"Face {index + 1} is {person.name}; every photo where they appear is being named.")
+    return _photo_page(photo_id, mark)
+
+
+@admin.post("/photos/<photo_id>/faces/<int:index>/unname")
+@admin_page_required
+def unname_photo_face(photo_id: str, index: int) -> Any:
+    deps = current_deps()
+    mark = _mark_of(photo_id)
+    photo = deps.photos.get(photo_id) if mark else None
+    named = photo.faces[index].person_id if photo is not None and 0 <= index < len(photo.faces) else None
+    person = deps.people.get(named) if named else None
+    back_to = request.form.get("next")
+    try:
+        unname_face(photo_id, index, deps)
+    except InvalidUpload as exc:
+        _refused(exc)
+        return redirect(_local(back_to, url_for("web.photo_page", photo_id=photo_id)), 303) if mark \
+            else redirect(url_for("admin.page"), 303)
+    except QueueUnavailable:
+        flash("The change could not be queued; try again.", "error")
+        return _photo_page(photo_id)
+    name = person.name if person else "that person"
+    flash(f"Face {index + 1} is no longer {name}, and will not be matched to them again.")
+    if back_to:
+        return redirect(_local(back_to, url_for("admin.page")), 303)
+    return _photo_page(photo_id, mark)
+
+
+@admin.post("/unknown/<cluster>/person")
+@admin_page_required
+def name_unknown(cluster: str) -> Any:
+    back_to = _local(request.form.get("next"), url_for("admin.unknown"))
+    try:
+        person = name_cluster(cluster, parse_who(_who_from_form()), current_deps())
+    except InvalidUpload as exc:
+        _refused(exc)
+        return redirect(back_to, 303)
+    except QueueUnavailable:
+        flash("The naming could not be queued; try again.", "error")
+        return redirect(back_to, 303)
+    flash(f"That unknown person is {person.name}; their photos are being named.")
+    return redirect(_with_reloads(back_to), 303)
+
+
+def _with_reloads(path: str) -> str:
+    """The page, told to reload itself a few times (faces.js) while the processor does the change."""
+    base, _, fragment = path.partition("#")
+    base = base.split("?", 1)[0] if "reload=" in base else base
+    return f"{base}{'&' if '?' in base else '?'}reload={RELOADS}" + (f"#{fragment}" if fragment else "")
+
+
+@admin.get("/unknown")
+@admin_page_required
+def unknown() -> Any:
+    deps = current_deps()
+    cursor = request.args.get("cursor")
+    try:
+        page = unknown_people(UNKNOWN_PAGE, cursor, deps)
+    except InvalidUpload as exc:
+        return render_template("message.html", title="Page not found", status=400,
+                               message=sentence(exc.message)), 400
+    return render_template("admin_unknown.html", clusters=page["clusters"], next=page["next"],
+                           first=not cursor, everyone=_everyone())
+
+
+@admin.get("/people")
+@admin_page_required
+def people() -> Any:
+    deps = current_deps()
+    raw = request.args.get("page", "1")
+    number = int(raw) if raw.isdigit() and 0 < len(raw) <= 6 and int(raw) >= 1 else 1
+    everyone = sorted(deps.people.all(), key=lambda p: (p.name.casefold(), p.id))
+    pages = max(1, -(-len(everyone) // PEOPLE_PAGE))
+    number = min(number, pages)
+    shown = everyone[(number - 1) * PEOPLE_PAGE:number * PEOPLE_PAGE]
+    return render_template("admin_people.html", people=[person_summary(p, deps) for p in shown],
+                           page=number, pages=pages, total=len(everyone))
+
+
+def _person_or_404(person_id: str) -> Person | None:
+    deps = current_deps()
+    return deps.people.get(person_id) if len(person_id) <= 64 else None
+
+
+@admin.get("/people/<person_id>")
+@admin_page_required
+def person(person_id: str) -> Any:
+    deps = current_deps()
+    found = _person_or_404(person_id)
+    if found is None:
+        return render_template("message.html", title="No such person", status=404,
+                               message="Nobody is enrolled with that id (deleted, or merged into another)."), 404
+    try:
+        faces = person_photos(found.id, PERSON_FACES_PAGE, request.args.get("cursor"), deps)
+    except InvalidUpload as exc:
+        return render_template("message.html", title="Page not found", status=400,
+                               message=sentence(exc.message)), 400
+    others = [p for p in _everyone() if p["id"] != found.id]
+    return render_template("admin_person.html", person=person_summary(found, deps), faces=faces["faces"],
+                           next=faces["next"], others=others)
+
+
+@admin.post("/people/<person_id>/edit")
+@admin_page_required
+def edit(person_id: str) -> Any:
+    body: dict[str, Any] = {}
+    if "name" in request.form:
+        body["name"] = request.form.get("name")
+    if "attributes" in request.form:
+        try:
+            body["attributes"] = attributes_field(request.form.get("attributes"))
+        except InvalidUpload as exc:
+            _refused(exc)
+            return redirect(url_for("admin.person", person_id=person_id), 303)
+    try:
+        changed = edit_person(person_id, body, current_deps())
+    except InvalidUpload as exc:
+        _refused(exc)
+        if exc.status == 404:
+            return redirect(url_for("admin.people"), 303)
+        return redirect(url_for("admin.person", person_id=person_id), 303)
+    flash(f"{changed.name} is saved.")
+    return redirect(url_for("admin.person", person_id=changed.id), 303)
+
+
+@admin.post("/people/<person_id>/merge")
+@admin_page_required
+def merge(person_id: str) -> Any:
+    deps = current_deps()
+    other = request.form.get("person_id")
+    merged = deps.people.get(other) if other and len(other) <= 64 else None
+    try:
+        kept = merge_people(person_id, other, deps)
+    except InvalidUpload as exc:
+        _refused(exc)
+        if _person_or_404(person_id) is None:
+            return redirect(url_for("admin.people"), 303)
+        return redirect(url_for("admin.person", person_id=person_id), 303)
+    except QueueUnavailable:
+        flash("The merge could not be queued; try again.", "error")
+        return redirect(url_for("admin.person", person_id=person_id), 303)
+    flash(f"{merged.name if merged else 'The other person'} is being merged into {kept.name}: "
+          "one person remains, with the faces of both.")
+    return redirect(_with_reloads(url_for("admin.person", person_id=kept.id)), 303)
+

@@ -11,9 +11,22 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
+from photolane_common.domain import Person
+
 from . import sessions
 from .deps import current_deps
 from .export import export_csv, export_json
+from .faces import (
+    edit_person,
+    merge_people,
+    name_cluster,
+    name_face,
+    page_size,
+    parse_who,
+    person_photos,
+    unknown_people,
+    unname_face,
+)
 from .guards import count_upload
 from .handlers import (
     Enrollment,
@@ -221,6 +234,95 @@ def remove_person(person_id: str) -> Any:
     if len(person_id) > 64 or not delete_person(person_id, current_deps()):
         return error(404, f"no person {person_id}")
     return jsonify(id=person_id, status="deleted")
+
+
+# -- faces (admin): name a face or an unknown person, take a name back, merge, edit ------------------
+def _face_index(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 4:
+        raise InvalidUpload(f"face index {raw[:10]!r} is not a whole number from 0", 404)
+    return int(raw)
+
+
+def _accepted(person: Person) -> Any:
+    return jsonify(person_view(person, current_deps())), 202, {"Location": f"/api/people/{person.id}"}
+
+
+@api.post("/api/photos/<photo_id>/faces/<index>/person")
+@admin_required
+def name_photo_face(photo_id: str, index: str) -> Any:
+    try:
+        return _accepted(name_face(photo_id, _face_index(index), parse_who(request.get_json(silent=True)),
+                                   current_deps()))
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+    except QueueUnavailable:
+        return error(503, "the naming could not be queued; try again")
+
+
+@api.delete("/api/photos/<photo_id>/faces/<index>/person")
+@admin_required
+def unname_photo_face(photo_id: str, index: str) -> Any:
+    try:
+        person_id = unname_face(photo_id, _face_index(index), current_deps())
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+    except QueueUnavailable:
+        return error(503, "the change could not be queued; try again")
+    return jsonify(photo_id=photo_id, index=int(index), person_id=person_id, status="unnaming"), 202
+
+
+@api.get("/api/faces/unknown")
+@admin_required
+def list_unknown_people() -> Any:
+    try:
+        limit = page_size(request.args.get("limit"))
+        return jsonify(unknown_people(limit, request.args.get("cursor"), current_deps()))
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+
+
+@api.post("/api/faces/unknown/<cluster>/person")
+@admin_required
+def name_unknown_person(cluster: str) -> Any:
+    try:
+        return _accepted(name_cluster(cluster, parse_who(request.get_json(silent=True)), current_deps()))
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+    except QueueUnavailable:
+        return error(503, "the naming could not be queued; try again")
+
+
+@api.patch("/api/people/<person_id>")
+@admin_required
+def change_person(person_id: str) -> Any:
+    try:
+        return jsonify(person_view(edit_person(person_id, request.get_json(silent=True), current_deps()),
+                                   current_deps()))
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+
+
+@api.post("/api/people/<person_id>/merge")
+@admin_required
+def merge_person(person_id: str) -> Any:
+    body = request.get_json(silent=True)
+    try:
+        merged = body.get("person_id") if isinstance(body, dict) else None
+        return _accepted(merge_people(person_id, merged, current_deps()))
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+    except QueueUnavailable:
+        return error(503, "the merge could not be queued; try again")
+
+
+@api.get("/api/people/<person_id>/photos")
+@admin_required
+def photos_of_person(person_id: str) -> Any:
+    try:
+        limit = page_size(request.args.get("limit"), 48)
+        return jsonify(person_photos(person_id, limit, request.args.get("cursor"), current_deps()))
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
 
 
 @api.app_errorhandler(413)

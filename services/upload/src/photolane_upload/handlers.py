@@ -137,11 +137,14 @@ def photo_view(photo: Photo, deps: UploadDeps, reveal_contacts: bool = False) ->
         "results_url": url(photo.results_key),
         "faces": [
             {
+                "index": index,
                 "box": list(face.box),
                 "person": _person_ref(people.get(face.person_id)) if face.person_id else None,
                 "distance": face.distance,
+                "cluster": face.cluster if face.person_id is None else None,
+                "crop_url": url(face.crop),
             }
-            for face in photo.faces
+            for index, face in enumerate(photo.faces)
         ],
         "notifications": [
             {
@@ -269,16 +272,30 @@ def parse_blocked(body: Any) -> bool:
 
 
 def gallery_items(entries: list[Entry], deps: UploadDeps) -> list[dict[str, Any]]:
-    """What the gallery page shows of each photo: its images and the people in it, by name."""
+    """What the gallery page shows of each photo: its images, when it came (ISO for the page's script to
+    show in local time, and a UTC text for a page without script), and the people in it, by name."""
     url = lambda key: deps.blobs.url(key, deps.settings.presign_seconds)  # noqa: E731
     people = deps.people.many(pid for e in entries for pid in e.person_ids)
-    return [
-        {
+
+    def when(stamp: str) -> tuple[str, str]:
+        try:
+            moment = datetime.fromisoformat(stamp)
+        except ValueError:
+            return stamp, stamp
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        return moment.isoformat(timespec="seconds"), f"{moment:%Y-%m-%d %H:%M} UTC"
+
+    items = []
+    for e in entries:
+        iso, text = when(e.created_at)
+        names = [people[pid].name for pid in e.person_ids if pid in people]
+        title = e.filename or "photo"
+        items.append({
             "id": e.id, "status": e.status, "error": e.error, "filename": e.filename,
-            "created_at": e.created_at[:19].replace("T", " "), "faces": e.faces,
+            "created_at": iso, "created_text": text, "faces": e.faces,
             "original_url": url(e.original_key), "flipped_url": url(e.flipped_key),
             "thumbnail_url": url(e.thumbnail_key),
-            "people": [people[pid].name for pid in e.person_ids if pid in people],
-        }
-        for e in entries
-    ]
+            "people": names,
+            "alt": f"{title} — {', '.join(names)}" if names else title,
+        })
+    return items

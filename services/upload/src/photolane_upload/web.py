@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from photolane_common.domain import owner_of
 
@@ -161,3 +162,43 @@ def signin_link() -> Any:
 def _bad_link(message: str) -> Any:
     return render_template("message.html", title="Sign-in link refused", message=message, status=400,
                            link=(url_for("web.signin"), "Ask for a sign-in link")), 400
+
+
+# -- error pages -----------------------------------------------------------------------------------
+# A page that cannot be shown gets a styled page that says why and where to go; the status stays the
+# real one. Under /api/ the answer is the API's own JSON (api.http_error), as before.
+ERROR_PAGES = {
+    404: ("Page not found", "There is nothing at this address. The link may be old, or mistyped: check it, "
+                            "or start again from the upload page or your gallery."),
+    405: ("This page does not work that way", "This address cannot be opened like that (a form's address "
+                                              "opened as a page, perhaps). Go back and use the page's own "
+                                              "buttons, or start again from the upload page."),
+    500: ("Something went wrong", "photolane hit an error while making this page. It has been logged. "
+                                  "Try again in a moment; your photos are safe."),
+}
+PHOTO_NOT_FOUND = ("Photo not found", "There is no photo at this address. The link may be old or mistyped "
+                                      "(a photo's address is long; an email or SMS may have cut it). Your "
+                                      "gallery lists every photo you sent.")
+
+
+@web.app_errorhandler(404)
+@web.app_errorhandler(405)
+@web.app_errorhandler(500)
+def error_page(exc: HTTPException) -> Any:
+    from .api import http_error  # the API's JSON answer for /api/ paths
+
+    code = exc.code or 500
+    if request.path.startswith("/api/"):
+        return http_error(exc)
+    if wants_json():
+        return jsonify(error=exc.description or exc.name), code
+    title, message = ERROR_PAGES.get(code, ERROR_PAGES[500])
+    if code == 404 and (request.endpoint == "web.photo_page" or request.path.startswith("/photos/")):
+        title, message = PHOTO_NOT_FOUND
+    allow = exc.get_response().headers.get("Allow") if code == 405 else None
+    headers = {"Allow": allow} if allow else {}
+    try:
+        page = render_template("error.html", title=title, message=message, status=code)
+    except Exception:  # noqa: BLE001 - a broken page must still answer with its status
+        page = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+    return page, code, headers

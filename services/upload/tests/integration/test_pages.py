@@ -239,8 +239,10 @@ def test_the_gallery_follows_uploads_and_processing_through_its_cache(app: Flask
                                                      f"results/{first}.csv", 64, 48, (Face((1, 2, 3, 0), person.id),)))
     page = client.get("/gallery").get_data(as_text=True)
     assert "processed" in page and "In it: Ada Lovelace" in page
-    for caption in ("original", "flipped", "thumbnail"):
-        assert f"<figcaption>{caption}</figcaption>" in page
+    card = re.search(rf'<article[^>]* id="photo-{first}".*?</article>', page, re.S)
+    assert card, "no card for the photo"
+    assert f'href="/photos/{first}"' in card.group(0)  # the card opens the photo's page (the full images)
+    assert re.search(rf'<img src="[^"]*thumbs/{first}\.jpg[^"]*" alt="me.jpg — Ada Lovelace"', card.group(0))
     hits = deps.gallery.stats["hit"]
     client.get("/gallery")
     assert deps.gallery.stats["hit"] == hits + 1

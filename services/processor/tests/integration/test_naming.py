@@ -1,0 +1,183 @@
+"""Names given by an admin (a face, a cluster, a name taken back, a merge), against a real moto server
+with the real model; each job also delivered twice, and killed part way."""
+
+import io
+import uuid
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from photolane_common.domain import Photo
+from photolane_common.messages import ClusterNamed, FaceNamed, FaceUnnamed, PeopleMerged, PersonPhotoAdded
+from photolane_processor import naming
+from photolane_processor.handlers import ProcessorDeps
+
+from .test_people import _enroll, _names, _process, _run
+
+
+def _name_face(deps: ProcessorDeps, photo: Photo, index: int, name: str) -> tuple[str, FaceNamed]:
+    """What the upload service does: the person enrolling with the picture to come, then the message."""
+    person_id = str(uuid.uuid4())
+    key = f"people/{person_id}/face-{photo.id}-{index}.jpg"
+    deps.people.create(person_id, name, {}, [key])
+    job = FaceNamed(person_id=person_id, photo_id=photo.id, face_index=index, photo_key=key,
+                    cluster=photo.faces[index].cluster)
+    _run(deps, job)
+    return person_id, job
+
+
+def _unknown_index(photo: Photo) -> int:
+    return next(i for i, f in enumerate(photo.faces) if f.person_id is None)
+
+
+def test_each_face_gets_its_picture_and_a_cluster_with_a_summary(deps: ProcessorDeps, faces_dir: Path) -> None:
+    photo = _process(deps, (faces_dir / "group_obama_biden_and_one_more.jpg").read_bytes())
+    assert len(photo.faces) == 3
+    for index, face in enumerate(photo.faces):
+        assert face.crop == f"faces/{photo.id}/{index}.jpg"
+        with Image.open(io.BytesIO(deps.blobs.get(face.crop))) as picture:
+            assert picture.format == "JPEG" and max(picture.size) == 160
+    clusters, cursor = deps.photos.unknown_people(10)
+    assert cursor is None and len(clusters) == 3
+    assert {c.cluster for c in clusters} == {f.cluster for f in photo.faces}
+    assert all(c.faces == 1 and c.photos == 1 and c.sample == (photo.id,) and c.cover.crop for c in clusters)
+
+
+def test_naming_a_face_enrolls_from_its_encoding_and_names_an_earlier_photo(deps: ProcessorDeps,
+                                                                           faces_dir: Path) -> None:
+    earlier = _process(deps, (faces_dir / "obama_1.jpg").read_bytes())
+    group = _process(deps, (faces_dir / "group_obama_biden_and_one_more.jpg").read_bytes())
+    obama_cluster = earlier.faces[0].cluster
+    assert deps.photos.cluster(obama_cluster).faces == 2
+    index = next(i for i, f in enumerate(group.faces) if f.cluster == obama_cluster)  # same person, one cluster
+
+    person_id, job = _name_face(deps, group, index, "Barack Obama")
+    person = deps.people.get(person_id)
+    assert person.status == "enrolled" and len(person.encodings) == 1
+    assert person.encodings[0] == group.faces[index].encoding
+    with Image.open(io.BytesIO(deps.blobs.get(job.photo_key))) as picture:
+        assert picture.size == (160, 160)
+    group, earlier = deps.photos.get(group.id), deps.photos.get(earlier.id)
+    assert group.faces[index].person_id == person_id and group.faces[index].distance == 0.0
+    assert earlier.faces[0].person_id == person_id and 0 < earlier.faces[0].distance < 0.6
+    assert sorted(deps.photos.naming(person_id)) == sorted([group.id, earlier.id])
+    assert obama_cluster not in {c.cluster for c in deps.photos.unknown_people(10)[0]}  # the cluster is empty
+    assert "Barack Obama" in deps.blobs.get(earlier.results_key).decode()
+
+    _run(deps, job)  # delivered again: the same, nothing twice
+    assert len(deps.people.get(person_id).encodings) == 1
+    assert deps.photos.get(group.id).faces == group.faces
+
+
+def test_naming_a_cluster_names_every_face_in_it(deps: ProcessorDeps, faces_dir: Path) -> None:
+    first = _process(deps, (faces_dir / "kit_harington_1.jpg").read_bytes())
+    second = _process(deps, (faces_dir / "kit_harington_2.jpg").read_bytes())
+    cluster = first.faces[0].cluster
+    assert second.faces[0].cluster == cluster
+    summary = deps.photos.cluster(cluster)
+    assert summary.faces == 2 and summary.photos == 2 and set(summary.sample) == {first.id, second.id}
+
+    person_id = str(uuid.uuid4())
+    key = f"people/{person_id}/cluster-{cluster}.jpg"
+    deps.people.create(person_id, "Kit Harington", {"role": "actor"}, [key])
+    job = ClusterNamed(person_id=person_id, cluster=cluster, photo_key=key)
+    _run(deps, job)
+    for photo in (first, second):
+        assert _names(deps, deps.photos.get(photo.id)) == ["Kit Harington"]
+    assert deps.people.get(person_id).status == "enrolled"
+    assert deps.photos.cluster(cluster) is None
+    _run(deps, job)  # again: nothing changes
+    assert len(deps.people.get(person_id).encodings) == 1
+
+    third = _process(deps, (faces_dir / "kit_harington_3.jpg").read_bytes())  # a new photo is named at once
+    assert _names(deps, third) == ["Kit Harington"]
+
+
+def test_a_cluster_named_meanwhile_fails_the_new_person_with_a_reason(deps: ProcessorDeps, faces_dir: Path) -> None:
+    photo = _process(deps, (faces_dir / "rose_leslie_1.jpg").read_bytes())
+    cluster = photo.faces[0].cluster
+    _name_face(deps, photo, 0, "Rose")
+    person_id = str(uuid.uuid4())
+    key = f"people/{person_id}/cluster-{cluster}.jpg"
+    deps.people.create(person_id, "Rose again", {}, [key])
+    _run(deps, ClusterNamed(person_id=person_id, cluster=cluster, photo_key=key))
+    person = deps.people.get(person_id)
+    assert person.status == "failed" and "no faces left" in person.error
+
+
+def test_a_name_taken_back_is_never_given_again_to_that_face(deps: ProcessorDeps, faces_dir: Path) -> None:
+    obama = _enroll(deps, "Barack Obama", (faces_dir / "obama_1.jpg").read_bytes())
+    photo = _process(deps, (faces_dir / "obama_2.jpg").read_bytes())
+    assert photo.faces[0].person_id == obama
+    job = FaceUnnamed(person_id=obama, photo_id=photo.id, face_index=0)
+    _run(deps, job)
+    face = deps.photos.get(photo.id).faces[0]
+    assert face.person_id is None and face.rejected == obama and face.cluster
+    assert deps.photos.cluster(face.cluster).faces == 1
+    assert photo.id not in deps.photos.naming(obama)
+    _run(deps, job)  # again: the same
+    assert deps.photos.get(photo.id).faces[0] == face
+
+    _run(deps, PersonPhotoAdded(person_id=obama, photo_key=deps.people.get(obama).photos[0].key))
+    assert deps.photos.get(photo.id).faces[0].person_id is None  # the re-match leaves it unknown
+
+    person_id, _ = _name_face(deps, photo, 0, "Barack H. Obama")  # an admin may still name it by hand
+    named = deps.photos.get(photo.id).faces[0]
+    assert named.person_id == person_id and named.rejected is None
+
+
+def test_taking_back_a_face_that_enrolled_the_person_removes_its_encoding(deps: ProcessorDeps,
+                                                                          faces_dir: Path) -> None:
+    photo = _process(deps, (faces_dir / "biden_1.jpg").read_bytes())
+    person_id, _ = _name_face(deps, photo, 0, "Joe Biden")
+    assert len(deps.people.get(person_id).encodings) == 1
+    _run(deps, FaceUnnamed(person_id=person_id, photo_id=photo.id, face_index=0))
+    assert deps.people.get(person_id).encodings == ()
+    later = _process(deps, (faces_dir / "biden_2.jpg").read_bytes())
+    assert later.faces[0].person_id is None
+
+
+def test_merging_two_people_moves_faces_and_encodings_then_deletes_one(deps: ProcessorDeps, faces_dir: Path) -> None:
+    rose = _enroll(deps, "Rose", (faces_dir / "rose_leslie_1.jpg").read_bytes())
+    leslie = _enroll(deps, "Rose Leslie", (faces_dir / "rose_leslie_2.jpg").read_bytes())
+    group = _process(deps, (faces_dir / "group_kit_and_rose.jpg").read_bytes())
+    named = {f.person_id for f in group.faces} - {None}
+    assert named & {rose, leslie}
+    job = PeopleMerged(person_id=leslie, merged_id=rose)
+    _run(deps, job)
+    assert deps.people.get(rose) is None
+    assert len(deps.people.get(leslie).encodings) == 2
+    assert rose not in {f.person_id for f in deps.photos.get(group.id).faces}
+    assert leslie in {f.person_id for f in deps.photos.get(group.id).faces}
+    assert deps.photos.naming(rose) == []
+    _run(deps, job)  # again, after the merged person is gone: nothing changes
+    assert len(deps.people.get(leslie).encodings) == 2
+
+
+@pytest.mark.parametrize("dies_in", ["change_faces", "_written"])
+def test_a_naming_killed_part_way_is_finished_by_its_redelivery(deps: ProcessorDeps, faces_dir: Path,
+                                                               monkeypatch: pytest.MonkeyPatch, dies_in: str) -> None:
+    earlier = _process(deps, (faces_dir / "alex_lacamoire_1.jpg").read_bytes())
+    photo = _process(deps, (faces_dir / "alex_lacamoire_3.jpg").read_bytes())
+    cluster = photo.faces[0].cluster
+
+    class Killed(BaseException):
+        pass
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Killed()
+
+    target = (deps.photos, "change_faces") if dies_in == "change_faces" else (naming.core, "_written")
+    with monkeypatch.context() as patched:
+        patched.setattr(*target, die)
+        with pytest.raises(Killed):
+            person_id, job = _name_face(deps, photo, 0, "Alex Lacamoire")
+    person = next(p for p in deps.people.every() if p.name == "Alex Lacamoire")
+    job = FaceNamed(person_id=person.id, photo_id=photo.id, face_index=0, photo_key=person.photos[0].key,
+                    cluster=cluster)
+    _run(deps, job)  # the redelivery
+    assert _names(deps, deps.photos.get(photo.id)) == ["Alex Lacamoire"]
+    assert _names(deps, deps.photos.get(earlier.id)) == ["Alex Lacamoire"]
+    assert deps.photos.cluster(cluster) is None
+    assert len(deps.people.get(person.id).encodings) == 1
