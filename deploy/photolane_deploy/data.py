@@ -85,6 +85,11 @@ class DataLayer(Construct):
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         self.people_table = self._table("PeopleTable", keep)
+        self.people_table.add_global_secondary_index(  # PeopleByNameIndex: a person by their exact name
+            index_name="people-by-name",
+            partition_key=dynamodb.Attribute(name="name", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
         # Rate-limit counters, used sign-in links and revoked sessions die on their own (epoch seconds).
         self.settings_table = self._table("SettingsTable", keep, key="key", time_to_live_attribute=SETTINGS_TTL)
         # FaceModel: each face of a processed photo under "person:<id>" or "cluster:<id>", one query a group.

@@ -127,8 +127,9 @@ class PhotolaneStack(Stack):
         iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # the gallery; uncertain notifications
                                    resource_arns=[f"{data.photos_table.table_arn}/index/owner-created",
                                                   f"{data.photos_table.table_arn}/index/uncertain-deliveries"])
-        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # the unknown people, largest first
-                                   resource_arns=[f"{data.faces_table.table_arn}/index/clusters-by-size"])
+        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # unknown people; a person by name
+                                   resource_arns=[f"{data.faces_table.table_arn}/index/clusters-by-size",
+                                                  f"{data.people_table.table_arn}/index/people-by-name"])
         for work in (data.jobs, data.notifications):
             iam.Grant.add_to_principal(  # depths, purge; never receive from the live queues: workers do that
                 grantee=role, actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage",

@@ -89,7 +89,13 @@ class Api:
         return self._call("GET", f"/api/people/{person_id}", admin=True)
 
     def people(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/api/people", admin=True)["people"]
+        """Everyone, page after page."""
+        everyone, cursor = [], None
+        while True:
+            page = self._call("GET", "/api/people" + (f"?cursor={cursor}" if cursor else ""), admin=True)
+            everyone += page["people"]
+            if not (cursor := page.get("next")):
+                return everyone
 
     def wait_person(self, person_id: str, timeout: float, stop: threading.Event | None = None) -> dict[str, Any]:
         """The person once every photo is encoded or failed; TimeoutError with the last state otherwise."""

@@ -4,6 +4,7 @@ a name taken back, a rename, a merge; the listing of unknown people a page at a 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +172,25 @@ def test_a_face_picture_is_a_real_image_of_the_face(running: Running, faces_dir:
     with Image.open(io.BytesIO(data)) as picture:
         assert picture.format == "JPEG" and picture.size == (160, 160)
         assert picture.convert("L").getextrema()[1] - picture.convert("L").getextrema()[0] > 100
+
+
+def _admin_session(running: Running) -> tuple[requests.Session, str]:
+    """Signed in on the admin page (as a browser would be), and a form's CSRF token."""
+    session = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', session.get(f"{running.url}/admin", timeout=10).text)
+    signed = session.post(f"{running.url}/admin/login", data={"token": running.admin_token,
+                                                               "csrf_token": token.group(1)}, timeout=10)
+    assert signed.status_code == 200 and 'id="uploads-state"' in signed.text
+    return session, re.search(r'name="csrf_token" value="([^"]+)"', signed.text).group(1)
+
+
+def test_a_face_named_from_the_page_by_a_typed_name(running: Running, faces_dir: Path) -> None:
+    """The naming form with more people than a list can show: the person is given by their exact name."""
+    biden = _enroll(running, "Joseph R. Biden", (faces_dir / "biden_1.jpg").read_bytes())
+    assert _settled(running, biden)["status"] == "enrolled"
+    photo = _photo(running, faces_dir, "alex_lacamoire_1.jpg")  # named Biden by hand, on purpose
+    session, csrf = _admin_session(running)
+    answer = session.post(f"{running.url}/admin/photos/{photo['id']}/faces/0/person", timeout=10,
+                          data={"person": "Joseph R. Biden", "csrf_token": csrf}, allow_redirects=False)
+    assert answer.status_code == 303
+    _named(running, photo["id"], 0, "Joseph R. Biden")

@@ -138,6 +138,16 @@ class PersonPhotoAttribute(MapAttribute):
     encoding = BinaryAttribute(null=True, legacy_encoding=False)
 
 
+class PeopleByNameIndex(GlobalSecondaryIndex):
+    """A person by their exact name (naming a face "as an existing person" by name, at any size)."""
+
+    class Meta:
+        index_name = "people-by-name"
+        projection = KeysOnlyProjection()
+
+    name = UnicodeAttribute(hash_key=True)
+
+
 class PersonModel(Model):
     class Meta:
         table_name = "photolane-people"
@@ -151,6 +161,7 @@ class PersonModel(Model):
     updated_at = UTCDateTimeAttribute(null=True)
     photos = ListAttribute(of=PersonPhotoAttribute, null=True)
     version = VersionAttribute(null=True)
+    name_index = PeopleByNameIndex()
 
 
 class SettingModel(Model):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
+from .cursors import decode_cursor, encode_cursor
 from .domain import ENROLLING, FAILED, Person, PersonPhoto, person_status
 from .feed import ChangeFeed
 from .models import PersonModel, PersonPhotoAttribute
@@ -48,6 +49,18 @@ class PeopleStore:
 
     def all(self) -> list[Person]:
         return sorted(self.every(), key=lambda p: (p.name.lower(), p.id))
+
+    def page(self, limit: int, cursor: str | None = None) -> tuple[list[Person], str | None]:
+        """Up to ``limit`` people (in no order: a table read a page at a time, never everyone at once), and
+        the cursor of the next page or None (raises BadCursor)."""
+        items = PersonModel.scan(limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor))
+        people = [_to_person(item) for item in items]
+        return people, encode_cursor(items.last_evaluated_key) if len(people) == limit else None
+
+    def named(self, name: str, limit: int = 10) -> list[Person]:
+        """The people with exactly this name (an index query, then their records)."""
+        ids = [item.id for item in PersonModel.name_index.query(name, limit=limit)]
+        return sorted(self.many(ids).values(), key=lambda p: p.created_at)
 
     def every(self) -> Iterator[Person]:
         """Every person, page by page, in no order (a processor's first load: never all at once)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
+from .cursors import BadCursor, decode_cursor, encode_cursor
 from .domain import (
     FAILED,
     PROCESSED,
@@ -46,10 +45,6 @@ OLD_UNKNOWN_MARK = "yes"  # the unknown index's one key before it was sharded
 CLUSTER, SUMMARY = "cluster:", "summary:"  # the faces table's groups: a cluster's faces, its summary
 UNKNOWN_LISTING = "unknown"  # the one key of the clusters-by-size index
 SAMPLE_PHOTOS = 4  # photo ids a summary names
-
-
-class BadCursor(ValueError):
-    """A page cursor that this service did not make."""
 
 
 @dataclass(frozen=True)
@@ -114,26 +109,6 @@ def _to_summary(item: FaceModel) -> ClusterSummary:
         cover = FaceRef(photo_id, int(index), item.crop)
     return ClusterSummary(item.group.removeprefix(SUMMARY), int(item.size or 0), int(item.photos or 0),
                           tuple(item.sample or ()), cover)
-
-
-def _encode_cursor(key: dict | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode() if key else None
-
-
-def _decode_cursor(cursor: str | None) -> dict | None:
-    """A cursor back into DynamoDB's start key: a JSON object of typed key values, nothing else."""
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadCursor("not a cursor from this service") from exc
-    names = {"group", "face", "listing", "size"}
-    if (not isinstance(key, dict) or not key or set(key) - names
-            or not all(isinstance(v, dict) and len(v) == 1 and set(v) <= {"S", "N"}
-                       and isinstance(next(iter(v.values())), str) for v in key.values())):
-        raise BadCursor("not a cursor from this service")
-    return key
 
 
 def pending_shard(photo_id: str) -> str:
@@ -362,12 +337,12 @@ class PhotoStore:
     def unknown_people(self, limit: int, cursor: str | None = None) -> tuple[list[ClusterSummary], str | None]:
         """The clusters of unknown faces, most faces first, ``limit`` at a time; the cursor of the next
         page or None (raises BadCursor)."""
-        start = _decode_cursor(cursor)
+        start = decode_cursor(cursor)
         items = FaceModel.cluster_index.query(UNKNOWN_LISTING, scan_index_forward=False, limit=limit,
                                               page_size=limit, last_evaluated_key=start)
         page = [_to_summary(item) for item in items]
         last = items.last_evaluated_key if len(page) == limit else None
-        return page, _encode_cursor(last)
+        return page, encode_cursor(last)
 
     def cluster(self, cluster: str) -> ClusterSummary | None:
         try:
@@ -379,10 +354,10 @@ class PhotoStore:
                  cursor: str | None = None) -> tuple[list[FaceRef], str | None]:
         """The faces filed under a group ("person:<id>", "cluster:<id>"), by photo id, a page at a time.
         Entries are pointers: check each against its photo record."""
-        items = FaceModel.query(group, limit=limit, page_size=limit, last_evaluated_key=_decode_cursor(cursor))
+        items = FaceModel.query(group, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor))
         refs = [FaceRef(item.photo_id or "", int(item.face.rpartition("#")[2]), item.crop) for item in items]
         last = items.last_evaluated_key if limit is not None and len(refs) == limit else None
-        return refs, _encode_cursor(last)
+        return refs, encode_cursor(last)
 
     def count_of(self, group: str) -> int:
         """How many faces are filed under a group (one count query, no items read back)."""
@@ -504,3 +479,6 @@ class PhotoStore:
                 return False
             raise
         return True
+
+
+__all__ = ["BadCursor", "ClusterSummary", "FaceRef", "PhotoStore"]

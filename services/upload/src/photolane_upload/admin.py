@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
+from photolane_common.cursors import BadCursor
 from photolane_common.domain import Person
 
 from . import sessions
@@ -41,6 +43,8 @@ UNKNOWN_PAGE = 24  # unknown people a page on /admin/unknown
 PEOPLE_PAGE = 24  # people a page on /admin/people
 PERSON_FACES_PAGE = 48  # faces a page on a person's page
 RELOADS = 8  # how often a page reloads itself (every 2 s) after a change the processor makes
+ADMIN_PEOPLE = 50  # people in the admin page's table (every one on /admin/people, a page at a time)
+CHOICES = 200  # people offered in a list when naming a face; with more, one is given by name or id
 
 
 def admin_page_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,7 +98,8 @@ def page() -> Any:
     except InvalidUpload:  # pragma: no cover - no cursor given: never a bad one
         unknown = {"clusters": [], "next": None}
     return render_template("admin.html", blocked=deps.switches.uploads_blocked(), queues=deps.queues.depths(),
-                           people=[person_view(p, deps) for p in deps.people.all()], uncertain=uncertain,
+                           people=[person_view(p, deps) for p in _first_people(ADMIN_PEOPLE)],
+                           more_people=_more_people, uncertain=uncertain,
                            unknown=unknown["clusters"], more_unknown=unknown["next"] is not None,
                            everyone=_everyone())
 
@@ -196,9 +201,54 @@ def _naming() -> dict[str, Any] | None:
     return {"people": _everyone()}
 
 
-def _everyone() -> list[dict[str, str]]:
-    people = sorted(current_deps().people.all(), key=lambda p: (p.name.casefold(), p.id))
-    return [{"id": p.id, "name": p.name} for p in people]
+@dataclass(frozen=True)
+class Choices:
+    """The people a naming form offers: all of them when few (a list to choose from), else the first
+    ``CHOICES`` by name as suggestions, and the form takes a name or an id typed in."""
+
+    people: list[dict[str, str]]
+    complete: bool
+
+    def __iter__(self) -> Any:
+        return iter(self.people)
+
+    def __bool__(self) -> bool:
+        return bool(self.people)
+
+
+def _everyone() -> Choices:
+    """One page of the table, never all of it: at ten thousand people a list is no way to choose."""
+    people, more = current_deps().people.page(CHOICES)
+    ordered = sorted(people, key=lambda p: (p.name.casefold(), p.id))
+    return Choices([{"id": p.id, "name": p.name} for p in ordered], complete=more is None)
+
+
+def _first_people(limit: int) -> list[Person]:
+    people, more = current_deps().people.page(limit)
+    g.more_people = more is not None
+    return sorted(people, key=lambda p: (p.name.casefold(), p.id))
+
+
+def _more_people() -> bool:
+    return bool(g.get("more_people"))
+
+
+def resolve_person(text: str | None) -> str:
+    """A person given by id or by exact name (the forms at scale): their id (raises InvalidUpload)."""
+    wanted = " ".join((text or "").split())
+    if not wanted:
+        raise InvalidUpload("give the name (or the id) of an enrolled person")
+    deps = current_deps()
+    if len(wanted) <= 64 and deps.people.get(wanted) is not None:
+        return wanted
+    named = deps.people.named(wanted)
+    if not named:
+        raise InvalidUpload(f"nobody enrolled is named {wanted[:100]!r} (the exact name, or the id shown on "
+                            "the People page)", 404)
+    if len(named) > 1:
+        raise InvalidUpload(f"{len(named)} people are named {wanted[:100]!r}: give the id of one "
+                            "(the People page shows it)", 409)
+    return named[0].id
 
 
 @admin.app_context_processor
@@ -239,6 +289,8 @@ def _who_from_form() -> dict[str, Any]:
     """The naming forms: an existing person (``person_id``) or a new one (``name``, ``attributes``)."""
     if "person_id" in request.form:
         return {"person_id": request.form.get("person_id") or ""}
+    if "person" in request.form:  # typed: a name or an id
+        return {"person_id": resolve_person(request.form.get("person"))}
     return {"name": request.form.get("name") or "", "attributes": attributes_field(request.form.get("attributes"))}
 
 
@@ -347,15 +399,17 @@ def unknown() -> Any:
 @admin.get("/people")
 @admin_page_required
 def people() -> Any:
+    """People a page at a time (the table in pages, never all of it), in order of name within a page."""
     deps = current_deps()
-    raw = request.args.get("page", "1")
-    number = int(raw) if raw.isdigit() and 0 < len(raw) <= 6 and int(raw) >= 1 else 1
-    everyone = sorted(deps.people.all(), key=lambda p: (p.name.casefold(), p.id))
-    pages = max(1, -(-len(everyone) // PEOPLE_PAGE))
-    number = min(number, pages)
-    shown = everyone[(number - 1) * PEOPLE_PAGE:number * PEOPLE_PAGE]
+    cursor = request.args.get("cursor")
+    try:
+        shown, after = deps.people.page(PEOPLE_PAGE, cursor)
+    except BadCursor:
+        return render_template("message.html", title="Page not found", status=400,
+                               message="That page link is not one this site made; start from the first page."), 400
+    shown.sort(key=lambda p: (p.name.casefold(), p.id))
     return render_template("admin_people.html", people=[person_summary(p, deps) for p in shown],
-                           page=number, pages=pages, total=len(everyone))
+                           next=after, first=not cursor)
 
 
 def _person_or_404(person_id: str) -> Person | None:
@@ -376,9 +430,10 @@ def person(person_id: str) -> Any:
     except InvalidUpload as exc:
         return render_template("message.html", title="Page not found", status=400,
                                message=sentence(exc.message)), 400
-    others = [p for p in _everyone() if p["id"] != found.id]
+    everyone = _everyone()
+    others = [p for p in everyone if p["id"] != found.id]
     return render_template("admin_person.html", person=person_summary(found, deps), faces=faces["faces"],
-                           next=faces["next"], others=others)
+                           next=faces["next"], others=others, everyone=everyone)
 
 
 @admin.post("/people/<person_id>/edit")
@@ -408,9 +463,10 @@ def edit(person_id: str) -> Any:
 @admin_page_required
 def merge(person_id: str) -> Any:
     deps = current_deps()
-    other = request.form.get("person_id")
-    merged = deps.people.get(other) if other and len(other) <= 64 else None
     try:
+        other = request.form.get("person_id") if "person_id" in request.form else \
+            resolve_person(request.form.get("person"))
+        merged = deps.people.get(other) if other and len(other) <= 64 else None
         kept = merge_people(person_id, other, deps)
     except InvalidUpload as exc:
         _refused(exc)

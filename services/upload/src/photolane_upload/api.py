@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
+from photolane_common.cursors import BadCursor
 from photolane_common.domain import Person
 
 from . import sessions
@@ -214,8 +215,15 @@ def add_photo(person_id: str) -> Any:
 @api.get("/api/people")
 @admin_required
 def list_people() -> Any:
+    """A page of people (``?limit=`` 1-100, default 100; ``?cursor=`` the ``next`` of the page before)."""
     deps = current_deps()
-    return jsonify(people=[person_view(p, deps) for p in deps.people.all()])
+    try:
+        people, after = deps.people.page(page_size(request.args.get("limit"), 100), request.args.get("cursor"))
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+    except BadCursor:
+        return error(400, "cursor is not one this service gave (use the 'next' of the page before)")
+    return jsonify(people=[person_view(p, deps) for p in people], next=after)
 
 
 @api.get("/api/people/<person_id>")

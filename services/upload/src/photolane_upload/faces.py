@@ -13,9 +13,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from photolane_common.cursors import BadCursor
 from photolane_common.domain import PROCESSED, Person, PersonPhoto, Photo
 from photolane_common.messages import ClusterNamed, FaceNamed, FaceUnnamed, PeopleMerged
-from photolane_common.photos import BadCursor, ClusterSummary
+from photolane_common.photos import ClusterSummary
 
 from .handlers import QueueUnavailable, UploadDeps, person_view
 from .validation import InvalidUpload, person_attributes, person_name

@@ -17,6 +17,7 @@ from photolane.testing import Stack
 from photolane_common import aws
 from photolane_common.domain import Face, ProcessedImage
 from photolane_common.settings import CommonSettings
+from photolane_upload import admin as admin_pages
 
 from ..conftest import ADMIN_TOKEN, admin_client, form_token, image_bytes
 
@@ -261,3 +262,61 @@ def test_the_faces_api_refuses_bad_input(client: FlaskClient, app: Flask, group:
                        headers=ADMIN).status_code == 404
     assert client.get("/api/people/nobody/photos", headers=ADMIN).status_code == 404
     assert client.get(f"/api/people/{group['biden']}/photos?limit=0", headers=ADMIN).status_code == 400
+
+
+# -- at scale: no list of everyone, ever --------------------------------------------------------------
+def test_with_many_people_a_face_is_named_by_typing_a_name_or_an_id(client: FlaskClient, stack: Stack,
+                                                                   group: dict[str, str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _enroll(client, "Kit Harington")
+    twin_a, twin_b = _enroll(client, "Sam Twin"), _enroll(client, "Sam Twin")
+    _jobs(stack)
+    monkeypatch.setattr(admin_pages, "CHOICES", 2)  # more people than a list shows
+    admin_client(client)
+    page = client.get(f"/photos/{group['photo']}").get_data(as_text=True)
+    assert 'name="person"' in page and "<datalist" in page and 'name="person_id"' not in page
+    path = f"/admin/photos/{group['photo']}/faces/1/person"
+
+    def named(person: str) -> str:
+        answer = client.post(path, data={"person": person, "csrf_token": _csrf(client)})
+        assert answer.status_code == 303
+        return client.get(answer.headers["Location"]).get_data(as_text=True)
+
+    assert "Nobody enrolled is named &#39;joe biden&#39;" in named("  joe biden ")  # the exact name only
+    assert _jobs(stack) == []
+    named("Joe Biden")
+    assert [j["data"]["person_id"] for j in _jobs(stack)] == [group["biden"]]
+    assert "2 people are named &#39;Sam Twin&#39;: give the id of one" in named("Sam Twin")
+    assert _jobs(stack) == []
+    named(twin_b)
+    assert [j["data"]["person_id"] for j in _jobs(stack)] == [twin_b]
+
+    merged = client.post(f"/admin/people/{twin_b}/merge", data={"person": twin_a, "csrf_token": _csrf(client)})
+    assert merged.status_code == 303
+    assert [(j["type"], j["data"]) for j in _jobs(stack)] == [("person.merged",
+                                                                {"person_id": twin_b, "merged_id": twin_a})]
+
+
+def test_the_people_page_and_api_go_a_page_at_a_time(client: FlaskClient, stack: Stack,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = {_enroll(client, f"Person {n}") for n in range(5)}
+    seen, cursor = set(), None
+    for _ in range(10):
+        page = client.get("/api/people", query_string={"limit": 2, **({"cursor": cursor} if cursor else {})},
+                          headers=ADMIN).get_json()
+        assert len(page["people"]) <= 2
+        seen |= {p["id"] for p in page["people"]}
+        if not (cursor := page["next"]):
+            break
+    assert seen == ids
+    assert client.get("/api/people", query_string={"cursor": "x"}, headers=ADMIN).status_code == 400
+    assert client.get("/api/people", query_string={"limit": 101}, headers=ADMIN).status_code == 400
+
+    monkeypatch.setattr(admin_pages, "PEOPLE_PAGE", 3)
+    admin_client(client)
+    first = client.get("/admin/people").get_data(as_text=True)
+    assert first.count('class="card person-card"') == 3
+    more = re.search(r'href="([^"]+)" id="next-page"', first).group(1).replace("&amp;", "&")
+    second = client.get(more).get_data(as_text=True)
+    assert second.count('class="card person-card"') == 2 and 'id="next-page"' not in second
+    assert client.get("/admin/people?cursor=forged").status_code == 400
