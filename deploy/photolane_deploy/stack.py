@@ -155,7 +155,8 @@ class PhotolaneStack(Stack):
             data.photos_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
             data.people_table: ["GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"],  # DeleteItem: a merge
             data.settings_table: ["GetItem", "PutItem", "UpdateItem", "BatchGetItem", "BatchWriteItem"],  # change feeds
-            data.faces_table: ["GetItem", "BatchWriteItem", "Query"],  # each face under its group; clusters' summaries
+            # each face under its group; each cluster's summary (a conditional put or delete: its count)
+            data.faces_table: ["GetItem", "PutItem", "DeleteItem", "BatchWriteItem", "Query"],
         }
         for table, actions in dynamodb.items():
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],

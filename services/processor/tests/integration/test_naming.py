@@ -181,3 +181,53 @@ def test_a_naming_killed_part_way_is_finished_by_its_redelivery(deps: ProcessorD
     assert _names(deps, deps.photos.get(earlier.id)) == ["Alex Lacamoire"]
     assert deps.photos.cluster(cluster) is None
     assert len(deps.people.get(person.id).encodings) == 1
+
+
+class _Killed(BaseException):
+    """The process dying at that line (BaseException: no handler of ours catches it)."""
+
+
+def _dies(*args: object, **kwargs: object) -> None:
+    raise _Killed()
+
+
+@pytest.mark.parametrize("dies_in", ["file_named", "change_faces", "_written", "rematch"])
+def test_a_cluster_naming_killed_part_way_is_finished_by_its_redelivery(
+        deps: ProcessorDeps, faces_dir: Path, monkeypatch: pytest.MonkeyPatch, dies_in: str) -> None:
+    photos = [_process(deps, (faces_dir / f"kit_harington_{n}.jpg").read_bytes()) for n in (1, 2)]
+    cluster = photos[0].faces[0].cluster
+    person_id = str(uuid.uuid4())
+    key = f"people/{person_id}/cluster-{cluster}.jpg"
+    deps.people.create(person_id, "Kit Harington", {}, [key])
+    job = ClusterNamed(person_id=person_id, cluster=cluster, photo_key=key)
+    target = (naming.core, dies_in) if dies_in in ("_written", "rematch") else (deps.photos, dies_in)
+    with monkeypatch.context() as patched:
+        patched.setattr(*target, _dies)
+        with pytest.raises(_Killed):
+            _run(deps, job)
+    _run(deps, job)  # the redelivery
+    for photo in photos:
+        assert _names(deps, deps.photos.get(photo.id)) == ["Kit Harington"]
+    assert deps.photos.cluster(cluster) is None and deps.photos.faces_of(f"cluster:{cluster}")[0] == []
+    assert sorted(deps.photos.naming(person_id)) == sorted(p.id for p in photos)
+    assert len(deps.people.get(person_id).encodings) == 1
+
+
+@pytest.mark.parametrize("dies_in", ["take_photos", "change_faces", "delete"])
+def test_a_merge_killed_part_way_is_finished_by_its_redelivery(
+        deps: ProcessorDeps, faces_dir: Path, monkeypatch: pytest.MonkeyPatch, dies_in: str) -> None:
+    rose = _enroll(deps, "Rose", (faces_dir / "rose_leslie_1.jpg").read_bytes())
+    leslie = _enroll(deps, "Rose Leslie", (faces_dir / "rose_leslie_2.jpg").read_bytes())
+    photo = _process(deps, (faces_dir / "rose_leslie_1.jpg").read_bytes())
+    assert photo.faces[0].person_id == rose  # her own enrollment photo: nearest to Rose
+    job = PeopleMerged(person_id=leslie, merged_id=rose)
+    target = (deps.photos, dies_in) if dies_in == "change_faces" else (deps.people, dies_in)
+    with monkeypatch.context() as patched:
+        patched.setattr(*target, _dies)
+        with pytest.raises(_Killed):
+            _run(deps, job)
+    _run(deps, job)  # the redelivery
+    assert deps.people.get(rose) is None
+    assert len(deps.people.get(leslie).encodings) == 2  # once each, not twice
+    assert _names(deps, deps.photos.get(photo.id)) == ["Rose Leslie"]
+    assert deps.photos.naming(rose) == [] and deps.photos.naming(leslie) == [photo.id]
