@@ -549,14 +549,23 @@ def restore_command(folder: Path, prune: bool) -> None:
 
 
 # -- numbers over queues ---------------------------------------------------------------------------
-@main.command()
+NEGATIVE = re.compile(r"-(\d|\.\d)")  # "-5", "-0.5", "-.5", "-1e3": a number, not an option
+
+
+# Unknown options reach NUMBERS so that negative numbers do; anything else that looks like an option
+# is refused below, as click would.
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("numbers", nargs=-1)
 @click.option("--random", "how_many", type=click.IntRange(1, 10_000), help="Send N random numbers instead.")
 @click.option("--sample", is_flag=True, help="Send the built-in sample (uploads per hour of a day).")
 @click.option("--timeout", type=click.FloatRange(1), default=30, show_default=True, help="Seconds to wait.")
 @click.option("--json", "as_json", is_flag=True)
 def stats(numbers: tuple[str, ...], how_many: int | None, sample: bool, timeout: float, as_json: bool) -> None:
-    """Min, max, mean and median of NUMBERS, computed by the processor over the queues."""
+    """Min, max, mean and median of NUMBERS, computed by the processor over the queues (negative
+    numbers as they are: photolane stats -5 3)."""
+    for word in numbers:
+        if word.startswith("-") and not NEGATIVE.match(word):
+            raise click.NoSuchOption(word.partition("=")[0])
     if sum((bool(numbers), how_many is not None, sample)) != 1:
         raise click.UsageError("give numbers, or --random N, or --sample (one of them)")
     values: list[Any] = list(numbers)  # as typed: the processor checks them and says what is wrong

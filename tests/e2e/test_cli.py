@@ -100,6 +100,15 @@ def test_stats_over_the_queues(running: Running) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["count", "3", "min", "1", "max", "3", "mean", "2", "median", "2"]
 
+    negative = cli(running, "stats", "-5", "3", "-.5")  # negative numbers are numbers, not options
+    assert negative.returncode == 0, negative.stderr
+    assert negative.stdout.split() == ["count", "3", "min", "-5", "max", "3", "mean", "-0.8333333333",
+                                       "median", "-0.5"]
+    unknown = cli(running, "stats", "--nope", "3")
+    assert unknown.returncode == 2 and "No such option '--nope'" in unknown.stderr
+    huge = cli(running, "stats", "1" * 401, "2")
+    assert huge.returncode == 1 and "(401 digits)" in huge.stderr and "beyond the largest number" in huge.stderr
+
     refused = cli(running, "stats", "3", "x", "2")
     assert refused.returncode == 1
     assert "the processor refused the numbers: not a finite number: 'x'" in refused.stderr

@@ -39,3 +39,18 @@ def test_what_is_not_numbers_is_refused_with_the_reason(raw: object, message: st
     with pytest.raises(BadNumbers, match=None) as refused:
         summarize(raw)
     assert message in str(refused.value)
+
+
+@pytest.mark.parametrize("huge", ["1" * 401, 10**401, "1e999", "-" + "9" * 400])
+def test_a_finite_number_too_large_to_compute_with_is_refused_plainly_and_never_cut_mid_number(huge: object) -> None:
+    with pytest.raises(BadNumbers) as refused:
+        summarize([1, huge])
+    message = str(refused.value)
+    assert message.startswith("beyond the largest number the statistics are computed with (±1.8e+308)")
+    assert "not a finite number" not in message
+    if len(str(huge)) > 40:
+        assert "…" in message and f"({sum(c.isdigit() for c in str(huge))} digits)" in message
+
+
+def test_negative_numbers_are_numbers() -> None:
+    assert summarize(["-5", "3", -1.5]) == Summary(3, -5.0, 3.0, -3.5 / 3, -1.5)
