@@ -77,7 +77,9 @@ def _shown(item: Any) -> str:
     if len(text) <= 40:
         return text
     digits = sum(ch.isdigit() for ch in text)
-    return f"{text[:12]}…{text[-6:]} ({digits} digits)" if digits > len(text) // 2 else f"{text[:30]}… ({len(text)} characters)"
+    if digits > len(text) // 2:
+        return f"{text[:12]}…{text[-6:]} ({digits} digits)"
+    return f"{text[:30]}… ({len(text)} characters)"
 
 
 def _out_of_range(item: Any) -> bool:
