@@ -1,5 +1,5 @@
-"""Alarms: a dead letter anywhere, a job (or notification) waiting too long, SMS spend near its limit;
-and the account's SMS spend limit itself."""
+"""Alarms: a dead letter anywhere, a job (or notification) waiting too long, SMS spend near its limit,
+too many photos failing; and the account's SMS spend limit itself."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from photolane_common.metrics import PHOTOS_FAILED, PHOTOS_PROCESSED
 from photolane_common.resources import MAX_RECEIVE_COUNT
 
 from .data import WorkQueue
@@ -20,6 +21,12 @@ from .data import WorkQueue
 # first job can wait that long. Twice that is a stuck pipeline.
 OLDEST_JOB_ALARM = Duration.minutes(30)
 SMS_SPEND_ALARM_FRACTION = 0.8  # of the monthly limit: time to look before SNS stops sending
+# Photos failing (unreadable images are refused at upload, so a failure is rare): more than this share
+# of the photos finished in the window, once at least FAILURE_RATE_MIN_PHOTOS finished (one bad file
+# among three is not an incident).
+FAILURE_RATE_PERCENT = 5
+FAILURE_RATE_WINDOW = Duration.minutes(15)
+FAILURE_RATE_MIN_PHOTOS = 10
 
 
 class Alarms(Construct):
@@ -31,6 +38,7 @@ class Alarms(Construct):
         # and it carries alarm states only (see the AwsSolutions-SNS2 acknowledgement in nag.py).
         self.topic = sns.Topic(self, "Topic", enforce_ssl=True)
         self.sms_spend_limit: cr.AwsCustomResource | None = None  # limit_sms_spend
+        self.alarms: list[cloudwatch.Alarm] = []  # every alarm made here (the dashboard shows their state)
         if email:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         for name, work in queues.items():
@@ -68,15 +76,33 @@ class Alarms(Construct):
                     f"photolane: SMS spend this month is {threshold} USD or more; SNS stops sending SMS at "
                     f"{limit_usd} USD (sms_monthly_limit_usd)", missing=cloudwatch.TreatMissingData.IGNORE)
 
-    def _alarm(self, id: str, metric: cloudwatch.Metric, threshold: float, description: str,
-               missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING) -> None:
+    def watch_failures(self, namespace: str) -> None:
+        """Alarms when more than FAILURE_RATE_PERCENT of the photos finished in FAILURE_RATE_WINDOW failed
+        (the processor's PhotosProcessed and PhotosFailed, from its metric log lines), with enough of them."""
+        processed, failed = (cloudwatch.Metric(namespace=namespace, metric_name=name, statistic="Sum",
+                                               dimensions_map={"service": "processor"}, period=FAILURE_RATE_WINDOW)
+                             for name in (PHOTOS_PROCESSED, PHOTOS_FAILED))
+        rate = cloudwatch.MathExpression(
+            expression=f"IF(processed + failed >= {FAILURE_RATE_MIN_PHOTOS}, 100 * failed / (processed + failed), 0)",
+            using_metrics={"processed": processed, "failed": failed}, period=FAILURE_RATE_WINDOW,
+            label="photos failed (%)")
+        self._alarm("PhotoFailureRate", rate, FAILURE_RATE_PERCENT,
+                    f"photolane: over {FAILURE_RATE_PERCENT} % of the photos finished in "
+                    f"{FAILURE_RATE_WINDOW.to_minutes()} minutes failed (of {FAILURE_RATE_MIN_PHOTOS} or more); "
+                    "see the processor's photo.failed log lines", strictly=True)
+
+    def _alarm(self, id: str, metric: cloudwatch.IMetric, threshold: float, description: str,
+               missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+               strictly: bool = False) -> None:
         alarm = metric.create_alarm(
             self, id,
             threshold=threshold,
             evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            comparison_operator=(cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD if strictly
+                                 else cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD),
             treat_missing_data=missing,
             alarm_description=description,
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
         alarm.add_ok_action(actions.SnsAction(self.topic))
+        self.alarms.append(alarm)

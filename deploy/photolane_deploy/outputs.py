@@ -17,6 +17,8 @@ def main(path: str) -> int:
         print(f"  admin token: aws secretsmanager get-secret-value --secret-id {values['AdminTokenSecret']} "
               "--query SecretString --output text")
         print(f"  bucket: {values['Bucket']} (drop photos under incoming/)")
+        if "DashboardName" in values:
+            print(f"  figures: the CloudWatch dashboard {values['DashboardName']}")
         print(f"  command line: export PHOTOLANE_URL={values['Url']} PHOTOLANE_JOBS_QUEUE={values['JobsQueue']}; "
               "photolane --help")
     return 0

@@ -11,8 +11,11 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from photolane_common.metrics import NAMESPACE
+
 from . import nag
 from .config import DeployConfig
+from .dashboard import Dashboard
 from .data import FACES, FLIPPED, INCOMING_PREFIX, INDEX, ORIGINALS, PEOPLE, RESULTS, THUMBS, DataLayer
 from .edge import PROXY_HOPS, VIEWER_IP_HEADER, CloudFrontEntrance, WebFirewall
 from .monitoring import Alarms
@@ -56,7 +59,8 @@ class PhotolaneStack(Stack):
             container_insights_v2=(ecs.ContainerInsights.ENABLED if config.container_insights
                                    else ecs.ContainerInsights.DISABLED),
         )
-        common = {**self.data.environment(), "PHOTOLANE_EMAIL_FROM": config.email_from, "PHOTOLANE_LOG_LEVEL": "INFO"}
+        common = {**self.data.environment(), "PHOTOLANE_EMAIL_FROM": config.email_from, "PHOTOLANE_LOG_LEVEL": "INFO",
+                  "PHOTOLANE_METRICS_NAMESPACE": NAMESPACE}  # the EMF lines' namespace: the dashboard's
 
         self.upload = UploadService(
             self, "Upload", cluster=cluster, image=image(self, "upload", config.tag, config.registry),
@@ -102,6 +106,11 @@ class PhotolaneStack(Stack):
                              email=config.alarm_email)
         if config.sms_monthly_limit_usd is not None:
             self.alarms.limit_sms_spend(config.sms_monthly_limit_usd)
+        self.alarms.watch_failures(NAMESPACE)
+        self.dashboard = Dashboard(self, "Dashboard", namespace=NAMESPACE, alarms=self.alarms.alarms,
+                                   queues={"Jobs": self.data.jobs, "Notifications": self.data.notifications})
+        CfnOutput(self, "DashboardName", value=self.dashboard.name,
+                  description="the CloudWatch dashboard of photolane's figures (the admin page shows them locally)")
         self._outputs()
         nag.acknowledge(self)
 

@@ -224,7 +224,7 @@ def sms_spend(synth: Synthesized) -> tuple[dict[str, Any], list[dict[str, Any]],
     assert json.loads(resource["Properties"]["Update"]) == call and "Delete" not in resource["Properties"]
     policy = synth.json["Resources"][resource["DependsOn"][0]]["Properties"]["PolicyDocument"]["Statement"]
     alarms = [a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()
-              if a["Properties"]["MetricName"] == "SMSMonthToDateSpentUSD"]
+              if a["Properties"].get("MetricName") == "SMSMonthToDateSpentUSD"]
     assert len(alarms) == 1, alarms
     return call, policy, alarms[0]
 
@@ -238,7 +238,7 @@ def test_sms_spend_is_limited_and_alarmed_before_the_limit(synthesized: Synthesi
     assert alarm["Threshold"] == 0.8 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     # To the topic of the other alarms (mailed to alarm_email).
     dead_letters = next(a["Properties"] for a in synthesized.resources("AWS::CloudWatch::Alarm").values()
-                        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+                        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
                         and a["Properties"].get("AlarmActions", [{}])[0].get("Ref", "").startswith("AlarmsTopic"))
     assert alarm["AlarmActions"] == dead_letters["AlarmActions"]
 

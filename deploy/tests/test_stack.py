@@ -95,7 +95,7 @@ def test_upload_scales_on_requests_and_both_workers_on_queue_depth(synthesized: 
     for queue in ("DataJobsQueue", "DataNotificationsQueue"):
         queue_id = logical_id(synthesized, "AWS::SQS::Queue", queue)
         alarms = [a["Properties"] for a in synthesized.resources("AWS::CloudWatch::Alarm").values()
-                  if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+                  if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
                   and a["Properties"]["Dimensions"] == [{"Name": "QueueName",
                                                          "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]]
         assert len(alarms) == 2, f"{queue}: scale-out and scale-in alarms expected, got {alarms}"
@@ -279,10 +279,10 @@ def test_alarms_on_dead_letters_and_on_the_oldest_job(synthesized: Synthesized) 
     alarms = [a["Properties"] for a in synthesized.resources("AWS::CloudWatch::Alarm").values()]
     for queue in ("DataJobsDeadLetters", "DataNotificationsDeadLetters"):
         dead = logical_id(synthesized, "AWS::SQS::Queue", queue)
-        assert any(a["MetricName"] == "ApproximateNumberOfMessagesVisible" and a["Threshold"] == 1
+        assert any(a.get("MetricName") == "ApproximateNumberOfMessagesVisible" and a["Threshold"] == 1
                    and a["Dimensions"][0]["Value"] == {"Fn::GetAtt": [dead, "QueueName"]} for a in alarms), queue
     jobs = logical_id(synthesized, "AWS::SQS::Queue", "DataJobsQueue")
-    oldest = [a for a in alarms if a["MetricName"] == "ApproximateAgeOfOldestMessage"
+    oldest = [a for a in alarms if a.get("MetricName") == "ApproximateAgeOfOldestMessage"
               and a["Dimensions"][0]["Value"] == {"Fn::GetAtt": [jobs, "QueueName"]}]
     assert len(oldest) == 1 and oldest[0]["Threshold"] == 1800 and oldest[0]["AlarmActions"]
 

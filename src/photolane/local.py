@@ -259,6 +259,8 @@ class Embedded:
             "PHOTOLANE_SESSION_KEY": cfg.session_key,
             "PHOTOLANE_PUBLIC_URL": env.get("PHOTOLANE_PUBLIC_URL", cfg.url),
             "PHOTOLANE_OUTBOX_DIR": str(cfg.outbox_dir),
+            # The figures of the admin page: hourly counters in the settings table (on AWS: CloudWatch's).
+            "PHOTOLANE_METRICS_COUNTERS": env.get("PHOTOLANE_METRICS_COUNTERS", "true"),
         })
         return env
 

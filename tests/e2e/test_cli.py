@@ -172,7 +172,7 @@ def test_refusals_and_a_service_down_say_why(running: Running, tmp_path: Path) -
 
     assert "admin token" in cli(running, "people", "list").stderr
     wrong = cli(running, "--token", "wrong", "export")
-    assert wrong.returncode == 1 and "admin token required" in wrong.stderr
+    assert wrong.returncode == 1 and "the admin token is wrong" in wrong.stderr
     missing = cli(running, "status", "no-such-photo")
     assert missing.returncode == 1 and "no photo no-such-photo" in missing.stderr
     bad_attr = cli(running, "people", "add", "X", str(text), "--attr", "novalue", admin=True)

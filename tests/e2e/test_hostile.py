@@ -109,6 +109,7 @@ CUT = "does not decode"
 NO_FILE = "multipart field 'file'"
 CSRF = "did not come from this site"
 ADMIN = "admin token required"
+WRONG_TOKEN = "the admin token is wrong"  # a token sent, but not the admin token (or not as Bearer)
 E164 = "E.164"
 
 
@@ -186,9 +187,11 @@ CASES: dict[str, tuple[Send, Expect]] = {
     # -- empty and oversize --------------------------------------------------------------------------
     "empty-file": (up(b""), json(400, "the file is empty")),
     "empty-filename": (up(JPEG, ""), json(400, NO_FILE)),
-    "oversize-a-bit-over-the-limit": (up(JPEG + bytes(MAX_MB * 2**20)), json(413, f"the limit is {MAX_MB} MB")),
+    "oversize-a-bit-over-the-limit": (up(JPEG + bytes(MAX_MB * 10**6)),
+                                      json(413, f"the file is 1.1 MB; the limit is {MAX_MB} MB")),
+    # Refused before it is read: its size from Content-Length, said as people read sizes (10^6 bytes a MB).
     "oversize-body-twice-the-limit": (up(JPEG + bytes(MAX_MB * 2**20 * 2 + 1)),
-                                      json(413, f"larger than the {MAX_MB} MB limit")),
+                                      json(413, f"MB; the limit is {MAX_MB} MB")),
     # -- malformed multipart ---------------------------------------------------------------------------
     "multipart-no-boundary": (raw(with_file(), "multipart/form-data"), json(400, NO_FILE)),
     "multipart-empty-boundary": (raw(with_file(), "multipart/form-data; boundary="), json(400, NO_FILE)),
@@ -266,21 +269,22 @@ CASES: dict[str, tuple[Send, Expect]] = {
     "api-wrong-method": (lambda h: requests.delete(f"{h.url}/api/photos", timeout=10), json(405)),
     # -- admin without the token ---------------------------------------------------------------------------
     "admin-api-no-token": (lambda h: h.get("/api/admin/uploads"), json(401, ADMIN)),
-    "admin-api-wrong-token": (lambda h: h.get("/api/admin/uploads", Authorization="Bearer wrong"), json(401, ADMIN)),
+    "admin-api-wrong-token": (lambda h: h.get("/api/admin/uploads", Authorization="Bearer wrong"),
+                              json(401, WRONG_TOKEN)),
     "admin-api-bare-token": (lambda h: h.get("/api/admin/uploads", Authorization=h.stack.admin_token),
-                             json(401, ADMIN)),
+                             json(401, WRONG_TOKEN)),
     "admin-api-basic-scheme": (lambda h: h.get("/api/admin/uploads", Authorization=f"Basic {h.stack.admin_token}"),
-                               json(401, ADMIN)),
+                               json(401, WRONG_TOKEN)),
     "admin-api-token-with-a-suffix": (lambda h: h.get("/api/admin/export",
                                                       Authorization="Bearer " + h.stack.admin_token + "x"),
-                                      json(401, ADMIN)),
+                                      json(401, WRONG_TOKEN)),
     "admin-api-token-in-query": (lambda h: h.get(f"/api/admin/export?token={h.stack.admin_token}"), json(401, ADMIN)),
     "admin-api-block-uploads-no-token": (lambda h: requests.put(f"{h.url}/api/admin/uploads", json={"blocked": True},
                                                                 timeout=10), json(401, ADMIN)),
     "admin-api-purge-wrong-token": (lambda h: requests.post(f"{h.url}/api/admin/queues/jobs-dlq/purge",
                                                             json={"confirm": True},
                                                             headers={"Authorization": "Bearer nope"}, timeout=10),
-                                    json(401, ADMIN)),
+                                    json(401, WRONG_TOKEN)),
     "admin-api-delete-person-no-token": (lambda h: requests.delete(f"{h.url}/api/people/x", timeout=10),
                                          json(401, ADMIN)),
     "admin-page-no-session": (lambda h: h.get("/admin"), page(401)),
@@ -306,7 +310,7 @@ CASES: dict[str, tuple[Send, Expect]] = {
     "form-cut-jpeg": (lambda h: h.form_upload(JPEG[: len(JPEG) // 2]), page(400, "does not decode")),
     "form-lying-jpeg-json": (lambda h: h.form_upload(f.with_jpeg_size(f.solid("JPEG", (16, 16)), 7000, 7000),
                                                      accept="application/json"), json(400, "says it is 7000x7000")),
-    "form-oversize": (lambda h: h.form_upload(JPEG + bytes(MAX_MB * 2**20 * 2)), page(413, "larger than")),
+    "form-oversize": (lambda h: h.form_upload(JPEG + bytes(MAX_MB * 2**20 * 2)), page(413, "the limit is 1 MB")),
     "form-signin-email-crlf": (lambda h: _signin(h, "me@example.com\r\nBcc: victim@example.org"), page(400, "Email")),
 }
 

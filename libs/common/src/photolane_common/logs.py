@@ -31,7 +31,8 @@ class JsonFormatter(logging.Formatter):
         if photo_id:
             entry["photo_id"] = photo_id
         for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
+            # "_aws": a metric's embedded-metric-format block (metrics.py), top-level as CloudWatch wants it.
+            if key not in _STANDARD and (not key.startswith("_") or key == "_aws"):
                 entry[key] = value
         if record.exc_info:
             entry["error"] = "".join(traceback.format_exception_only(*record.exc_info[:2])).strip()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -67,7 +69,7 @@ class ClusterSummary:
     cover: FaceRef | None
 
 
-def _count_again(cluster: str, attempts: int = 10) -> None:
+def _count_again(cluster: str, attempts: int = 30) -> None:
     """Write a cluster's summary from its entries, or delete it when there are none.
 
     Two processors counting one cluster at once must not leave the older count last: each count reads
@@ -75,7 +77,7 @@ def _count_again(cluster: str, attempts: int = 10) -> None:
     write that lands last then began after every entry its writer made, and no other write came
     between its read and its write, so it saw every entry made before it."""
     key = f"{SUMMARY}{cluster}"
-    for _ in range(attempts):
+    for attempt in range(attempts):
         try:
             current = FaceModel.get(key, "-", consistent_read=True)
         except DoesNotExist:
@@ -99,6 +101,7 @@ def _count_again(cluster: str, attempts: int = 10) -> None:
         except (PutError, DeleteError) as exc:
             if not _conditional_failed(exc):
                 raise
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # counters in step would collide again
     raise RuntimeError(f"cluster {cluster} kept changing under {attempts} counts")
 
 

@@ -33,6 +33,10 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     # SMS go only to numbers of these countries (ISO 3166 codes): SMS pumping targets costly others.
     sms_countries: str = "US,CA,GB,IE,AU,NZ"
+    # Metrics (metrics.py): the CloudWatch namespace of the EMF log lines; the local hourly counters
+    # in the settings table, for the admin page (make run and compose; off on AWS: CloudWatch has them).
+    metrics_namespace: str = "photolane"
+    metrics_counters: bool = False
 
     @property
     def sms_country_codes(self) -> frozenset[str]:

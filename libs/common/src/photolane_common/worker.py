@@ -30,6 +30,7 @@ from . import aws
 from .health import Heartbeat
 from .logs import photo_context
 from .messages import Envelope, InvalidMessage, decode
+from .metrics import MESSAGES_DEAD_LETTERED, MESSAGES_FAILED, QUEUE_LAG_MS, metrics
 from .settings import WorkerSettings
 
 log = logging.getLogger("photolane.worker")
@@ -125,11 +126,15 @@ class Received:
     receipt: str
     message_id: str
     receive_count: int
+    sent_ms: int | None = None  # SQS's SentTimestamp (epoch ms): the queue lag is measured from it
 
     @classmethod
     def from_sqs(cls, raw: dict[str, Any]) -> Received:
-        count = int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-        return cls(raw["Body"], raw["ReceiptHandle"], raw["MessageId"], count)
+        attributes = raw.get("Attributes", {})
+        count = int(attributes.get("ApproximateReceiveCount", "1"))
+        sent = attributes.get("SentTimestamp")
+        return cls(raw["Body"], raw["ReceiptHandle"], raw["MessageId"], count,
+                   int(sent) if sent and str(sent).isdigit() else None)
 
 
 class Worker:
@@ -196,7 +201,7 @@ class Worker:
                 MaxNumberOfMessages=1,
                 WaitTimeSeconds=self.settings.poll_wait_seconds,
                 VisibilityTimeout=self.settings.visibility_timeout_seconds,
-                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
             )
         except (ClientError, BotoCoreError) as exc:
             if queue_gone(exc):
@@ -246,6 +251,8 @@ class Worker:
 
     # -- one message --------------------------------------------------------------------------
     def _process(self, message: Received) -> None:
+        if message.sent_ms is not None and message.receive_count == 1:  # the wait before its first worker
+            metrics.timing(QUEUE_LAG_MS, max(0.0, time.time() * 1000 - message.sent_ms))
         try:
             envelope = decode(message.body)
         except InvalidMessage as exc:
@@ -282,6 +289,9 @@ class Worker:
 
     def _failed(self, message: Received, envelope: Envelope, exc: Exception) -> None:
         last = message.receive_count >= self.settings.max_receives
+        metrics.count(MESSAGES_FAILED)
+        if last:
+            metrics.count(MESSAGES_DEAD_LETTERED)
         log.error("message.failed", exc_info=exc, extra={"type": envelope.type, "message_id": message.message_id,
                                                           "receive_count": message.receive_count, "last_try": last})
         if last and self.give_up is not None:
@@ -296,6 +306,7 @@ class Worker:
     def _dead_letter(self, message: Received, reason: str) -> None:
         log.error("message.invalid", extra={"reason": reason, "message_id": message.message_id,
                                             "body": message.body[:2000]})
+        metrics.count(MESSAGES_DEAD_LETTERED)
         if self.dead_letter_url:
             try:
                 self.sqs.send_message(

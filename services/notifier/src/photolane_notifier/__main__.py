@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from photolane_common import audit, logs
+from photolane_common import audit, logs, metrics
 
 from .bootstrap import build_worker
 from .settings import NotifierSettings
@@ -12,6 +12,7 @@ def main() -> None:
     audit.install_from_env("notifier")  # PHOTOLANE_AWS_CALL_LOG set: record the AWS calls
     settings = NotifierSettings()
     logs.configure("notifier", settings.log_level)
+    metrics.configure("notifier", settings)  # EMF log lines; the local counters when switched on
     build_worker(settings).run()
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Photo
 from photolane_common.limits import Limiter
 from photolane_common.messages import Envelope, PhotoProcessed, SigninRequested
+from photolane_common.metrics import NOTIFICATIONS, SIGNIN_LINKS, SMS_SEGMENTS, metrics, sms_segments
 from photolane_common.people import PeopleStore
 from photolane_common.phones import sms_refusal
 from photolane_common.photos import PhotoStore
@@ -63,13 +64,16 @@ def send_signin_link(message_id: str, request: SigninRequested, deps: NotifierDe
     refusal = _over_daily_limit("email", request.email, deps)
     if refusal:
         log.warning("signin.refused", extra={"channel": "email", "error": refusal})
+        metrics.count(SIGNIN_LINKS, status="refused")
         return
     try:
         deps.senders["email"].send(request.email, signin_note(request.link, request.valid_seconds // 60))
     except SendFailed as exc:
         log.warning("signin.failed", extra={"channel": "email", "error": str(exc)})
+        metrics.count(SIGNIN_LINKS, status="failed")
         return
     log.info("signin.sent", extra={"channel": "email"})
+    metrics.count(SIGNIN_LINKS, status="sent")
 
 
 def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
@@ -124,11 +128,13 @@ def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: Notifier
         error = "not sent: the claim's lease ran out before the send could start"
         deps.photos.finish_delivery(photo.id, channel, to, error)
         log.error("notification.late", extra={"channel": channel, "error": error})
+        metrics.count(NOTIFICATIONS, channel=channel, status="late")
         return
     refusal = _refusal(channel, to, deps)
     if refusal:
         deps.photos.finish_delivery(photo.id, channel, to, refusal, refused=True)
         log.warning("notification.refused", extra={"channel": channel, "error": refusal})
+        metrics.count(NOTIFICATIONS, channel=channel, status="refused")
         return
     error = None
     try:
@@ -138,6 +144,9 @@ def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: Notifier
     deps.photos.finish_delivery(photo.id, channel, to, error)
     log.info("notification.sent" if error is None else "notification.failed",
              extra={"channel": channel, "error": error})
+    metrics.count(NOTIFICATIONS, channel=channel, status="sent" if error is None else "failed")
+    if channel == "sms" and error is None:
+        metrics.count(SMS_SEGMENTS, sms_segments(note.sms))
 
 
 def _lease_left(claimed_at: datetime, deps: NotifierDeps) -> float:
@@ -156,6 +165,7 @@ def _held(photo: Photo, channel: Channel, claimed_at: datetime, deps: NotifierDe
         raise DeliveryInProgress(f"{channel} to this photo is being sent by another worker", left + 1)
     if deps.photos.mark_uncertain(photo.id, channel, timedelta(seconds=deps.settings.delivery_lease_seconds)):
         log.warning("notification.uncertain", extra={"channel": channel, "claimed_at": claimed_at.isoformat()})
+        metrics.count(NOTIFICATIONS, channel=channel, status="uncertain")
 
 
 def _pause_for_tests(channel: Channel, to: str, deps: NotifierDeps) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,14 @@ from photolane_common.messages import (
     S3ObjectsCreated,
     StatsAnswered,
     StatsRequested,
+)
+from photolane_common.metrics import (
+    FACES_FOUND,
+    FACES_NAMED,
+    PHOTOS_FAILED,
+    PHOTOS_PROCESSED,
+    STAGE_MS,
+    metrics,
 )
 from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
@@ -95,6 +104,7 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
         _index(deps.photos.get(photo.id) or photo, deps)  # the first delivery may have died before it
         _notify(deps, photo.id, "processed")
         return
+    started = time.perf_counter()
     deps.known.refresh()
     generation = deps.known.generation
     recognition = Recognition(deps.detector, deps.encoder, deps.known.index, deps.settings.face_tolerance)
@@ -105,6 +115,7 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
         error = str(exc) if isinstance(exc, UnreadableImage) else "the original is missing from the bucket"
         deps.photos.mark_failed(photo.id, error)
         log.warning("photo.failed", extra={"error": error})
+        metrics.count(PHOTOS_FAILED)
         _notify(deps, photo.id, "failed")
         return
     faces = _clustered(photo.id, _with_pictures(photo.id, outputs.faces, outputs.pictures, deps), deps)
@@ -123,6 +134,11 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
     named = sum(1 for face in faces if face.person_id)
     log.info("photo.processed", extra={"faces": len(faces), "named": named, "width": outputs.width,
                                        "height": outputs.height, "ms": outputs.timings_ms})
+    metrics.count(PHOTOS_PROCESSED)
+    for stage, ms in {**outputs.timings_ms, "total": (time.perf_counter() - started) * 1000}.items():
+        metrics.timing(STAGE_MS, ms, stage=stage)
+    metrics.count(FACES_FOUND, len(faces))
+    metrics.count(FACES_NAMED, named, phase="processing")
     _index(replace(photo, faces=faces), deps)
     _catch_up(photo.id, generation, deps)
     _notify(deps, photo.id, "processed")
@@ -208,6 +224,7 @@ def give_up(envelope: Envelope, error: BaseException, deps: ProcessorDeps) -> No
     job = envelope.payload()
     reason = f"processing failed after {deps.settings.max_receives} tries: {error}"
     if isinstance(job, PhotoUploaded) and deps.photos.mark_failed(job.photo_id, reason):
+        metrics.count(PHOTOS_FAILED)
         _notify(deps, job.photo_id, "failed")
     elif isinstance(job, PersonPhotoAdded | FaceNamed | ClusterNamed):
         deps.people.photo_failed(job.person_id, job.photo_key, reason)
@@ -425,6 +442,10 @@ def _written(changed: list[tuple[Photo, tuple[Face, ...]]], deps: ProcessorDeps,
                           [photo for photo, _ in changed if photo.results_key]))
     deps.photos.file_faces(*changed)
     deps.photos.announce_unknown(*(photo.id for photo, _ in changed))
+    newly = sum(1 for photo, before in changed for after, was in zip(photo.faces, before, strict=False)
+                if after.person_id and not was.person_id)
+    if newly > 0:  # by an enrollment's re-match, a naming, a merge (un-naming is not counted)
+        metrics.count(FACES_NAMED, newly, phase="later")
     for photo, _ in changed:
         with photo_context(photo.id):
             log.info("photo.renamed", extra={"named": sum(1 for f in photo.faces if f.person_id)})

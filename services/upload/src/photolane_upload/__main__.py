@@ -6,7 +6,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from photolane_common import audit, logs
+from photolane_common import audit, logs, metrics
 
 from .app import create_app
 from .keys import SessionKeyMissing, with_session_key
@@ -51,6 +51,7 @@ def main() -> None:
     audit.install_from_env("upload")  # PHOTOLANE_AWS_CALL_LOG set: record the AWS calls
     settings = UploadSettings()
     logs.configure("upload", settings.log_level)
+    metrics.configure("upload", settings)  # EMF log lines; the local counters when switched on
     # Resolved here, in gunicorn's master, so every worker it forks signs sessions with the same key.
     settings = with_session_key(settings)
     if settings.session_key is None:

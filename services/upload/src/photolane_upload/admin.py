@@ -30,6 +30,7 @@ from .faces import (
     unknown_people,
     unname_face,
 )
+from .figures import figures
 from .guards import TooMany, count_admin_login
 from .handlers import Enrollment, QueueUnavailable, delete_person, enroll_person, person_view
 from .queues import PurgeRefused, UnknownQueue
@@ -101,7 +102,7 @@ def page() -> Any:
                            people=[person_view(p, deps) for p in _first_people(ADMIN_PEOPLE)],
                            more_people=_more_people, uncertain=uncertain,
                            unknown=unknown["clusters"], more_unknown=unknown["next"] is not None,
-                           everyone=_everyone())
+                           everyone=_everyone(), figures=figures())
 
 
 @admin.post("/uploads")

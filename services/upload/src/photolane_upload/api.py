@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from photolane_common.cursors import BadCursor
 from photolane_common.domain import Person
 
+from . import schemas as S
 from . import sessions
 from .deps import current_deps
 from .export import export_csv, export_json
@@ -42,9 +43,10 @@ from .handlers import (
     person_view,
     photo_view,
 )
+from .openapi import LOCATION, described
 from .queues import PurgeRefused, UnknownQueue
 from .sessions import bearer_is_admin
-from .validation import InvalidUpload
+from .validation import InvalidUpload, megabytes
 
 api = Blueprint("api", __name__)
 
@@ -54,11 +56,17 @@ def error(status: int, message: str) -> tuple[Any, int]:
 
 
 @api.get("/healthz")
+@described("Liveness: the process answers", responses={200: S.Health}, tags=("health",))
 def healthz() -> Any:
     return jsonify(status="ok")
 
 
 @api.post("/api/photos")
+@described("Upload a photo", tags=("photos",), form=S.PhotoUpload, limited=True,
+           description="Checked whole (type, size, pixels, decode) before it is accepted; then queued for processing.",
+           responses={202: S.PhotoAccepted, 400: (S.Error, "not a readable image, too many pixels, bad email or phone"),
+                      503: (S.Error, "uploads blocked, the job not queued, or the storage out of reach")},
+           headers={202: LOCATION})
 def create_photo() -> Any:
     count_upload()  # before the body is read or decoded: a flood costs a counter, not a decode
     upload = request.files.get("file")
@@ -80,6 +88,8 @@ def create_photo() -> Any:
 
 
 @api.get("/api/photos/<photo_id>")
+@described("A photo: its status, images, faces and notifications", tags=("photos",),
+           params={"photo_id": "the id POST /api/photos answered"}, responses={200: S.PhotoView})
 def get_photo(photo_id: str) -> Any:
     deps = current_deps()
     photo = deps.photos.get(photo_id) if len(photo_id) <= 64 else None
@@ -96,6 +106,8 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if not bearer_is_admin(current_deps().settings):
+            if request.headers.get("Authorization"):
+                return error(401, "the admin token is wrong (or not sent as Authorization: Bearer <token>)")
             return error(401, "admin token required (Authorization: Bearer <PHOTOLANE_ADMIN_TOKEN>)")
         return view(*args, **kwargs)
 
@@ -103,6 +115,8 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @api.put("/api/admin/uploads")
+@described("Block or unblock uploads", tags=("admin",), admin=True, body=S.Blocked,
+           responses={200: S.Blocked, 400: S.Error})
 @admin_required
 def set_uploads() -> Any:
     try:
@@ -114,12 +128,16 @@ def set_uploads() -> Any:
 
 
 @api.get("/api/admin/uploads")
+@described("Whether uploads are blocked", tags=("admin",), admin=True, responses={200: S.Blocked})
 @admin_required
 def get_uploads() -> Any:
     return jsonify(blocked=current_deps().switches.uploads_blocked())
 
 
 @api.get("/api/admin/export")
+@described("Every person and photo record, streamed (JSON or CSV)", tags=("admin",), admin=True,
+           query=S.ExportFormat,
+           responses={200: {"application/json": S.Export, "text/csv": {"type": "string"}}, 400: S.Error})
 @admin_required
 def export() -> Any:
     """Every photo and person record, streamed; ``?format=csv`` for CSV (JSON by default)."""
@@ -142,12 +160,16 @@ def export_response(fmt: str) -> Any:
 
 # -- queues (admin) --------------------------------------------------------------------------------
 @api.get("/api/admin/queues")
+@described("Each queue's depth and dead letters", tags=("admin",), admin=True,
+           responses={200: S.Queues})
 @admin_required
 def queues() -> Any:
     return jsonify(queues=[asdict(q) for q in current_deps().queues.depths()])
 
 
 @api.post("/api/admin/queues/<name>/redrive")
+@described("Move a queue's dead letters back to it", tags=("admin",), admin=True,
+           params={"name": "jobs or notifications"}, responses={200: S.Redriven})
 @admin_required
 def redrive(name: str) -> Any:
     try:
@@ -158,6 +180,10 @@ def redrive(name: str) -> Any:
 
 
 @api.post("/api/admin/queues/<name>/purge")
+@described("Delete every message of a queue", tags=("admin",), admin=True, body=S.PurgeConfirm,
+           params={"name": "jobs, notifications, jobs-dlq or notifications-dlq"},
+           responses={200: S.Purged, 400: (S.Error, "no confirmation"),
+                      409: (S.Error, "purged less than a minute ago")})
 @admin_required
 def purge(name: str) -> Any:
     body = request.get_json(silent=True)
@@ -179,6 +205,9 @@ def _photo_field() -> bytes | None:
 
 
 @api.post("/api/people")
+@described("Enroll a person from photos of their face", tags=("people",), admin=True,
+           form=S.Enrollment,
+           responses={202: S.Enrolling, 400: (S.Error, "no photo, no name, bad attributes, or a photo refused")})
 @admin_required
 def create_person() -> Any:
     photos = tuple(f.read() for f in request.files.getlist("photo") if f.filename)
@@ -196,6 +225,8 @@ def create_person() -> Any:
 
 
 @api.post("/api/people/<person_id>/photos")
+@described("One more photo of a person's face", tags=("people",), admin=True,
+           form=S.PersonPhotoUpload, responses={202: S.PhotoAdded, 400: S.Error})
 @admin_required
 def add_photo(person_id: str) -> Any:
     photo = _photo_field()
@@ -213,6 +244,8 @@ def add_photo(person_id: str) -> Any:
 
 
 @api.get("/api/people")
+@described("A page of people", tags=("people",), admin=True, query=S.Page,
+           responses={200: S.PeoplePage, 400: (S.Error, "a bad limit or cursor")})
 @admin_required
 def list_people() -> Any:
     """A page of people (``?limit=`` 1-100, default 100; ``?cursor=`` the ``next`` of the page before)."""
@@ -227,6 +260,7 @@ def list_people() -> Any:
 
 
 @api.get("/api/people/<person_id>")
+@described("A person", tags=("people",), admin=True, responses={200: S.PersonView})
 @admin_required
 def get_person(person_id: str) -> Any:
     deps = current_deps()
@@ -237,6 +271,8 @@ def get_person(person_id: str) -> Any:
 
 
 @api.delete("/api/people/<person_id>")
+@described("Delete a person (their faces are un-named by the processor)", tags=("people",),
+           admin=True, responses={200: S.PersonDeleted})
 @admin_required
 def remove_person(person_id: str) -> Any:
     if len(person_id) > 64 or not delete_person(person_id, current_deps()):
@@ -256,6 +292,9 @@ def _accepted(person: Person) -> Any:
 
 
 @api.post("/api/photos/<photo_id>/faces/<index>/person")
+@described("Name a face: a new person or an enrolled one", tags=("faces",), admin=True, body=S.Who,
+           params={"index": "the face's index in the photo, from 0"}, headers={202: LOCATION},
+           responses={202: S.PersonView, 400: S.Error, 409: (S.Error, "the photo is not processed yet")})
 @admin_required
 def name_photo_face(photo_id: str, index: str) -> Any:
     try:
@@ -268,6 +307,9 @@ def name_photo_face(photo_id: str, index: str) -> Any:
 
 
 @api.delete("/api/photos/<photo_id>/faces/<index>/person")
+@described("Take a face's name back: unknown again", tags=("faces",), admin=True,
+           params={"index": "the face's index in the photo, from 0"},
+           responses={202: S.Unnaming, 409: (S.Error, "the face is not named, or the photo not processed")})
 @admin_required
 def unname_photo_face(photo_id: str, index: str) -> Any:
     try:
@@ -280,6 +322,8 @@ def unname_photo_face(photo_id: str, index: str) -> Any:
 
 
 @api.get("/api/faces/unknown")
+@described("The groups of similar unknown faces, most faces first", tags=("faces",),
+           admin=True, query=S.Page, responses={200: S.ClusterPage, 400: (S.Error, "a bad limit or cursor")})
 @admin_required
 def list_unknown_people() -> Any:
     try:
@@ -290,6 +334,8 @@ def list_unknown_people() -> Any:
 
 
 @api.post("/api/faces/unknown/<cluster>/person")
+@described("Name every face of a group of unknown faces", tags=("faces",), admin=True,
+           body=S.Who, headers={202: LOCATION}, responses={202: S.PersonView, 400: S.Error})
 @admin_required
 def name_unknown_person(cluster: str) -> Any:
     try:
@@ -301,6 +347,8 @@ def name_unknown_person(cluster: str) -> Any:
 
 
 @api.patch("/api/people/<person_id>")
+@described("Rename a person and/or change their attributes", tags=("people",), admin=True,
+           body=S.PersonEdit, responses={200: S.PersonView, 400: S.Error})
 @admin_required
 def change_person(person_id: str) -> Any:
     try:
@@ -311,6 +359,8 @@ def change_person(person_id: str) -> Any:
 
 
 @api.post("/api/people/<person_id>/merge")
+@described("Merge another person into this one", tags=("people",), admin=True, body=S.Merge,
+           headers={202: LOCATION}, responses={202: S.PersonView, 400: S.Error})
 @admin_required
 def merge_person(person_id: str) -> Any:
     body = request.get_json(silent=True)
@@ -324,6 +374,8 @@ def merge_person(person_id: str) -> Any:
 
 
 @api.get("/api/people/<person_id>/photos")
+@described("The faces named a person, a page at a time", tags=("people",), admin=True,
+           query=S.Page, responses={200: S.PersonPhotosPage, 400: (S.Error, "a bad limit or cursor")})
 @admin_required
 def photos_of_person(person_id: str) -> Any:
     try:
@@ -336,7 +388,9 @@ def photos_of_person(person_id: str) -> Any:
 @api.app_errorhandler(413)
 def too_large(exc: HTTPException) -> Any:
     limit = current_deps().settings.max_upload_mb
-    message = f"the upload is larger than the {limit:g} MB limit"
+    sent = request.content_length
+    message = (f"the upload is {megabytes(sent)} MB; the limit is {limit:g} MB" if sent
+               else f"the upload is larger than the {limit:g} MB limit")
     if request.content_length is not None and request.content_length <= (current_app.config["MAX_CONTENT_LENGTH"] or 0):
         message = "the form has too many fields, or a field too large"  # Werkzeug's limits: 1,000 parts, 500 KB
     if request.path.startswith("/api/"):

@@ -18,6 +18,7 @@ from .bootstrap import build_deps
 from .guards import TooMany
 from .handlers import UploadDeps
 from .keys import SessionKeyMissing, with_session_key
+from .openapi import docs
 from .outage import add_outage_answers
 from .settings import UploadSettings
 from .web import web
@@ -38,6 +39,7 @@ def create_app(settings: UploadSettings | None = None, deps: UploadDeps | None =
     _configure_session(app, settings)
     app.extensions["photolane"] = deps or build_deps(settings)
     app.register_blueprint(api)
+    app.register_blueprint(docs)  # /api/openapi.json and /api/docs
     app.register_blueprint(web)
     app.register_blueprint(admin)
     _add_csrf(app)

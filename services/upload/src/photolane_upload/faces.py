@@ -155,6 +155,8 @@ def edit_person(person_id: str, body: Any, deps: UploadDeps) -> Person:
     """A new name and/or attributes."""
     if not isinstance(body, dict) or not ({"name", "attributes"} & body.keys()):
         raise InvalidUpload('send a JSON object with "name" and/or "attributes"')
+    if "name" in body and not isinstance(body["name"], str):
+        raise InvalidUpload("name must be a string")
     name = person_name(body["name"]) if "name" in body else None
     raw = body.get("attributes")
     attributes = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import request
 
 from photolane_common.limits import Limit, wait_phrase
+from photolane_common.metrics import RATE_LIMITED, UPLOADS_REFUSED, metrics
 
 from .deps import current_deps
 from .sessions import bearer_is_admin
@@ -33,6 +34,7 @@ def client_address() -> str:
 def _check(limit: Limit, subject: str, whose: str) -> None:
     verdict = current_deps().limiter.check(limit, subject)
     if not verdict.allowed:
+        metrics.count(RATE_LIMITED, limit=limit.name)
         raise TooMany(f"too many {limit.what} {whose}: the limit is {limit.describe()}; "
                       f"try again {wait_phrase(verdict.retry_after)}", verdict.retry_after)
 
@@ -42,8 +44,12 @@ def count_upload() -> None:
     settings = current_deps().settings
     if bearer_is_admin(settings):
         return
-    _check(Limit("uploads-client", settings.uploads_per_client_hour, HOUR, "uploads"), client_address(),
-           "from this address")
+    try:
+        _check(Limit("uploads-client", settings.uploads_per_client_hour, HOUR, "uploads"), client_address(),
+               "from this address")
+    except TooMany:
+        metrics.count(UPLOADS_REFUSED, reason="rate_limited")
+        raise
 
 
 def count_signin(email: str | None) -> None:

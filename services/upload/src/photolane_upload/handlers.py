@@ -13,6 +13,7 @@ from photolane_common.domain import QUEUED, Person, Photo, owner_of
 from photolane_common.limits import Limiter
 from photolane_common.logs import photo_context
 from photolane_common.messages import PersonDeleted, PersonPhotoAdded, PhotoUploaded
+from photolane_common.metrics import UPLOADS_ACCEPTED, UPLOADS_REFUSED, metrics
 from photolane_common.people import PeopleStore
 from photolane_common.phones import sms_refusal
 from photolane_common.photos import PhotoStore
@@ -79,12 +80,28 @@ class QueueUnavailable(Exception):
 
 def accept_upload(upload: Upload, deps: UploadDeps) -> Photo:
     """Validate, store the original, write the record, queue the job, in that order."""
+    try:
+        photo = _accept(upload, deps)
+    except InvalidUpload as exc:
+        metrics.count(UPLOADS_REFUSED, reason=exc.reason)
+        raise
+    except UploadsBlocked:
+        metrics.count(UPLOADS_REFUSED, reason="blocked")
+        raise
+    except QueueUnavailable:
+        metrics.count(UPLOADS_REFUSED, reason="queue_unavailable")
+        raise
+    metrics.count(UPLOADS_ACCEPTED)
+    return photo
+
+
+def _accept(upload: Upload, deps: UploadDeps) -> Photo:
     if deps.switches.uploads_blocked():
         raise UploadsBlocked()
     email, phone = normalize_email(upload.email), normalize_phone(upload.phone)
     refusal = sms_refusal(phone, deps.settings.sms_country_codes) if phone else None
     if refusal:
-        raise InvalidUpload(f"phone: {refusal}")
+        raise InvalidUpload(f"phone: {refusal}", reason="sms_refused")
     info = inspect_image(upload.data, deps.settings.max_upload_bytes, deps.settings.max_pixels)
     photo_id = str(uuid.uuid4())
     now = datetime.now(UTC)

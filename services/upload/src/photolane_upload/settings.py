@@ -54,7 +54,7 @@ class UploadSettings(CommonSettings):
 
     @property
     def max_upload_bytes(self) -> int:
-        return int(self.max_upload_mb * 1024 * 1024)
+        return int(self.max_upload_mb * 1_000_000)  # megabytes as phones and computers show sizes
 
     @property
     def max_pixels(self) -> int:

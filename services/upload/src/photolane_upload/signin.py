@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from photolane_common.domain import Photo, owner_of
 from photolane_common.messages import SigninRequested
+from photolane_common.metrics import SIGNIN_LINKS, metrics
 
 from .validation import InvalidUpload, normalize_email
 
@@ -125,3 +126,4 @@ def request_link(raw_email: str | None, *, key: str, public_url: str, interval: 
     link = signin_url(public_url, make_token(key, owner))
     notifications.send(SigninRequested(email=newest.email or email, link=link, valid_seconds=max_age))
     log.info("signin.requested", extra=who)
+    metrics.count(SIGNIN_LINKS, status="requested")

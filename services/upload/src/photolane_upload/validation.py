@@ -33,12 +33,13 @@ UNREADABLE = "the file is not a readable image (JPEG, PNG, WebP or HEIC)"
 
 
 class InvalidUpload(ValueError):
-    """Refused with this HTTP status and message."""
+    """Refused with this HTTP status and message; ``reason`` is a short code for the metrics (UploadsRefused)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, reason: str = "invalid") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,10 @@ def inspect_image(data: bytes, max_bytes: int, max_pixels: int) -> ImageInfo:
     that what is accepted is what the processor can read: cut-short, damaged or lying files are
     refused here in milliseconds, not failed later."""
     if not data:
-        raise InvalidUpload("the file is empty")
+        raise InvalidUpload("the file is empty", reason="empty")
     if len(data) > max_bytes:
-        raise InvalidUpload(f"the file is {_mb(len(data))} MB; the limit is {_mb(max_bytes)} MB", status=413)
+        raise InvalidUpload(f"the file is {megabytes(len(data))} MB; the limit is {max_bytes / 1e6:g} MB", status=413,
+                            reason="too_large")
     try:
         _check_layout(data)  # before Pillow's own header loops, which go segment by segment
         with Image.open(io.BytesIO(data), formats=OPENED_FORMATS) as image:
@@ -66,15 +68,16 @@ def inspect_image(data: bytes, max_bytes: int, max_pixels: int) -> ImageInfo:
     except InvalidUpload:
         raise
     except Image.DecompressionBombError as exc:
-        raise InvalidUpload(f"the image has too many pixels; the limit is {max_pixels / 1e6:g} MP") from exc
+        raise InvalidUpload(f"the image has too many pixels; the limit is {max_pixels / 1e6:g} MP",
+                            reason="too_many_pixels") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidUpload(UNREADABLE) from exc
+        raise InvalidUpload(UNREADABLE, reason="not_image") from exc
     _check_decode_memory(info)
     try:
         with _DECODING:
             _decode(data, info.format)
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-        raise InvalidUpload("the image is cut short or damaged: it does not decode") from exc
+        raise InvalidUpload("the image is cut short or damaged: it does not decode", reason="damaged") from exc
     return info
 
 
@@ -95,7 +98,8 @@ def _check_decode_memory(info: ImageInfo) -> None:
     if pixels * per_pixel > DECODE_MAX_BYTES:
         name = {"HEIF": "HEIC", "WEBP": "WebP"}.get(info.format, info.format)
         raise InvalidUpload(f"{name} images of more than {DECODE_MAX_BYTES // per_pixel / 1e6:.0f} MP are not "
-                            f"accepted; this one is {info.width}x{info.height} ({pixels / 1e6:.1f} MP)")
+                            f"accepted; this one is {info.width}x{info.height} ({pixels / 1e6:.1f} MP)",
+                            reason="too_many_pixels")
 
 
 def _decode(data: bytes, fmt: str) -> None:
@@ -145,7 +149,7 @@ def _check_jpeg(data: bytes) -> None:
         stray += found.start() - pos  # junk and fill bytes since the last segment
         marker, pos = data[found.start() + 1], found.end()
         if stray > JPEG_MAX_STRAY_BYTES:
-            raise InvalidUpload("the JPEG has stray bytes between its segments")
+            raise InvalidUpload("the JPEG has stray bytes between its segments", reason="damaged")
         if marker == 0xD9:  # EOI
             break
         if 0xD0 <= marker <= 0xD8 or marker == 0x01 or pos + 2 > len(data):  # RSTn, SOI, TEM: no length
@@ -153,16 +157,17 @@ def _check_jpeg(data: bytes) -> None:
         length = int.from_bytes(data[pos:pos + 2], "big")
         segments += 1
         if segments > JPEG_MAX_SEGMENTS:
-            raise InvalidUpload(f"the JPEG has more than {JPEG_MAX_SEGMENTS} segments")
+            raise InvalidUpload(f"the JPEG has more than {JPEG_MAX_SEGMENTS} segments", reason="damaged")
         if marker in _JPEG_ARITHMETIC:
-            raise InvalidUpload("arithmetic-coded JPEGs are not accepted; save it as a standard JPEG")
+            raise InvalidUpload("arithmetic-coded JPEGs are not accepted; save it as a standard JPEG",
+                                reason="not_image")
         if marker in _JPEG_FRAMES and frame is None:
             frame = _jpeg_frame(data[pos + 2:pos + length])
         pos += length
         if marker == 0xDA:  # SOS: the scan's entropy-coded data runs to the next marker but RSTn
             scans += 1
             if scans > JPEG_MAX_SCANS:
-                raise InvalidUpload(f"the JPEG has more than {JPEG_MAX_SCANS} scans")
+                raise InvalidUpload(f"the JPEG has more than {JPEG_MAX_SCANS} scans", reason="damaged")
             end = _JPEG_SCAN_END.search(data, pos)
             coded += (end.start() if end else len(data)) - pos
             pos = end.start() if end else len(data)
@@ -174,7 +179,7 @@ def _check_jpeg(data: bytes) -> None:
                      for h, v in sampling)
         if coded * 8 < blocks:
             raise InvalidUpload(f"the image says it is {width}x{height} but holds too little data for that: "
-                                "its header is wrong or the file is cut short")
+                                "its header is wrong or the file is cut short", reason="damaged")
 
 
 def _jpeg_frame(body: bytes) -> tuple[int, int, list[tuple[int, int]]] | None:
@@ -193,12 +198,14 @@ def _check_png(data: bytes) -> None:
     while pos + 8 <= len(data) and data[pos + 4:pos + 8] != b"IEND":
         chunks += 1
         if chunks > PNG_MAX_CHUNKS:
-            raise InvalidUpload(f"the PNG has more than {PNG_MAX_CHUNKS} chunks")
+            raise InvalidUpload(f"the PNG has more than {PNG_MAX_CHUNKS} chunks", reason="damaged")
         pos += 12 + int.from_bytes(data[pos:pos + 4], "big")
 
 
-def _mb(size: int) -> str:
-    return f"{math.ceil(size / 2**20 * 100) / 100:g}"  # rounded up: 20.001 MB is "20.01", not "20"
+def megabytes(size: int) -> str:
+    """A size as people read it on their phone or computer: megabytes (10^6 bytes), one decimal,
+    rounded up, so a file over the limit never reads as the limit (20,000,001 bytes is "20.1")."""
+    return f"{math.ceil(size / 1e5) / 10:.1f}"
 
 
 def _accepted(image: Image.Image, max_pixels: int) -> ImageInfo:
@@ -206,11 +213,13 @@ def _accepted(image: Image.Image, max_pixels: int) -> ImageInfo:
     # picture is the photo: accepted as one (the processor reads the first picture only).
     fmt = "JPEG" if image.format == "MPO" else image.format
     if fmt not in ACCEPTED_FORMATS:
-        raise InvalidUpload(f"{image.format} images are not accepted; send JPEG, PNG, WebP or HEIC")
+        raise InvalidUpload(f"{image.format} images are not accepted; send JPEG, PNG, WebP or HEIC",
+                            reason="not_image")
     width, height = image.size
     if width * height > max_pixels:
         raise InvalidUpload(
-            f"the image is {width}x{height} ({width * height / 1e6:.1f} MP); the limit is {max_pixels / 1e6:g} MP"
+            f"the image is {width}x{height} ({width * height / 1e6:.1f} MP); the limit is {max_pixels / 1e6:g} MP",
+            reason="too_many_pixels",
         )
     content_type, extension = ACCEPTED_FORMATS[fmt]
     return ImageInfo(fmt, content_type, extension, width, height)
@@ -223,7 +232,7 @@ def normalize_email(value: str | None) -> str | None:
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise InvalidUpload(f"email: {exc}") from exc
+        raise InvalidUpload(f"email: {exc}", reason="bad_email") from exc
 
 
 _PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]+")
@@ -236,21 +245,31 @@ def normalize_phone(value: str | None) -> str | None:
         return None
     hint = "phone must be in E.164 form: + country code and number, e.g. +14155550123"
     if not _PHONE_CHARACTERS.fullmatch(value):  # phonenumbers reads letters as keypad digits, "++" as "+"
-        raise InvalidUpload(hint)
+        raise InvalidUpload(hint, reason="bad_phone")
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidUpload(hint) from exc
+        raise InvalidUpload(hint, reason="bad_phone") from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidUpload(f"phone {value} is not a valid number; {hint}")
+        raise InvalidUpload(f"phone {value} is not a valid number; {hint}", reason="bad_phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 MAX_ATTRIBUTES_BYTES = 4096
 
 
+def _readable(text: str, what: str) -> str:
+    """Text that can be stored and shown: UTF-8 (a lone surrogate, which JSON's \\ud800 can carry, cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(exc.object[exc.start])
+        raise InvalidUpload(f"{what} is not valid text (it has a lone surrogate, \\u{code:04x})") from exc
+    return text
+
+
 def person_name(value: str | None) -> str:
-    name = " ".join((value or "").split())
+    name = " ".join(_readable(value or "", "name").split())
     if not name:
         raise InvalidUpload("name is required")
     if len(name) > 100:
@@ -262,18 +281,28 @@ def person_attributes(value: str | None) -> dict[str, object]:
     """A JSON object of simple values, e.g. {"role": "student", "year": 2}."""
     if value is None or not value.strip():
         return {}
-    if len(value.encode()) > MAX_ATTRIBUTES_BYTES:
+    if len(_readable(value, "attributes").encode()) > MAX_ATTRIBUTES_BYTES:
         raise InvalidUpload(f"attributes are larger than {MAX_ATTRIBUTES_BYTES} bytes")
     try:
-        parsed = json.loads(value)
+        parsed = json.loads(value, parse_constant=_no_constant)
     except ValueError as exc:
         raise InvalidUpload(f"attributes are not valid JSON: {exc}") from exc
     if not isinstance(parsed, dict):
         raise InvalidUpload('attributes must be a JSON object, e.g. {"role": "student"}')
     for key, item in parsed.items():
+        _readable(key, "an attribute's name")
         if not isinstance(item, str | int | float | bool) and item is not None:
             raise InvalidUpload(f"attribute {key!r} must be a string, number, true/false or null")
+        if isinstance(item, float) and not math.isfinite(item):  # 1e999 reads as infinity
+            raise InvalidUpload(f"attribute {key!r} is not a finite number")
+        if isinstance(item, str):
+            _readable(item, f"attribute {key!r}")
     return parsed
+
+
+def _no_constant(name: str) -> object:
+    """NaN and Infinity are not JSON (Python reads them): every answer naming the person would break."""
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def clean_filename(name: str | None) -> str | None:

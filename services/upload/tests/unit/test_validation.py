@@ -1,5 +1,6 @@
 import io
 import random
+import re
 import struct
 import time
 import zipfile
@@ -15,6 +16,8 @@ from photolane_upload.validation import (
     inspect_image,
     normalize_email,
     normalize_phone,
+    person_attributes,
+    person_name,
 )
 
 MB = 1024 * 1024
@@ -80,10 +83,12 @@ def test_too_many_pixels_is_400_and_too_many_bytes_is_413() -> None:
         inspect_image(data, 20 * MB, 5_000_000)
     assert pixels.value.status == 400
     with pytest.raises(InvalidUpload, match="limit is 0.01 MB") as size:
-        inspect_image(_encode("JPEG") + bytes(20_000), int(0.01 * MB), 50_000_000)
+        inspect_image(_encode("JPEG") + bytes(20_000), 10_000, 50_000_000)
     assert size.value.status == 413
-    with pytest.raises(InvalidUpload, match=r"the file is 2.01 MB; the limit is 2 MB"):
-        inspect_image(_encode("JPEG") + bytes(2 * MB), 2 * MB, 50_000_000)
+    with pytest.raises(InvalidUpload, match=r"the file is 2.1 MB; the limit is 2 MB"):  # one byte over: rounded up
+        inspect_image(_encode("JPEG") + bytes(2_000_000), 2_000_000, 50_000_000)
+    with pytest.raises(InvalidUpload, match=r"the file is 21.0 MB; the limit is 20 MB"):
+        inspect_image(bytes(21_000_000), 20_000_000, 50_000_000)
 
 
 def test_email_is_normalized_or_refused() -> None:
@@ -328,3 +333,20 @@ def test_a_webp_too_large_to_decode_within_the_memory_budget_is_refused_before_d
     large = data[:21] + struct.pack("<I", bits) + data[25:]
     assert len(large) < 100 and Image.open(io.BytesIO(large)).size == (7000, 7000)
     assert _refused(large, r"WebP images of more than 26 MP are not accepted; this one is 7000x7000") < 0.05
+
+
+@pytest.mark.parametrize(("attributes", "says"), [
+    ('{"a": NaN}', "NaN is not a number JSON allows"),
+    ('{"a": -Infinity}', "-Infinity is not a number JSON allows"),
+    ('{"a": 1e999}', "attribute 'a' is not a finite number"),
+    ('{"a": "\\ud800"}', "attribute 'a' is not valid text"),
+    ('{"\\udfff": 1}', "an attribute's name is not valid text"),
+])
+def test_attributes_that_would_break_every_later_answer_are_refused(attributes: str, says: str) -> None:
+    with pytest.raises(InvalidUpload, match=re.escape(says)):
+        person_attributes(attributes)
+
+
+def test_a_name_with_a_lone_surrogate_is_refused_not_a_500() -> None:
+    with pytest.raises(InvalidUpload, match=r"name is not valid text \(it has a lone surrogate, \\ud800\)"):
+        person_name("Ada \ud800")

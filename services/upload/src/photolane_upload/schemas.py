@@ -1,0 +1,347 @@
+"""The JSON API's bodies and answers as pydantic models: the source of /api/openapi.json.
+
+Nothing here validates a request (the handlers and ``validation.py`` do, with their own messages): these
+models *describe* what the handlers take and give, field for field, and the tests check real answers
+against them (``tests/integration/test_openapi.py``, and Schemathesis against the running stack).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# -- pieces ----------------------------------------------------------------------------------------
+Attributes = Annotated[
+    dict[str, str | int | float | bool | None],
+    Field(description='A JSON object of simple values (strings, numbers, true/false, null), e.g. {"role": "student"}'),
+]
+Box = Annotated[list[int], Field(min_length=4, max_length=4,
+                                 description="top, right, bottom, left in pixels of the upright original")]
+Stamp = Annotated[str, Field(description="ISO 8601 date and time")]
+Url = Annotated[str | None, Field(description="a presigned S3 URL (expires), or null when there is no such image")]
+Cursor = Annotated[str | None, Field(description="the cursor of the next page (`?cursor=`), or null on the last")]
+PhotoStatus = Literal["queued", "processing", "processed", "failed"]
+PersonStatus = Literal["enrolling", "enrolled", "failed"]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def optional(description: str, **limits: Any) -> Any:
+    """A field that may be left out (no default in the schema: the handler has its own)."""
+    return Field(None, description=description, json_schema_extra=_no_default, **limits)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(Model):
+    """Every refusal and failure of the API: what is wrong, in a sentence."""
+
+    error: str
+
+
+class Health(Model):
+    status: Literal["ok"]
+
+
+# -- photos ----------------------------------------------------------------------------------------
+class PhotoUpload(BaseModel):
+    """`multipart/form-data` of `POST /api/photos`."""
+
+    file: bytes = Field(description="the photo: JPEG, PNG, WebP or HEIC, at most PHOTOLANE_MAX_UPLOAD_MB")
+    email: str = optional("where to send the link when it is processed (optional)")
+    phone: str = optional("E.164 mobile number for an SMS (optional; allowed countries only)")
+
+
+class PhotoAccepted(Model):
+    id: str
+    status: Literal["queued"]
+    url: str = Field(description="/api/photos/<id>: follow it until processed or failed")
+    page: str = Field(description="/photos/<id>: the photo's page")
+
+
+class PersonRef(Model):
+    id: str
+    name: str
+    attributes: Attributes
+
+
+class FaceView(Model):
+    index: int = Field(ge=0)
+    box: Box
+    person: PersonRef | None = Field(description="whom the face is, or null while unknown")
+    distance: float | None = Field(description="distance to the person's nearest encoding (lower: surer)")
+    cluster: str | None = Field(description="the group of similar unknown faces, when unknown")
+    crop_url: Url
+
+
+class NotificationView(Model):
+    channel: Literal["sms", "email"]
+    to: str = Field(description="in full for the uploader's session, the email's owner and the admin; else masked")
+    status: Literal["sending", "sent", "failed", "refused", "uncertain"]
+    error: str | None
+    sent_at: Stamp | None
+
+
+class PhotoView(Model):
+    id: str
+    status: PhotoStatus
+    error: str | None
+    filename: str | None
+    width: int | None
+    height: int | None
+    created_at: Stamp
+    updated_at: Stamp
+    original_url: Url
+    flipped_url: Url
+    thumbnail_url: Url
+    results_url: Url
+    faces: list[FaceView]
+    notifications: list[NotificationView]
+
+
+# -- people ----------------------------------------------------------------------------------------
+class PersonPhotoView(Model):
+    status: PersonStatus
+    error: str | None
+    url: Url
+
+
+class PersonView(Model):
+    id: str
+    name: str
+    attributes: Attributes
+    status: PersonStatus
+    error: str | None
+    created_at: Stamp
+    photos: list[PersonPhotoView]
+
+
+class PeoplePage(Model):
+    people: list[PersonView]
+    next: Cursor
+
+
+class Enrollment(BaseModel):
+    """`multipart/form-data` of `POST /api/people`."""
+
+    name: str = Field(description="the person's name (at most 100 characters)")
+    photo: list[bytes] = Field(min_length=1, max_length=10,
+                               description="one face each; repeat the field for several photos (at most 10)")
+    attributes: str = optional('a JSON object of simple values, e.g. {"role": "student"} (optional)')
+
+
+class PersonPhotoUpload(BaseModel):
+    """`multipart/form-data` of `POST /api/people/<id>/photos`."""
+
+    photo: bytes = Field(description="one more photo of the person's face")
+
+
+class Enrolling(Model):
+    id: str
+    status: PersonStatus
+    photos: int = Field(description="how many photos are being encoded")
+    url: str
+
+
+class PhotoAdded(Model):
+    id: str
+    status: PersonStatus
+    url: str
+
+
+class PersonDeleted(Model):
+    id: str
+    status: Literal["deleted"]
+
+
+class PersonEdit(BaseModel):
+    """A new name and/or new attributes (at least one of the two)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Ada King", "attributes": {"born": 1815}}]})
+
+    name: str = optional("the new name (at most 100 characters)")
+    attributes: Attributes | str | None = optional("the new attributes (an object, or its JSON text)")
+
+
+class Merge(BaseModel):
+    """The other person: their encodings and faces become this person's, then they are deleted."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"person_id": "4f0c1c2e-5b1a-4e8e-9d6b-1a2b3c4d5e6f"}]})
+
+    person_id: str
+
+
+# -- faces -----------------------------------------------------------------------------------------
+class NewPerson(BaseModel):
+    """The face is a new person."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Ada", "attributes": {"role": "engineer"}}]})
+
+    name: str = Field(description="at most 100 characters")
+    attributes: Attributes | str | None = optional("an object, or its JSON text (optional)")
+
+
+class KnownPerson(BaseModel):
+    """The face is an enrolled person."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"person_id": "4f0c1c2e-5b1a-4e8e-9d6b-1a2b3c4d5e6f"}]})
+
+    person_id: str
+
+
+Who = Annotated[NewPerson | KnownPerson, Field(description="a new person (name) or an enrolled one (person_id)")]
+
+
+class Unnaming(Model):
+    photo_id: str
+    index: int
+    person_id: str = Field(description="the person the face was named")
+    status: Literal["unnaming"]
+
+
+class Cover(Model):
+    photo_id: str
+    index: int
+
+
+class ClusterView(Model):
+    id: str
+    faces: int
+    photos: int
+    photo_ids: list[str] = Field(description="a few of its photos")
+    crop_url: Url
+    cover: Cover | None
+    url: str
+
+
+class ClusterPage(Model):
+    clusters: list[ClusterView]
+    next: Cursor
+
+
+class PersonFace(Model):
+    photo_id: str
+    index: int
+    box: Box
+    crop_url: Url
+    thumbnail_url: Url
+    filename: str | None
+    created_at: Stamp
+    page: str
+
+
+class PersonPhotosPage(Model):
+    person: PersonView
+    faces: list[PersonFace]
+    next: Cursor
+
+
+class Page(BaseModel):
+    """`?limit=` and `?cursor=` of the paged lists."""
+
+    limit: int = optional("how many (1-100)", ge=1, le=100)
+    cursor: str = optional("the `next` of the page before")
+
+
+# -- admin -----------------------------------------------------------------------------------------
+class Blocked(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"blocked": False}]})
+
+    blocked: bool
+
+
+class QueueDepthView(Model):
+    name: str = Field(description="the name in the admin routes: jobs, notifications")
+    queue: str = Field(description="the SQS queue's own name")
+    messages: int
+    in_flight: int
+    dead_letters: int
+    dead_letter_queue: str | None
+
+
+class Queues(Model):
+    queues: list[QueueDepthView]
+
+
+class Redriven(Model):
+    queue: str
+    moved: int
+
+
+class PurgeConfirm(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"confirm": True}]})
+
+    confirm: Literal[True]
+
+
+class Purged(Model):
+    queue: str
+    purged: Literal[True]
+
+
+class ExportFormat(BaseModel):
+    format: Literal["json", "csv"] = Field("json", description="json (the default) or csv")
+
+
+class ExportFace(Model):
+    box: Box
+    person_id: str | None
+    name: str | None
+    distance: float | None
+
+
+class ExportNotification(Model):
+    channel: Literal["sms", "email"]
+    to: str
+    status: str
+    error: str | None
+    sent_at: Stamp | None
+
+
+class ExportPhoto(Model):
+    id: str
+    status: PhotoStatus
+    error: str | None
+    created_at: Stamp
+    updated_at: Stamp
+    filename: str | None
+    content_type: str
+    email: str | None
+    phone: str | None
+    width: int | None
+    height: int | None
+    original_key: str
+    flipped_key: str | None
+    thumbnail_key: str | None
+    results_key: str | None
+    faces: list[ExportFace]
+    notifications: list[ExportNotification]
+
+
+class ExportPersonPhoto(Model):
+    key: str
+    status: PersonStatus
+    error: str | None
+
+
+class ExportPerson(Model):
+    id: str
+    name: str
+    status: PersonStatus
+    error: str | None
+    attributes: Attributes
+    created_at: Stamp
+    photos: list[ExportPersonPhoto]
+
+
+class Export(Model):
+    """Every record: S3 keys, not expiring URLs."""
+
+    exported_at: Stamp
+    people: list[ExportPerson]
+    photos: list[ExportPhoto]
