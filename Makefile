@@ -10,7 +10,7 @@ INSTALL_INPUTS := constraints.txt pyproject.toml libs/common/pyproject.toml \
 	$(wildcard services/*/pyproject.toml) deploy/pyproject.toml scripts/bootstrap-venv.sh
 
 .PHONY: help install run run-fresh reset logs test test-unit test-integration test-e2e test-browser chaos test-containers images engine lint \
-	bench bench-upload bench-people bench-image lock clean push synth deploy diff destroy
+	bench bench-upload bench-people bench-naming bench-image lock clean push synth deploy diff destroy
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -43,7 +43,7 @@ reset: ## Delete the run folder (.photolane): kept data, outbox, logs, admin tok
 	rm -rf "$${PHOTOLANE_RUN_DIR:-.photolane}"
 
 test: $(TEST_STAMP) ## Run the tests: lint, unit, integration (moto server), end to end, browser (containers: make test-containers)
-	$(VENV)/bin/ruff check libs services src tests deploy
+	$(VENV)/bin/ruff check libs services src tests deploy bench
 	$(PY) -m pytest
 
 test-unit: $(STAMP) ## Run the unit tests only (no AWS stand-in)
@@ -72,6 +72,9 @@ N ?= 1000000
 bench-people: $(STAMP) ## The people registry at scale (N= people, default 1,000,000; ~25 min): writes BENCHMARKS.md
 	$(PY) -m photolane_processor.bench_people --people $(N) --command "make bench-people N=$(N)"
 
+bench-naming: $(STAMP) ## Naming on real faces of many people, old policy against new, 10 to 10,000 enrolled: writes BENCHMARKS.md
+	$(PY) bench/naming/measure.py --command "make bench-naming"
+
 bench-image: $(STAMP) ## The same benchmark inside the processor image (AVX2 dlib, and dlib's default build)
 	scripts/bench-image.sh
 
@@ -85,7 +88,7 @@ test-containers: images ## Run the container tests: the built images under docke
 	$(PY) -m pytest -m containers tests/containers
 
 lint: $(STAMP) ## Check the code with ruff
-	$(VENV)/bin/ruff check libs services src tests deploy
+	$(VENV)/bin/ruff check libs services src tests deploy bench
 
 # -- AWS (deploy/README.md) ------------------------------------------------------------------------
 TAG ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)

@@ -186,8 +186,9 @@ def _faces_text(photo: dict[str, Any] | None) -> str:
         return ""
     faces = photo.get("faces", [])
     names = [f["person"]["name"] for f in faces if f.get("person")]
-    unknown = len(faces) - len(names)
-    parts = names + ([f"{unknown} unknown"] if unknown else [])
+    asked = [f"maybe {f['suggestion']['name']}?" for f in faces if not f.get("person") and f.get("suggestion")]
+    unknown = len(faces) - len(names) - len(asked)
+    parts = names + asked + ([f"{unknown} unknown"] if unknown else [])
     return f"{len(faces)} face{'s' if len(faces) != 1 else ''}" + (f": {', '.join(parts)}" if parts else "")
 
 

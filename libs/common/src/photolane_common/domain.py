@@ -24,7 +24,12 @@ class Face:
     encoding: bytes | None = None  # 128 float32 values
     cluster: str | None = None  # an unknown face's group of similar unknown faces
     crop: str | None = None  # the key of its picture (a square JPEG around it), once made
-    rejected: str | None = None  # a person an admin said it is not: never matched to them again
+    rejected: tuple[str, ...] = ()  # people it was said not to be: never named or suggested them again
+    # Not named, but maybe this person (the naming policy was not sure): asked, never notified.
+    suggestion: str | None = None
+    suggestion_distance: float | None = None
+    # How the face got its name: "match" (the naming policy), "admin" or "owner" (named or confirmed by).
+    named_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class PersonPhoto:
     status: str  # enrolling | enrolled | failed
     error: str | None = None
     encoding: bytes | None = None
+    source: str | None = None  # "<photo id>#<face index>": the face the sample was taken from, if any
 
 
 @dataclass(frozen=True)

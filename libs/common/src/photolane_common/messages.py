@@ -54,6 +54,7 @@ class FaceNamed(BaseModel):
     face_index: int = Field(ge=0)
     photo_key: str = Field(min_length=1)
     cluster: str | None = None  # the face's cluster when it was named (its pointer there goes)
+    by: Literal["admin", "owner"] = "admin"  # who named it (an owner confirms a suggestion)
 
 
 class ClusterNamed(BaseModel):
@@ -67,12 +68,15 @@ class ClusterNamed(BaseModel):
 
 
 class FaceUnnamed(BaseModel):
-    """An admin said a face is not this person: unknown again, never matched to them again."""
+    """An admin or the photo's owner said a face is not this person: unknown again, never matched to
+    them again, and the samples that made it theirs removed (``suggestion``: it was only suggested to
+    be them: no sample of theirs named it)."""
 
     model_config = ConfigDict(extra="ignore")
     person_id: str = Field(min_length=1)
     photo_id: str = Field(min_length=1)
     face_index: int = Field(ge=0)
+    suggestion: bool = False
 
 
 class PeopleMerged(BaseModel):

@@ -31,7 +31,10 @@ class FaceAttribute(MapAttribute):
     # An unknown face's group of similar unknown faces (the faces table's ``cluster:<id>``).
     cluster = UnicodeAttribute(null=True)
     crop = UnicodeAttribute(null=True)  # the key of the face's picture
-    rejected = UnicodeAttribute(null=True)  # a person an admin said this face is not
+    rejected = UnicodeAttribute(null=True)  # the people this face was said not to be: their ids, joined by ","
+    suggestion = UnicodeAttribute(null=True)  # a person this unknown face may be (not sure enough to name)
+    suggestion_distance = NumberAttribute(null=True)
+    named_by = UnicodeAttribute(null=True)  # match | admin | owner: how the face got its name
 
 
 class DeliveryAttribute(MapAttribute):
@@ -136,6 +139,7 @@ class PersonPhotoAttribute(MapAttribute):
     status = UnicodeAttribute()  # enrolling | enrolled | failed
     error = UnicodeAttribute(null=True)
     encoding = BinaryAttribute(null=True, legacy_encoding=False)
+    source = UnicodeAttribute(null=True)  # "<photo id>#<face index>": the face it was taken from
 
 
 class PeopleByNameIndex(GlobalSecondaryIndex):

@@ -17,7 +17,7 @@ PEOPLE_FEED = "people_version"
 
 
 def _to_person(item: PersonModel) -> Person:
-    photos = tuple(PersonPhoto(p.key, p.status, p.error, p.encoding) for p in item.photos or [])
+    photos = tuple(PersonPhoto(p.key, p.status, p.error, p.encoding, p.source) for p in item.photos or [])
     return Person(id=item.id, name=item.name, status=item.status, created_at=item.created_at,
                   attributes=item.attributes or {}, error=item.error, photos=photos)
 
@@ -69,8 +69,10 @@ class PeopleStore:
     def add_photo(self, person_id: str, photo_key: str) -> Person | None:
         return self._change(person_id, lambda photos: [*photos, PersonPhoto(photo_key, ENROLLING)])
 
-    def photo_enrolled(self, person_id: str, photo_key: str, encoding: bytes) -> Person | None:
-        return self._set_photo(person_id, photo_key, PersonPhoto(photo_key, "enrolled", None, encoding))
+    def photo_enrolled(self, person_id: str, photo_key: str, encoding: bytes,
+                       source: str | None = None) -> Person | None:
+        """The sample's encoding (and the face it was taken from, if any): the photo is enrolled."""
+        return self._set_photo(person_id, photo_key, PersonPhoto(photo_key, "enrolled", None, encoding, source))
 
     def photo_failed(self, person_id: str, photo_key: str, error: str) -> Person | None:
         return self._set_photo(person_id, photo_key, PersonPhoto(photo_key, FAILED, error[:500]))
@@ -79,9 +81,9 @@ class PeopleStore:
         """Add these photos (encodings included) unless the person has them already (a merge)."""
         return self._change(person_id, lambda mine: [*mine, *(p for p in photos if p.key not in {m.key for m in mine})])
 
-    def remove_photo(self, person_id: str, photo_key: str) -> Person | None:
-        """One photo (and its encoding) no longer of this person."""
-        return self._change(person_id, lambda photos: [p for p in photos if p.key != photo_key])
+    def remove_photo(self, person_id: str, *photo_keys: str) -> Person | None:
+        """Photos (and their encodings) no longer of this person."""
+        return self._change(person_id, lambda photos: [p for p in photos if p.key not in photo_keys])
 
     def update(self, person_id: str, name: str | None = None,
                attributes: dict[str, object] | None = None) -> Person | None:
@@ -128,8 +130,8 @@ class PeopleStore:
             except DoesNotExist:
                 return None
             photos = tuple(change(list(_to_person(item).photos)))
-            item.photos = [PersonPhotoAttribute(key=p.key, status=p.status, error=p.error, encoding=p.encoding)
-                           for p in photos]
+            item.photos = [PersonPhotoAttribute(key=p.key, status=p.status, error=p.error, encoding=p.encoding,
+                                                source=p.source) for p in photos]
             item.status, item.error = person_status(photos)
             item.updated_at = datetime.now(UTC)
             try:

@@ -144,7 +144,10 @@ def _to_photo(item: PhotoModel) -> Photo:
             encoding=f.encoding,
             cluster=f.cluster,
             crop=f.crop,
-            rejected=f.rejected,
+            rejected=tuple(f.rejected.split(",")) if f.rejected else (),
+            suggestion=f.suggestion,
+            suggestion_distance=float(f.suggestion_distance) if f.suggestion_distance is not None else None,
+            named_by=f.named_by,
         )
         for f in item.faces or []
     )
@@ -182,7 +185,8 @@ def _face_actions(photo_id: str, faces: tuple[Face, ...]) -> list:
     stored = [
         FaceAttribute(top=f.box[0], right=f.box[1], bottom=f.box[2], left=f.box[3],
                       person_id=f.person_id, distance=f.distance, encoding=f.encoding, cluster=f.cluster,
-                      crop=f.crop, rejected=f.rejected)
+                      crop=f.crop, rejected=",".join(f.rejected) or None, suggestion=f.suggestion,
+                      suggestion_distance=f.suggestion_distance, named_by=f.named_by)
         for f in faces
     ]
     people = {f.person_id for f in faces if f.person_id}
@@ -389,26 +393,6 @@ class PhotoStore:
             if self._update_item(item, actions, seen):
                 return _to_photo(item)  # the item as written (the update returns it)
         raise RuntimeError(f"photo {photo_id} kept changing under {attempts} attempts")
-
-    def name_faces(self, photo_id: str, names: dict[int, tuple[str, float, bytes]]) -> Photo | None:
-        """Name some still-unknown faces, {index: (person id, distance, its encoding)}, in one write
-        without reading the photo first. None when one of them is no longer that unknown face (named
-        meanwhile, or another photo): the caller reads and changes it instead (``change_faces``)."""
-        actions, condition = [PhotoModel.revision.add(1), PhotoModel.updated_at.set(_now()),
-                              PhotoModel.person_ids.add({person for person, _, _ in names.values()})], None
-        for index, (person_id, distance, encoding) in names.items():
-            face = PhotoModel.faces[index]
-            actions += [face.person_id.set(person_id), face.distance.set(distance), face.cluster.remove()]
-            still = (face.person_id.does_not_exist() & (face.encoding == encoding)
-                     & (face.rejected.does_not_exist() | (face.rejected != person_id)))
-            condition = still if condition is None else condition & still
-        item = PhotoModel(photo_id)
-        if not self._update_item(item, actions, condition):
-            return None
-        photo = _to_photo(item)
-        if all(f.person_id for f in photo.faces):  # none unknown left: off the unknown index
-            self._update(photo_id, [PhotoModel.unknown.remove()], PhotoModel.revision == photo.revision)
-        return photo
 
     def mark_failed(self, photo_id: str, error: str) -> bool:
         """Anything but processed → failed with a readable error."""

@@ -126,7 +126,7 @@ def _init_worker() -> None:
     global _WORKER
     settings = ProcessorSettings(_env_file=None)
     _WORKER = Recognition(FaceDetector(settings.detect_max_px, settings.detect_upsample), FaceEncoder(),
-                          FaceIndex(), 0.6)
+                          FaceIndex(), settings.naming)
 
 
 def _work(data: bytes) -> int:
@@ -166,7 +166,7 @@ def main() -> None:
     encoder = FaceEncoder()
     rng = np.random.default_rng(0)
     big_index = FaceIndex((f"p{i}", v) for i, v in enumerate(rng.normal(size=(100_000, 128)).astype(np.float32)))
-    recognition = Recognition(detector, encoder, big_index, settings.face_tolerance)
+    recognition = Recognition(detector, encoder, big_index, settings.naming)
     photos = {"2 MP (1732x1237, 3 faces)": photo_2mp(), "12 MP (4000x3000, 9 faces)": photo_12mp()}
 
     lines = [f"## {args.title}", "", *_header(args.runs, settings, args.command)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -13,10 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
+import numpy as np
 from pynamodb.exceptions import PutError
 
 from photolane_common.aws import BlobStore, MessageQueue, MissingObject, MissingQueue
-from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, QUEUED, Face, Person, Photo, ProcessedImage
+from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, QUEUED, Face, Photo, ProcessedImage
 from photolane_common.logs import photo_context
 from photolane_common.messages import (
     ClusterNamed,
@@ -52,8 +52,8 @@ from .known import KnownPeople, UnknownFaces
 from .matching import FaceIndex, from_bytes, to_bytes
 from .numbers import BadNumbers, summarize
 from .pipeline import Detector, Encoder, Recognition, render, results_csv
+from .policy import Candidate, Verdict, template
 from .settings import ProcessorSettings
-from .vectors import Hit
 
 log = logging.getLogger("photolane.processor")
 
@@ -107,7 +107,7 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
     started = time.perf_counter()
     deps.known.refresh()
     generation = deps.known.generation
-    recognition = Recognition(deps.detector, deps.encoder, deps.known.index, deps.settings.face_tolerance)
+    recognition = Recognition(deps.detector, deps.encoder, deps.known.index, deps.settings.naming)
     try:
         outputs = render(deps.blobs.get(job.original_key), recognition, deps.settings.thumbnail_px,
                          deps.settings.jpeg_quality, deps.settings.work_px)
@@ -296,66 +296,28 @@ def _encode_enrollment(job: PersonPhotoAdded, deps: ProcessorDeps) -> str | None
 
 
 def rematch(person_id: str, deps: ProcessorDeps) -> int:
-    """Name the stored unknown faces that are this person (no detection again). Returns photos renamed.
+    """Decide again, by the naming policy, the stored unknown faces near this person's template (no
+    detection again): those it names are named, those it is unsure of get a suggestion, the rest stay
+    as they are. Returns how many photos changed.
 
-    The unknown-face index gives the photos to look at: only those within tolerance are read and written.
+    The unknown-face index gives the photos to look at: only those within the suggestion distance of
+    the template are read and written.
     """
     deps.known.refresh()
     deps.unknown.refresh()
     person = deps.people.get(person_id)
     if person is None or not person.encodings:
         return 0
-    encodings = [from_bytes(e) for e in person.encodings]
-    theirs = FaceIndex((person.id, e) for e in encodings)
-    hits = deps.unknown.vectors.within(encodings, deps.settings.face_tolerance)
-    found: dict[str, list[Hit]] = {}
-    for hit in hits:
-        found.setdefault(hit.owner, []).append(hit)
-
-    names = _PeopleCache(deps, {person.id: person})
-    deps.photos.file_named(person.id, {photo_id: [h.slot for h in hits] for photo_id, hits in found.items()})
-
-    def name(photo_id: str) -> tuple[Photo, tuple[Face, ...]] | None:
-        """One write naming the faces found, then its CSV; if they changed meanwhile, None (read again)."""
-        faces = found[photo_id]
-        with photo_context(photo_id):
-            written = deps.photos.name_faces(photo_id, {h.slot: (person.id, h.distance, _encoding_of(h, deps))
-                                                        for h in faces})
-            if written is None:
-                return None
-            if written.results_key:
-                deps.blobs.put(written.results_key, results_csv(written.faces, names.of(written.faces)), "text/csv")
-        before = list(written.faces)
-        for h in faces:
-            before[h.slot] = replace(before[h.slot], person_id=None, distance=None, cluster=h.tag)
-        return written, tuple(before)
-
-    with ThreadPoolExecutor(8) as pool:  # a write and a PUT a photo: waiting on them in turn is most of the time
-        results = dict(zip(found, pool.map(name, found), strict=True))
-    changed = [done for done in results.values() if done is not None]
-    _written(changed, deps, csv=False)
-    again = _rename([photo_id for photo_id, done in results.items() if done is None], theirs, deps, heal=True)
-    log.info("person.rematched", extra={"person_id": person_id, "photos": len(changed) + again,
-                                        "looked_at": len(found)})
-    return len(changed) + again
-
-
-class _PeopleCache:
-    """The people named in photos being rewritten, each read once (threads share it)."""
-
-    def __init__(self, deps: ProcessorDeps, known: dict[str, Person]) -> None:
-        self.deps, self.known, self.lock = deps, dict(known), threading.Lock()
-
-    def of(self, faces: tuple[Face, ...]) -> dict[str, Person]:
-        wanted = {f.person_id for f in faces if f.person_id}
-        with self.lock:
-            missing = wanted - self.known.keys()
-        if missing:
-            found = self.deps.people.many(missing)
-            with self.lock:
-                self.known.update(found)
-        with self.lock:
-            return {i: self.known[i] for i in wanted if i in self.known}
+    policy = deps.settings.naming
+    radius = policy.search_radius(len(deps.known.vectors))
+    hits = deps.unknown.vectors.within(template([from_bytes(e) for e in person.encodings])[None, :], radius)
+    photo_ids = sorted({hit.owner for hit in hits})
+    # The other way round, one template searched against every unknown face: named only within the
+    # tolerance for that many faces, so one enrollment names a stranger as rarely as one photo does.
+    spread = (person.id, policy.tolerance(len(deps.unknown.vectors), len(person.encodings)))
+    changed = _rename(photo_ids, deps.known.index, deps, spread=spread)
+    log.info("person.rematched", extra={"person_id": person_id, "photos": changed, "looked_at": len(photo_ids)})
+    return changed
 
 
 def _heal(person_id: str, deps: ProcessorDeps) -> None:
@@ -368,11 +330,6 @@ def _heal(person_id: str, deps: ProcessorDeps) -> None:
         deps.photos.announce_unknown(*(photo.id for photo in photos))
 
 
-def _encoding_of(hit: Hit, deps: ProcessorDeps) -> bytes:
-    """The stored bytes of an unknown face (the write's check that it is still that face)."""
-    return to_bytes(deps.unknown.vectors.vector_of(hit))
-
-
 def forget(job: PersonDeleted, deps: ProcessorDeps) -> None:
     """Un-name a deleted person's faces (matched again against the people that remain)."""
     deps.people.announce(job.person_id)  # again: the upload service may have died before it
@@ -381,35 +338,54 @@ def forget(job: PersonDeleted, deps: ProcessorDeps) -> None:
     log.info("person.forgotten", extra={"person_id": job.person_id, "photos": renamed})
 
 
+def recheck(person_id: str, deps: ProcessorDeps) -> int:
+    """After a person's samples changed: the faces the policy named them decided again (those named or
+    confirmed by somebody stay), and the unknown faces of those photos. Returns photos changed."""
+    deps.known.refresh()
+    renamed = _rename(deps.photos.naming(person_id), deps.known.index, deps, forgetting=person_id, matched_only=True)
+    log.info("person.rechecked", extra={"person_id": person_id, "photos": renamed})
+    return renamed
+
+
 def _rename(photo_ids: list[str], index: FaceIndex, deps: ProcessorDeps, forgetting: str | None = None,
-            heal: bool = False) -> int:
-    """Match the photos' unknown faces (and those of ``forgetting``) against ``index``; rewrite what
-    changed: each record (a conditional write), its CSV, its faces' groups and the unknown-face feed
-    (batched across the photos). Returns how many photos changed.
+            heal: bool = False, matched_only: bool = False, spread: tuple[str, float] | None = None) -> int:
+    """Decide again the photos' unknown faces (and those named ``forgetting``: only those the policy
+    named, if ``matched_only``) by the naming policy over ``index``; rewrite what changed: each record
+    (a conditional write), its CSV, its faces' groups and the unknown-face feed (batched across the
+    photos). Returns how many photos changed.
 
     ``heal``: the photos came from an index that was wrong about them (a run that died after naming
     them, before announcing): those found unchanged are filed and announced again, so every index
-    reads them afresh."""
-    tolerance = deps.settings.face_tolerance
+    reads them afresh. ``spread``: (a person, a distance): only faces within that distance of them are
+    named, them; any other name is asked about instead (an enrollment's re-match names nobody else)."""
+    policy = deps.settings.naming
+
+    def checked(verdict: Verdict) -> Verdict:
+        if spread is None or verdict.person_id is None or (
+                verdict.person_id == spread[0] and (verdict.distance or 0) <= spread[1]):
+            return verdict
+        return Verdict(suggestion=Candidate(verdict.person_id, verdict.distance or 0.0))
 
     def renamed(photo: Photo) -> tuple[Face, ...] | None:
-        faces, unnamed = list(photo.faces), set()
-        for i, face in enumerate(faces):
-            if face.encoding is None or face.person_id not in (None, forgetting):
-                continue
-            match = index.match(from_bytes(face.encoding), tolerance)[0]
-            if match.person_id is not None and match.person_id != face.rejected:
-                faces[i] = replace(face, person_id=match.person_id, distance=match.distance, cluster=None)
-            elif face.person_id is not None:  # un-named: unknown again, in a cluster again
-                faces[i] = replace(face, person_id=None, distance=None, cluster=None)
-                unnamed.add(i)
+        faces = list(photo.faces)
+        by_hand = lambda f: matched_only and f.named_by not in (None, "match")  # noqa: E731
+        todo = [i for i, f in enumerate(faces) if f.encoding is not None and (
+            f.person_id is None or f.person_id == forgetting and not by_hand(f))]
+        if not todo:
+            return None
+        verdicts = index.decide(np.stack([from_bytes(faces[i].encoding or b"") for i in todo]), policy,
+                                [set(faces[i].rejected) for i in todo])
+        unnamed = set()
+        for i, verdict in zip(todo, verdicts, strict=True):
+            faces[i] = decided(faces[i], checked(verdict))
+            unnamed |= {i} if photo.faces[i].person_id is not None and faces[i].person_id is None else set()
         if faces == list(photo.faces):
             return None
         return _clustered(photo.id, tuple(faces), deps, only=unnamed, refresh=False)
 
-    def rewrite(photo: Photo) -> tuple[Photo, tuple[Face, ...]] | None:
+    def rewrite(photo: Photo, planned: tuple[Face, ...] | None) -> tuple[Photo, tuple[Face, ...]] | None:
         with photo_context(photo.id):
-            written = deps.photos.change_faces(photo.id, renamed, first=photo)
+            written = deps.photos.change_faces(photo.id, lambda p: planned if p is photo else renamed(p), first=photo)
         return (written, photo.faces) if written is not None else None
 
     if not photo_ids:
@@ -420,7 +396,9 @@ def _rename(photo_ids: list[str], index: FaceIndex, deps: ProcessorDeps, forgett
     with ThreadPoolExecutor(4) as pool:  # one conditional write a photo: waiting on them in turn is most of it
         for start in range(0, len(photo_ids), 100):
             batch = list(deps.photos.many(photo_ids[start:start + 100]).values())
-            for photo, done in zip(batch, pool.map(rewrite, batch), strict=True):
+            plans = [renamed(photo) for photo in batch]
+            _file_first(batch, plans, deps)
+            for photo, done in zip(batch, pool.map(rewrite, batch, plans), strict=True):
                 changed += [done] if done is not None else []
                 unchanged += [photo] if done is None else []
     _written(changed, deps)
@@ -428,6 +406,32 @@ def _rename(photo_ids: list[str], index: FaceIndex, deps: ProcessorDeps, forgett
         deps.photos.file_faces(*((photo, ()) for photo in unchanged))
         deps.photos.announce_unknown(*(photo.id for photo in unchanged))
     return len(changed)
+
+
+def _file_first(photos: list[Photo], plans: list[tuple[Face, ...] | None], deps: ProcessorDeps) -> None:
+    """The faces about to be named, filed under their person before the writes: a run killed after a
+    write and before its announcement leaves them findable (``_heal``), as the enrollment's redelivery
+    needs."""
+    named: dict[str, dict[str, list[int]]] = {}
+    for photo, plan in zip(photos, plans, strict=True):
+        for i, (face, was) in enumerate(zip(plan or (), photo.faces, strict=False)):
+            if face.person_id and face.person_id != was.person_id:
+                named.setdefault(face.person_id, {}).setdefault(photo.id, []).append(i)
+    for person_id, faces in named.items():
+        deps.photos.file_named(person_id, faces)
+
+
+def decided(face: Face, verdict: Verdict) -> Face:
+    """The face as the policy decided: named (by the match), or unknown with a suggestion or none; an
+    unknown face keeps its cluster, a face un-named gets one again (``_clustered``)."""
+    if verdict.person_id is not None:
+        return replace(face, person_id=verdict.person_id, distance=verdict.distance, cluster=None,
+                       suggestion=None, suggestion_distance=None, named_by="match")
+    suggested = verdict.suggestion
+    return replace(face, person_id=None, distance=None, named_by=None,
+                   cluster=face.cluster if face.person_id is None else None,
+                   suggestion=suggested.person_id if suggested else None,
+                   suggestion_distance=suggested.distance if suggested else None)
 
 
 def _written(changed: list[tuple[Photo, tuple[Face, ...]]], deps: ProcessorDeps, csv: bool = True) -> None:

@@ -1,7 +1,7 @@
 """The two face indexes every processor keeps in memory, each a Mirror of its table through a feed.
 
-- the enrolled people (feed ``people_version``): one row per enrollment photo's encoding, owned by
-  the person; faces of a new photo are matched against it.
+- the enrolled people (feed ``people_version``): one row a person, their template (the mean of their
+  samples' encodings, policy.template); faces of a new photo are named against it by the policy.
 - the unknown faces (feed ``unknown_faces``): one row per face nobody is named for, owned by its
   photo, tagged with its cluster; an enrollment searches it for the faces it names, and a new unknown
   face joins the cluster of the nearest one.
@@ -20,6 +20,11 @@ from photolane_common.photos import UNKNOWN_FEED, PhotoStore
 
 from .matching import FaceIndex, from_bytes
 from .mirror import Mirror, MirrorSettings, Row
+from .policy import template
+
+# What a row of the people index is; a snapshot of another kind (older versions kept a row per
+# enrollment photo) is not loaded: the index is read from the table instead.
+PEOPLE_ROWS = "templates"
 
 
 class PeopleSource:
@@ -36,7 +41,8 @@ class PeopleSource:
 
 
 def _person_rows(photos: tuple) -> list[Row]:
-    return [(slot, from_bytes(p.encoding), None) for slot, p in enumerate(photos) if p.encoding is not None]
+    samples = [from_bytes(p.encoding) for p in photos if p.encoding is not None]
+    return [(len(samples), template(samples), None)] if samples else []  # slot: how many samples
 
 
 class UnknownSource:
@@ -59,7 +65,8 @@ def _unknown_rows(faces: tuple) -> list[Row]:
 
 class KnownPeople(Mirror):
     def __init__(self, store: PeopleStore, blobs: BlobStore, settings: MirrorSettings | None = None) -> None:
-        super().__init__("people", ChangeFeed(PEOPLE_FEED), PeopleSource(store), blobs, settings)
+        super().__init__("people", ChangeFeed(PEOPLE_FEED), PeopleSource(store), blobs, settings,
+                         kind=PEOPLE_ROWS)
 
     @property
     def index(self) -> FaceIndex:

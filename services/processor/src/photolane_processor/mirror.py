@@ -50,8 +50,10 @@ class MirrorSettings:
 
 class Mirror:
     def __init__(self, name: str, feed: ChangeFeed, source: Source, blobs: BlobStore,
-                 settings: MirrorSettings | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 settings: MirrorSettings | None = None, clock: Callable[[], float] = time.monotonic,
+                 kind: str | None = None) -> None:
         self.name = name
+        self.kind = kind  # what a row is: written into snapshots, and a snapshot of another kind not loaded
         self.feed = feed
         self.source = source
         self.blobs = blobs
@@ -123,7 +125,9 @@ class Mirror:
         with tempfile.TemporaryFile() as file:
             self.blobs.download(snapshot.key, file)
             file.seek(0)
-            vectors, _ = VectorSet.load(file)
+            vectors, meta = VectorSet.load(file)
+        if meta.get("kind") != self.kind:
+            raise ValueError(f"the snapshot holds rows of kind {meta.get('kind')}, not {self.kind}")
         now = self.clock()
         self.vectors, self.number = vectors, snapshot.number
         self.holes = {number: now for number in snapshot.holes}
@@ -154,7 +158,7 @@ class Mirror:
         number = self.number or 0
         key = f"{INDEX_PREFIX}{self.name}/{number:012d}-{uuid.uuid4().hex[:8]}.bin"
         with tempfile.TemporaryFile() as file:
-            rows = self.vectors.dump(file, {"index": self.name, "number": number})
+            rows = self.vectors.dump(file, {"index": self.name, "number": number, "kind": self.kind})
             size = file.tell()
             file.seek(0)
             self.blobs.upload(key, file)

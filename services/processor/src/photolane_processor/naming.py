@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from photolane_common.aws import MissingObject
-from photolane_common.domain import ENROLLED, ENROLLING, Face, Person, Photo
+from photolane_common.domain import ENROLLED, ENROLLING, Face, Person, PersonPhoto, Photo
 from photolane_common.logs import photo_context
 from photolane_common.messages import ClusterNamed, FaceNamed, FaceUnnamed, PeopleMerged
 from photolane_common.photos import FaceRef
@@ -24,6 +24,7 @@ from photolane_common.photos import FaceRef
 from . import handlers as core
 from .imaging import UnreadableImage, face_picture, open_oriented
 from .matching import from_bytes
+from .policy import template
 
 if TYPE_CHECKING:
     from .handlers import ProcessorDeps
@@ -54,9 +55,9 @@ def name_face(job: FaceNamed, deps: ProcessorDeps) -> None:
     if photo is None or face is None or face.encoding is None:
         _failed(person, job.photo_key, "the photo or its face is gone", deps)
         return
-    if not _enrolled_from(person, job.photo_key, photo, face, deps):
+    if not _enrolled_from(person, job.photo_key, photo, job.face_index, deps):
         return
-    _assign(person.id, {photo.id: [job.face_index]}, lambda f: True, deps)
+    _assign(person.id, {photo.id: [job.face_index]}, lambda f: True, deps, by=job.by)
     if job.cluster:
         _in_cluster(job.cluster, deps)  # its pointer there, if a dead run left it
     core.rematch(person.id, deps)
@@ -75,8 +76,7 @@ def name_cluster(job: ClusterNamed, deps: ProcessorDeps) -> None:
     summary = deps.photos.cluster(job.cluster)
     cover = next((r for r in live if summary and summary.cover and (r.photo_id, r.index) ==
                   (summary.cover.photo_id, summary.cover.index)), live[0] if live else None)
-    if cover is not None and not _enrolled_from(person, job.photo_key, photos[cover.photo_id],
-                                                photos[cover.photo_id].faces[cover.index], deps):
+    if cover is not None and not _enrolled_from(person, job.photo_key, photos[cover.photo_id], cover.index, deps):
         return
     if cover is None:  # a redelivery: named already; heal what the first run may have left
         deps.people.announce(person.id)
@@ -90,34 +90,101 @@ def name_cluster(job: ClusterNamed, deps: ProcessorDeps) -> None:
 
 
 def unname_face(job: FaceUnnamed, deps: ProcessorDeps) -> None:
-    """The face is not this person: unknown again (in a cluster again), never matched to them again;
-    an encoding of theirs that came from this face goes too."""
+    """The face is not this person: unknown again (in a cluster again), never named or suggested them
+    again. Its cause goes too: the person's samples that made this face theirs (taken from this face,
+    or so near it that they are this face's person, not theirs) are removed, the faces they were taken
+    from are not this person either, and every face the policy named them is decided again.
+
+    A face only suggested to be them loses the suggestion (nothing of theirs named it).
+    Each step is idempotent, in an order a redelivery can finish: the faces first, then the samples.
+    """
     index = job.face_index
     deps.unknown.refresh()
-
-    def unnamed(photo: Photo) -> tuple[Face, ...] | None:
-        if index >= len(photo.faces) or photo.faces[index].person_id != job.person_id:
-            return None
-        faces = list(photo.faces)
-        faces[index] = replace(faces[index], person_id=None, distance=None, cluster=None, rejected=job.person_id)
-        return core._clustered(photo.id, tuple(faces), deps, only={index}, refresh=False)
-
+    deps.known.refresh()
     before = deps.photos.get(job.photo_id)
-    with photo_context(job.photo_id):
-        written = deps.photos.change_faces(job.photo_id, unnamed, first=before)
+    _not_theirs(job.photo_id, index, job.person_id, deps, first=before)
+    person = deps.people.get(job.person_id)
+    if person is None or job.suggestion or before is None or index >= len(before.faces):
+        deps.people.announce(job.person_id)
+        log.info("face.unnamed", extra={"photo_id": job.photo_id, "face": index, "person_id": job.person_id})
+        return
+    # A sample alone naming the face (within the tolerance), or at least as near as one person's faces.
+    radius = max(deps.settings.cluster_radius, deps.settings.naming.tolerance(len(deps.known.vectors)))
+    causes = _causes(person, job.photo_id, index, before.faces[index].encoding, radius)
+    for sample in causes:
+        if sample.source and sample.source != f"{job.photo_id}#{index}":
+            photo_id, _, face = sample.source.rpartition("#")
+            _not_theirs(photo_id, int(face), person.id, deps)
+    if causes:
+        deps.people.remove_photo(person.id, *(s.key for s in causes))
+    deps.people.announce(person.id)
+    core.recheck(person.id, deps)
+    log.info("face.unnamed", extra={"photo_id": job.photo_id, "face": index, "person_id": person.id,
+                                    "samples_removed": len(causes)})
+
+
+def _causes(person: Person, photo_id: str, index: int, encoding: bytes | None, radius: float) -> list[PersonPhoto]:
+    """The person's samples that made this face theirs: the one taken from it, and any that is this
+    face's person rather than theirs: within ``radius`` of it, and nearer it than the template of the
+    person's other samples (a good sample of somebody who merely looks alike stays)."""
+    face = from_bytes(encoding) if encoding else None
+    samples = [s for s in person.photos if s.encoding is not None]
+
+    def near_face(sample: PersonPhoto) -> bool:
+        if face is None or sample.encoding is None:
+            return False
+        mine = from_bytes(sample.encoding)
+        to_face = float(np.linalg.norm(mine - face))
+        others = [from_bytes(o.encoding) for o in samples if o is not sample and o.encoding is not None]
+        return to_face <= radius and (not others or to_face < float(np.linalg.norm(mine - template(others))))
+
+    return [s for s in person.photos if s.source == f"{photo_id}#{index}"
+            or s.key == f"people/{person.id}/face-{photo_id}-{index}.jpg" or near_face(s)]
+
+
+def _not_theirs(photo_id: str, index: int, person_id: str, deps: ProcessorDeps, first: Photo | None = None) -> None:
+    """One face is not this person: un-named (unknown again, in a cluster again) if it was, its
+    suggestion gone if it was them, and marked so they are never named or suggested again."""
+
+    def changed(photo: Photo) -> tuple[Face, ...] | None:
+        if index >= len(photo.faces):
+            return None
+        faces, face = list(photo.faces), photo.faces[index]
+        if face.person_id is None and face.suggestion == person_id:
+            face = replace(face, suggestion=None, suggestion_distance=None, rejected=_with(face.rejected, person_id))
+        elif face.person_id == person_id:
+            face = replace(face, person_id=None, distance=None, cluster=None, rejected=_with(face.rejected, person_id),
+                           suggestion=None, suggestion_distance=None, named_by=None)
+        else:
+            return None
+        faces[index] = _without(face, person_id, deps)
+        return core._clustered(photo.id, tuple(faces), deps, only={index} if faces[index].person_id is None else set(),
+                               refresh=False)
+
+    before = first or deps.photos.get(photo_id)
+    with photo_context(photo_id):
+        written = deps.photos.change_faces(photo_id, changed, first=before)
         if written is not None and before is not None:
             core._written([(written, before.faces)], deps)
         else:  # a redelivery, or named otherwise meanwhile: file and announce it again all the same
-            current = deps.photos.get(job.photo_id)
+            current = deps.photos.get(photo_id)
             if current is not None:
                 deps.photos.file_faces((current, ()))
                 deps.photos.announce_unknown(current.id)
-    key = f"people/{job.person_id}/face-{job.photo_id}-{index}.jpg"
-    person = deps.people.get(job.person_id)
-    if person is not None and any(p.key == key for p in person.photos):
-        deps.people.remove_photo(person.id, key)  # its encoding would name the face again
-    deps.people.announce(job.person_id)
-    log.info("face.unnamed", extra={"photo_id": job.photo_id, "face": index, "person_id": job.person_id})
+
+
+def _with(rejected: tuple[str, ...], person_id: str) -> tuple[str, ...]:
+    return rejected if person_id in rejected else (*rejected, person_id)
+
+
+def _without(face: Face, rejected: str, deps: ProcessorDeps) -> Face:
+    """The face decided again by the policy, the person it is not left out: another person it is
+    surely, or may be (a question), or nobody."""
+    if face.encoding is None:
+        return face
+    verdict = deps.known.index.decide(from_bytes(face.encoding)[None, :], deps.settings.naming,
+                                      [{rejected, *face.rejected}])[0]
+    return core.decided(face, verdict)
 
 
 def merge(job: PeopleMerged, deps: ProcessorDeps) -> None:
@@ -133,7 +200,8 @@ def merge(job: PeopleMerged, deps: ProcessorDeps) -> None:
     ids = deps.photos.naming(job.merged_id)
     photos = _photos(ids, deps)
     faces = {pid: [i for i, f in enumerate(p.faces) if f.person_id == job.merged_id] for pid, p in photos.items()}
-    _assign(person.id, {pid: idx for pid, idx in faces.items() if idx}, lambda f: f.person_id == job.merged_id, deps)
+    _assign(person.id, {pid: idx for pid, idx in faces.items() if idx}, lambda f: f.person_id == job.merged_id, deps,
+            by=None)
     if merged is not None:
         deps.people.delete(merged.id)
     deps.people.announce(job.merged_id)  # again on a redelivery: the first run may have died before it
@@ -151,10 +219,11 @@ def _enrolling(person_id: str, key: str, deps: ProcessorDeps) -> Person | None:
     return person
 
 
-def _enrolled_from(person: Person, key: str, photo: Photo, face: Face, deps: ProcessorDeps) -> bool:
-    """The face's picture and encoding on the person (once: the photo's status says whether); False
-    when that enrollment photo failed (nothing more to do)."""
+def _enrolled_from(person: Person, key: str, photo: Photo, index: int, deps: ProcessorDeps) -> bool:
+    """The face's picture and encoding on the person (once: the photo's status says whether), with
+    the face it came from; False when that enrollment photo failed (nothing more to do)."""
     entry = next(p for p in person.photos if p.key == key)
+    face = photo.faces[index]
     if entry.status == ENROLLING:
         assert face.encoding is not None
         try:
@@ -162,7 +231,7 @@ def _enrolled_from(person: Person, key: str, photo: Photo, face: Face, deps: Pro
         except UnreadableImage as exc:
             _failed(person, key, f"the face's picture could not be made: {exc}", deps)
             return False
-        deps.people.photo_enrolled(person.id, key, face.encoding)
+        deps.people.photo_enrolled(person.id, key, face.encoding, source=f"{photo.id}#{index}")
     elif entry.status != ENROLLED:
         return False
     deps.people.announce(person.id)  # again on a redelivery: the first run may have died before it
@@ -217,10 +286,10 @@ def _photos(ids: list[str], deps: ProcessorDeps) -> dict[str, Photo]:
 
 
 def _assign(person_id: str, faces: dict[str, list[int]], may_change: Callable[[Face], bool],
-            deps: ProcessorDeps) -> int:
-    """Name these faces ({photo id: indexes}) this person, each face only if ``may_change(face)``; filed
-    under the person first, each photo one conditional write, then CSVs, groups and the feed. Returns
-    how many photos changed."""
+            deps: ProcessorDeps, by: str | None = "admin") -> int:
+    """Name these faces ({photo id: indexes}) this person, each face only if ``may_change(face)``, as
+    named ``by`` (None: as they were, a merge); filed under the person first, each photo one
+    conditional write, then CSVs, groups and the feed. Returns how many photos changed."""
     if not faces:
         return 0
     deps.photos.file_named(person_id, faces)
@@ -233,10 +302,12 @@ def _assign(person_id: str, faces: dict[str, list[int]], may_change: Callable[[F
             face = changed[i] if i < len(changed) else None
             if face is None or face.encoding is None or not may_change(face):
                 continue
-            if face.person_id == person_id and face.rejected is None:
+            if face.person_id == person_id and person_id not in face.rejected:
                 continue
             changed[i] = replace(face, person_id=person_id, distance=_distance(face.encoding, encodings),
-                                 cluster=None, rejected=None)
+                                 cluster=None, rejected=tuple(r for r in face.rejected if r != person_id),
+                                 suggestion=None, suggestion_distance=None,
+                                 named_by=by or face.named_by)
         return tuple(changed) if changed != list(photo.faces) else None
 
     done: list[tuple[Photo, tuple[Face, ...]]] = []
@@ -250,8 +321,8 @@ def _assign(person_id: str, faces: dict[str, list[int]], may_change: Callable[[F
 
 
 def _distance(encoding: bytes, encodings: list[np.ndarray]) -> float:
-    """How far the face is from the nearest of the person's encodings (0 for the face that enrolled them)."""
+    """How far the face is from the person's template (0 for a face that alone enrolled them)."""
     if not encodings:
         return 0.0
-    return round(float(np.min(np.linalg.norm(np.array(encodings) - from_bytes(encoding), axis=1))), 4)
+    return round(float(np.linalg.norm(template(encodings) - from_bytes(encoding))), 4)
 

@@ -31,6 +31,7 @@ from .imaging import (
     thumbnail,
 )
 from .matching import FaceIndex, to_bytes
+from .policy import NamingPolicy, Verdict
 
 
 class Detector(Protocol):
@@ -62,12 +63,12 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Recognition:
-    """What naming the faces needs: the model parts, the enrolled people, the tolerance."""
+    """What naming the faces needs: the model parts, the enrolled people's templates, the policy."""
 
     detector: Detector
     encoder: Encoder
     index: FaceIndex
-    tolerance: float
+    policy: NamingPolicy
 
 
 def render(data: bytes, recognition: Recognition, thumbnail_px: int, quality: int = 92,
@@ -90,14 +91,22 @@ def render(data: bytes, recognition: Recognition, thumbnail_px: int, quality: in
     with _timed(timings, "encode"):
         encodings = _encodings(data, decoded, boxes, recognition.encoder)
     with _timed(timings, "match"):
-        matches = recognition.index.match(np.array(encodings), recognition.tolerance) if encodings else []
+        verdicts = recognition.index.decide(np.array(encodings), recognition.policy) if encodings else []
     faces = tuple(
-        Face(scale_box(box, decoded.scale, decoded.size), m.person_id, m.distance, to_bytes(e))
-        for box, m, e in zip(boxes, matches, encodings, strict=True)
+        _face(scale_box(box, decoded.scale, decoded.size), verdict, to_bytes(e))
+        for box, verdict, e in zip(boxes, verdicts, encodings, strict=True)
     )
     with _timed(timings, "pictures"):
         pictures = tuple(face_picture(work, face.box, decoded.scale) for face in faces)
     return Outputs(flipped, thumb, faces, decoded.size[0], decoded.size[1], timings, pictures)
+
+
+def _face(box: Box, verdict: Verdict, encoding: bytes) -> Face:
+    suggested = verdict.suggestion
+    return Face(box, verdict.person_id, verdict.distance, encoding,
+                suggestion=suggested.person_id if suggested else None,
+                suggestion_distance=suggested.distance if suggested else None,
+                named_by="match" if verdict.person_id else None)
 
 
 # dlib aligns each face to a 150 px chip: a face smaller than that in the scaled decode is encoded

@@ -8,6 +8,8 @@ from pydantic import Field
 
 from photolane_common.settings import WorkerSettings
 
+from .policy import NamingPolicy
+
 
 class ProcessorSettings(WorkerSettings):
     visibility_timeout_seconds: int = Field(default=30, ge=4, le=43200)
@@ -20,8 +22,10 @@ class ProcessorSettings(WorkerSettings):
     detect_max_px: int = Field(default=1000, ge=128)
     detect_upsample: int = Field(default=1, ge=0, le=3)
     jpeg_quality: int = Field(default=92, ge=50, le=100)
-    # A face is the nearest enrolled person when their encodings are at most this far apart.
+    # The naming policy (policy.py): never name or suggest a person farther than this; the margin a
+    # name needs over the next person.
     face_tolerance: float = Field(default=0.6, gt=0, le=2)
+    naming_margin: float = Field(default=0.05, ge=0, le=1)
     # The reconciler (reconcile.py): once this often (0: never) it sends again the message of photos
     # still pending (not yet processed and notified) and unchanged this long, at most so many times.
     reconcile_interval_seconds: int = Field(default=60, ge=0)
@@ -33,3 +37,7 @@ class ProcessorSettings(WorkerSettings):
     # snapshot for cold starts once so many changes have passed since the last.
     index_refresh_seconds: float = Field(default=2.0, ge=0)
     index_snapshot_every: int = Field(default=1000, ge=1)
+
+    @property
+    def naming(self) -> NamingPolicy:
+        return NamingPolicy(max_tolerance=self.face_tolerance, margin=self.naming_margin)

@@ -207,24 +207,14 @@ class VectorSet:
         queries = _as_queries(queries)
         if radius is None:
             return self._nearest_of_all(queries)
-        head, tail = _augmented(queries)
-        # Within radius r: |q-v|² ≤ r², so the head alone: |q_h|² - 2 (q_h·v_h - |v_h|²/2) ≤ r².
-        floor = ((np.einsum("ij,ij->i", queries[:, :HEAD], queries[:, :HEAD]) - radius * radius) / 2)[:, None]
-
         def search(numbers: range) -> tuple[np.ndarray, list[tuple[_Block, int, int] | None]]:
             best = np.full(len(queries), -np.inf, dtype=np.float32)
             where: list[tuple[_Block, int, int] | None] = [None] * len(queries)
-            for number in numbers:
-                block, rows = self.blocks[number], min(self.block_rows, self.used - number * self.block_rows)
-                first = head @ block.vectors[:_HEAD_BIAS + 1, :rows]
-                candidates = np.flatnonzero((first >= floor).any(axis=0))
-                if not len(candidates):
-                    continue
-                scores = first[:, candidates] + tail @ block.vectors[_HEAD_BIAS + 1:, candidates]
+            for block, start, candidates, scores in self._pruned(queries, radius, numbers):
                 columns = np.argmax(scores, axis=1)
                 values = scores[np.arange(len(queries)), columns]
                 for q in np.flatnonzero(values > best):
-                    best[q], where[q] = values[q], (block, number * self.block_rows, int(candidates[columns[q]]))
+                    best[q], where[q] = values[q], (block, start, int(candidates[columns[q]]))
             return best, where
 
         parts = _split(len(self.blocks), _THREADS)
@@ -235,6 +225,21 @@ class VectorSet:
             for q in np.flatnonzero(part_best > best):
                 best[q], where[q] = part_best[q], part_where[q]
         return self._hits(queries, where, best, radius)
+
+    def _pruned(self, queries: np.ndarray, radius: float,
+                numbers: range) -> Iterator[tuple[_Block, int, np.ndarray, np.ndarray]]:
+        """For each of these blocks: the rows a first pass over the head cannot put beyond ``radius``
+        of every query, and their full scores q·v - |v|²/2 (k, candidates)."""
+        head, tail = _augmented(queries)
+        # Within radius r: |q-v|² ≤ r², so the head alone: |q_h|² - 2 (q_h·v_h - |v_h|²/2) ≤ r².
+        floor = ((np.einsum("ij,ij->i", queries[:, :HEAD], queries[:, :HEAD]) - radius * radius) / 2)[:, None]
+        for number in numbers:
+            block, rows = self.blocks[number], min(self.block_rows, self.used - number * self.block_rows)
+            first = head @ block.vectors[:_HEAD_BIAS + 1, :rows]
+            candidates = np.flatnonzero((first >= floor).any(axis=0))
+            if len(candidates):
+                yield block, number * self.block_rows, candidates, \
+                    first[:, candidates] + tail @ block.vectors[_HEAD_BIAS + 1:, candidates]
 
     def _nearest_of_all(self, queries: np.ndarray) -> list[Hit | None]:
         best = np.full(len(queries), -np.inf, dtype=np.float32)
@@ -255,6 +260,25 @@ class VectorSet:
             within = place is not None and (radius is None or squared <= radius * radius)
             hits.append(self._hit(*place, squared) if within and place else None)
         return hits
+
+    def near(self, queries: np.ndarray, radius: float) -> list[list[Hit]]:
+        """For each query (k, 128): every row within ``radius``, nearest first (the same two passes as
+        ``nearest``: the head rules most rows out, the rest are compared in full)."""
+        queries = _as_queries(queries)
+        norms = np.einsum("ij,ij->i", queries, queries)[:, None]
+
+        def search(numbers: range) -> list[list[Hit]]:
+            found: list[list[Hit]] = [[] for _ in queries]
+            for block, start, candidates, scores in self._pruned(queries, radius, numbers):
+                squared = norms - 2 * scores
+                for q, c in zip(*np.nonzero(squared <= radius * radius), strict=True):
+                    found[q].append(self._hit(block, start, int(candidates[c]), float(squared[q, c])))
+            return found
+
+        parts = _split(len(self.blocks), _THREADS)
+        results = list(_pool().map(search, parts)) if len(parts) > 1 else [search(p) for p in parts]
+        return [sorted((hit for part in results for hit in part[q]), key=lambda h: h.distance)
+                for q in range(len(queries))]
 
     def within(self, queries: np.ndarray, radius: float) -> list[Hit]:
         """Every row within ``radius`` of any query, nearest query's distance (each row once)."""

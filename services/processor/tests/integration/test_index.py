@@ -20,6 +20,7 @@ from photolane_processor.handlers import ProcessorDeps, handle
 from photolane_processor.known import KnownPeople, UnknownFaces
 from photolane_processor.matching import from_bytes, to_bytes
 from photolane_processor.mirror import INDEX_PREFIX, Mirror, MirrorSettings
+from photolane_processor.policy import template
 
 from ..conftest import stored_photo
 
@@ -71,9 +72,9 @@ class Spy:
 
 
 def _expected(deps: ProcessorDeps) -> dict[tuple[str, int], bytes]:
-    """The rows the people table says the index holds: (person, slot) → encoding."""
-    return {(person.id, slot): photo.encoding for person in deps.people.every()
-            for slot, photo in enumerate(person.photos) if photo.encoding is not None}
+    """The rows the people table says the index holds: (person, samples) → their template."""
+    return {(person.id, len(person.encodings)): to_bytes(template([from_bytes(e) for e in person.encodings]))
+            for person in deps.people.every() if person.encodings}
 
 
 def _assert_same(mirror: Mirror, other: Mirror, rows: dict[tuple[str, int], bytes]) -> None:
@@ -97,7 +98,7 @@ def test_a_change_through_one_processor_reaches_the_other_on_its_next_refresh(
     rng = np.random.default_rng(30)
     first = _person(deps, _unit(rng, 2))
     other = _other_known(deps)
-    assert other.refresh() == 2  # cold: the whole (small) table
+    assert other.refresh() == 1  # cold: the whole (small) table, one template a person
     assert other.number == 1
     changes = Spy(monkeypatch, other.feed, "changes")
     rows_of = Spy(monkeypatch, other.source, "rows_of")
@@ -122,7 +123,7 @@ def test_a_change_through_one_processor_reaches_the_other_on_its_next_refresh(
     assert other.generation == generation + 1
     obama = from_bytes(deps.people.get(person_id).encodings[0])
     hit = other.vectors.nearest(obama[None])[0]
-    assert (hit.owner, hit.slot) == (person_id, 0) and hit.distance < 1e-3
+    assert (hit.owner, hit.slot) == (person_id, 1) and hit.distance < 1e-3  # slot: the template's samples
 
     # Two people at once, one of them announced twice: one read of each.
     second = _person(deps, _unit(rng, 3))
@@ -149,13 +150,13 @@ def test_a_deleted_person_leaves_the_other_processors_index(deps: ProcessorDeps,
     people = {name: _person(deps, e) for name, e in encodings.items()}
     other = _other_known(deps)
     other.refresh()
-    assert len(other.vectors) == 6
+    assert len(other.vectors) == 3  # one template a person
     rows_of = Spy(monkeypatch, other.source, "rows_of")
 
     _delete(deps, people["b"])
     assert other.refresh() == 1
     assert rows_of.calls == [([people["b"]],)]
-    assert len(other.vectors) == 4
+    assert len(other.vectors) == 2
     hits = other.vectors.nearest(encodings["b"])
     assert people["b"] not in {h.owner for h in hits}
     assert other.vectors.within(encodings["b"], 0.1) == []
@@ -198,7 +199,7 @@ def test_a_cold_start_loads_the_snapshot_and_the_changes_since(deps: ProcessorDe
     assert cold.number == 8 and cold.holes == {}
     writer.refresh()
     rows = _expected(deps)
-    assert len(rows) == 1 + 2 + 3 + 1 + 2 - 1 + 1 + 2  # 5 people (1,2,3,1,2 rows), minus one of 1, +1, +2
+    assert len(rows) == 5 - 1 + 1  # 5 people, minus one, plus one: one template a person
     _assert_same(cold, writer, rows)
 
     # A newer snapshot (the lease of the first has expired) replaces the older one in the bucket.
@@ -244,7 +245,7 @@ def test_without_a_snapshot_a_cold_start_reads_the_whole_table(deps: ProcessorDe
     cold = _other_known(deps)
     all_rows = Spy(monkeypatch, cold.source, "all_rows")
     changes = Spy(monkeypatch, cold.feed, "changes")
-    assert cold.refresh() == 8
+    assert cold.refresh() == 5
     assert len(all_rows.calls) == 1 and changes.calls == []  # the head, then the table once
     assert cold.number == 7
     _assert_same(cold, deps.known, _expected(deps))
@@ -364,7 +365,7 @@ def test_an_unreadable_snapshot_falls_back_to_the_full_load(deps: ProcessorDeps,
 
     cold = _other_known(deps, every)
     all_rows = Spy(monkeypatch, cold.source, "all_rows")
-    assert cold.refresh() == 7
+    assert cold.refresh() == 4
     assert len(all_rows.calls) == 1 and cold.number == 6
     writer.refresh()
     _assert_same(cold, writer, _expected(deps))

@@ -113,18 +113,24 @@ def test_a_name_taken_back_is_never_given_again_to_that_face(deps: ProcessorDeps
     job = FaceUnnamed(person_id=obama, photo_id=photo.id, face_index=0)
     _run(deps, job)
     face = deps.photos.get(photo.id).faces[0]
-    assert face.person_id is None and face.rejected == obama and face.cluster
+    assert face.person_id is None and face.rejected == (obama,) and face.cluster
     assert deps.photos.cluster(face.cluster).faces == 1
     assert photo.id not in deps.photos.naming(obama)
     _run(deps, job)  # again: the same
     assert deps.photos.get(photo.id).faces[0] == face
 
-    _run(deps, PersonPhotoAdded(person_id=obama, photo_key=deps.people.get(obama).photos[0].key))
+    # Its cause is gone: Obama's one sample is nearer this face than anything else of his.
+    assert deps.people.get(obama).encodings == ()
+    key = f"people/{obama}/3.jpg"
+    deps.blobs.put(key, (faces_dir / "obama_3.jpg").read_bytes(), "image/jpeg")
+    deps.people.add_photo(obama, key)
+    _run(deps, PersonPhotoAdded(person_id=obama, photo_key=key))
     assert deps.photos.get(photo.id).faces[0].person_id is None  # the re-match leaves it unknown
+    assert deps.photos.get(photo.id).faces[0].suggestion is None  # nor asks
 
     person_id, _ = _name_face(deps, photo, 0, "Barack H. Obama")  # an admin may still name it by hand
     named = deps.photos.get(photo.id).faces[0]
-    assert named.person_id == person_id and named.rejected is None
+    assert named.person_id == person_id and named.rejected == (obama,)
 
 
 def test_taking_back_a_face_that_enrolled_the_person_removes_its_encoding(deps: ProcessorDeps,
@@ -142,8 +148,8 @@ def test_merging_two_people_moves_faces_and_encodings_then_deletes_one(deps: Pro
     rose = _enroll(deps, "Rose", (faces_dir / "rose_leslie_1.jpg").read_bytes())
     leslie = _enroll(deps, "Rose Leslie", (faces_dir / "rose_leslie_2.jpg").read_bytes())
     group = _process(deps, (faces_dir / "group_kit_and_rose.jpg").read_bytes())
-    named = {f.person_id for f in group.faces} - {None}
-    assert named & {rose, leslie}
+    asked = {f.suggestion for f in group.faces if f.person_id is None}
+    assert asked & {rose, leslie}  # two people alike (0.45 and 0.44 away): no name, a question
     job = PeopleMerged(person_id=leslie, merged_id=rose)
     _run(deps, job)
     assert deps.people.get(rose) is None
@@ -231,3 +237,101 @@ def test_a_merge_killed_part_way_is_finished_by_its_redelivery(
     assert len(deps.people.get(leslie).encodings) == 2  # once each, not twice
     assert _names(deps, deps.photos.get(photo.id)) == ["Rose Leslie"]
     assert deps.photos.naming(rose) == [] and deps.photos.naming(leslie) == [photo.id]
+
+
+def _child_named_joe_biden(deps: ProcessorDeps, faces_dir: Path) -> tuple[str, Photo, Photo]:
+    """The issue's case: an admin names a child "Joe Biden" in one photo; the same child in another
+    photo is then named Joe Biden by the policy (the child here: Alex Lacamoire's two photos)."""
+    first = _process(deps, (faces_dir / "alex_lacamoire_1.jpg").read_bytes())
+    second = _process(deps, (faces_dir / "alex_lacamoire_3.jpg").read_bytes())
+    biden, _ = _name_face(deps, first, 0, "Joe Biden")
+    named = deps.photos.get(second.id).faces[0]
+    assert named.person_id == biden and named.named_by == "match"
+    assert deps.photos.get(first.id).faces[0].named_by == "admin"
+    sample = deps.people.get(biden).photos[0]
+    assert sample.source == f"{first.id}#0"  # where the sample came from: the provenance of the match
+    return biden, first, second
+
+
+def test_not_joe_biden_removes_the_sample_that_caused_it_and_undoes_every_name_it_gave(
+        deps: ProcessorDeps, faces_dir: Path) -> None:
+    biden, first, second = _child_named_joe_biden(deps, faces_dir)
+    job = FaceUnnamed(person_id=biden, photo_id=second.id, face_index=0)
+    _run(deps, job)
+    for photo in (first, second):
+        face = deps.photos.get(photo.id).faces[0]
+        assert face.person_id is None and face.rejected == (biden,) and face.cluster, photo.filename
+    assert deps.people.get(biden).encodings == ()  # the child's sample is gone
+    assert deps.photos.naming(biden) == []
+    assert "Joe Biden" not in deps.blobs.get(deps.photos.get(first.id).results_key).decode()
+    _run(deps, job)  # again: the same
+    assert deps.people.get(biden).encodings == ()
+    # The child again, in a new photo: never Joe Biden again.
+    again = _process(deps, (faces_dir / "alex_lacamoire_3.jpg").read_bytes())
+    assert again.faces[0].person_id is None and again.faces[0].suggestion is None
+
+
+@pytest.mark.parametrize("dies_in", ["change_faces", "remove_photo", "recheck"])
+def test_a_correction_killed_part_way_is_finished_by_its_redelivery(
+        deps: ProcessorDeps, faces_dir: Path, monkeypatch: pytest.MonkeyPatch, dies_in: str) -> None:
+    biden, first, second = _child_named_joe_biden(deps, faces_dir)
+
+    class Killed(BaseException):
+        pass
+
+    calls = {"n": 0}
+
+    def die(*args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if dies_in != "change_faces" or calls["n"] == 2:  # change_faces: the second face's change
+            raise Killed()
+        return original(*args, **kwargs)
+
+    target = {"change_faces": deps.photos, "remove_photo": deps.people, "recheck": naming.core}[dies_in]
+    original = getattr(target, dies_in)
+    job = FaceUnnamed(person_id=biden, photo_id=second.id, face_index=0)
+    with monkeypatch.context() as patched:
+        patched.setattr(target, dies_in, die)
+        with pytest.raises(Killed):
+            _run(deps, job)
+    _run(deps, job)  # SQS delivers it again
+    for photo in (first, second):
+        face = deps.photos.get(photo.id).faces[0]
+        assert face.person_id is None and face.rejected == (biden,)
+    assert deps.people.get(biden).encodings == ()
+    assert deps.photos.naming(biden) == []
+
+
+def test_a_suggestion_answered_no_then_not_the_next_one_leaves_nobody_to_ask(deps: ProcessorDeps,
+                                                                           faces_dir: Path) -> None:
+    rose = _enroll(deps, "Rose", (faces_dir / "rose_leslie_1.jpg").read_bytes())
+    leslie = _enroll(deps, "Rose Leslie", (faces_dir / "rose_leslie_2.jpg").read_bytes())
+    group = _process(deps, (faces_dir / "group_kit_and_rose.jpg").read_bytes())
+    index = next(i for i, f in enumerate(group.faces) if f.suggestion in (rose, leslie))
+    face = group.faces[index]
+    assert face.person_id is None and 0 < face.suggestion_distance < 0.6  # two alike: a question
+    assert "Rose" not in deps.blobs.get(group.results_key).decode()  # results carry names only
+    asked = face.suggestion
+    other = ({rose, leslie} - {asked}).pop()
+
+    # "No": decided again without her; the other is then sure (nobody else near): named by the policy.
+    job = FaceUnnamed(person_id=asked, photo_id=group.id, face_index=index, suggestion=True)
+    _run(deps, job)
+    after = deps.photos.get(group.id).faces[index]
+    assert after.person_id == other and after.named_by == "match" and after.rejected == (asked,)
+    assert len(deps.people.get(asked).encodings) == 1  # a suggestion rejected removes nothing
+    _run(deps, job)  # again: the same
+    assert deps.photos.get(group.id).faces[index] == after
+    assert other in {f.person_id for f in deps.photos.get(group.id).faces}
+    assert "Rose" in deps.blobs.get(group.results_key).decode()
+
+    # "Not <the other>": unknown, both rejected, nobody left to ask; the other's one sample, which alone
+    # named the face (0.44 from it, nothing else of theirs to be nearer), goes with it.
+    _run(deps, FaceUnnamed(person_id=other, photo_id=group.id, face_index=index))
+    last = deps.photos.get(group.id).faces[index]
+    assert last.person_id is None and set(last.rejected) == {rose, leslie} and last.suggestion is None
+    assert deps.people.get(other).encodings == () and len(deps.people.get(asked).encodings) == 1
+    # Enrolling either again does not bring the name or the question back.
+    _run(deps, PersonPhotoAdded(person_id=asked, photo_key=deps.people.get(asked).photos[0].key))
+    again = deps.photos.get(group.id).faces[index]
+    assert again.person_id is None and again.suggestion is None

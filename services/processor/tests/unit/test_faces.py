@@ -13,6 +13,7 @@ from photolane_processor.faces import FaceDetector, FaceEncoder
 from photolane_processor.imaging import open_oriented
 from photolane_processor.matching import FaceIndex
 from photolane_processor.pipeline import RESULT_COLUMNS, Recognition, render, results_csv
+from photolane_processor.policy import NamingPolicy
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_render_names_the_enrolled_and_times_each_stage(detector: FaceDetector, 
     index = FaceIndex([("kit", _encoding(detector, encoder, faces_dir / "kit_harington_1.jpg")),
                        ("rose", _encoding(detector, encoder, faces_dir / "rose_leslie_1.jpg"))])
     out = render((faces_dir / "group_kit_and_rose.jpg").read_bytes(),
-                 Recognition(detector, encoder, index, 0.6), thumbnail_px=128)
+                 Recognition(detector, encoder, index, NamingPolicy()), thumbnail_px=128)
     assert (out.width, out.height) == (501, 700)
     assert sorted(face.person_id for face in out.faces) == ["kit", "rose"]
     assert all(face.distance < 0.6 and len(face.encoding) == 512 for face in out.faces)
@@ -108,7 +109,7 @@ def test_small_faces_in_a_scaled_decode_are_encoded_from_the_full_image(detector
     canvas.paste(source.resize((313, 600)), (200, 200))  # a face ~130 px wide: ~65 px at half size
     data = io.BytesIO()
     canvas.save(data, "JPEG", quality=92)
-    out = render(data.getvalue(), Recognition(detector, encoder, FaceIndex(), 0.6), 256, work_px=2000)
+    out = render(data.getvalue(), Recognition(detector, encoder, FaceIndex(), NamingPolicy()), 256, work_px=2000)
     assert len(out.faces) == 1
     full, _ = open_oriented(data.getvalue())
     reference = encoder.encode(full, [out.faces[0].box])[0]

@@ -125,17 +125,25 @@ def test_replace_swaps_an_owners_rows() -> None:
     _check_nearest(vectors, model, _queries(rng, model))
 
 
+def _forty_owners(rng: np.random.Generator, rows_each: int, remove_every: int,
+                  tagged: bool) -> tuple[VectorSet, Model]:
+    """40 owners of 1 to ``rows_each`` rows in blocks of 8, every ``remove_every``-th removed again."""
+    vectors, model = VectorSet(block_rows=8), Model()
+    for i in range(40):
+        rows = [(slot, vector, str(uuid.uuid4()) if tagged else None)
+                for slot, vector in enumerate(_unit(rng, 1 + i % rows_each))]
+        vectors.replace(_owner(i), rows)
+        model.rows[_owner(i)] = rows
+    for i in range(0, 40, remove_every):
+        vectors.remove(_owner(i))
+        del model.rows[_owner(i)]
+    return vectors, model
+
+
 @pytest.mark.parametrize("radius", [0.05, 0.5, 1.38])
 def test_within_returns_exactly_the_rows_brute_force_finds_each_once(radius: float) -> None:
     rng = np.random.default_rng(12)
-    vectors, model = VectorSet(block_rows=8), Model()
-    for i in range(40):
-        rows = [(slot, vector, str(uuid.uuid4())) for slot, vector in enumerate(_unit(rng, 1 + i % 2))]
-        vectors.replace(_owner(i), rows)
-        model.rows[_owner(i)] = rows
-    for i in range(0, 40, 4):
-        vectors.remove(_owner(i))
-        del model.rows[_owner(i)]
+    vectors, model = _forty_owners(rng, rows_each=2, remove_every=4, tagged=True)
     stored = [r[2] for r in model.flat()]
     # Queries near some rows (several near the same row, so a row is near more than one query).
     queries = np.stack([stored[0] + 0.01, stored[0] - 0.01, stored[5] + 0.02, stored[17], *_unit(rng, 3)])
@@ -155,6 +163,23 @@ def test_within_returns_exactly_the_rows_brute_force_finds_each_once(radius: flo
     for hit in hits:
         assert hit.distance == pytest.approx(closest[(hit.owner, hit.slot)], abs=1e-3)
         assert hit.tag == tags[(hit.owner, hit.slot)]
+
+
+@pytest.mark.parametrize("radius", [0.05, 0.5, 1.38])
+def test_near_gives_each_query_exactly_its_rows_within_the_radius_nearest_first(radius: float) -> None:
+    rng = np.random.default_rng(13)
+    vectors, model = _forty_owners(rng, rows_each=3, remove_every=5, tagged=False)
+    stored = [r[2] for r in model.flat()]
+    queries = np.stack([stored[0] + 0.01, stored[3], *_unit(rng, 2)]).astype(np.float32)
+    for query, hits in zip(queries, vectors.near(queries, radius), strict=True):
+        distances = model.distances(query)
+        expected = {key for key, d in distances.items() if d <= radius - 1e-4}
+        unsure = {key for key, d in distances.items() if abs(d - radius) < 1e-4}
+        assert expected <= {(h.owner, h.slot) for h in hits} <= expected | unsure
+        assert [h.distance for h in hits] == sorted(h.distance for h in hits)
+        for hit in hits:
+            assert hit.distance == pytest.approx(distances[(hit.owner, hit.slot)], abs=1e-3)
+    assert vectors.near(queries[1:2], 0.02)[0], "the case should find something"
 
 
 def _all_hits(vectors: VectorSet, stored: np.ndarray) -> set[tuple[str, int, str | None]]:

@@ -21,12 +21,14 @@ from .api import export_response
 from .deps import current_deps
 from .faces import (
     edit_person,
+    faces_mark,
     merge_people,
     name_cluster,
     name_face,
     parse_who,
     person_photos,
     person_summary,
+    photo_mark,
     unknown_people,
     unname_face,
 )
@@ -184,17 +186,6 @@ def purge(name: str) -> Any:
 
 
 # -- faces: naming a face or an unknown person, taking a name back, the people and their pages -------
-def _faces_mark(faces: Any) -> str:
-    """A short fingerprint of who a photo's faces are (the photo page polls until it changes):
-    FNV-1a (32 bits) of the person ids, "-" for an unknown face, joined by ","; faces.js computes
-    the same from the API's answer."""
-    text = ",".join((f["person"]["id"] if f.get("person") else "-") for f in faces)
-    value = 0x811C9DC5
-    for byte in text.encode():
-        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return f"{value:08x}"
-
-
 def _naming() -> dict[str, Any] | None:
     """For the photo page (a template of web.py): what an admin needs to name faces, else None."""
     if not sessions.is_admin(current_deps().settings):
@@ -254,7 +245,7 @@ def resolve_person(text: str | None) -> str:
 
 @admin.app_context_processor
 def face_helpers() -> dict[str, Any]:
-    return {"face_naming": _naming, "faces_mark": _faces_mark, "attributes_text": attributes_text}
+    return {"face_naming": _naming, "faces_mark": faces_mark, "attributes_text": attributes_text}
 
 
 def attributes_text(attributes: dict[str, object] | None) -> str:
@@ -308,10 +299,8 @@ def _photo_page(photo_id: str, mark: str | None = None) -> Any:
 
 
 def _mark_of(photo_id: str) -> str | None:
-    deps = current_deps()
-    photo = deps.photos.get(photo_id) if len(photo_id) <= 64 else None
-    return _faces_mark([{"person": {"id": f.person_id} if f.person_id else None} for f in photo.faces]) \
-        if photo is not None else None
+    photo = current_deps().photos.get(photo_id) if len(photo_id) <= 64 else None
+    return photo_mark(photo) if photo is not None else None
 
 
 def _refused(exc: InvalidUpload) -> None:

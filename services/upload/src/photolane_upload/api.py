@@ -19,6 +19,7 @@ from . import sessions
 from .deps import current_deps
 from .export import export_csv, export_json
 from .faces import (
+    confirm_suggestion,
     edit_person,
     merge_people,
     name_cluster,
@@ -26,6 +27,7 @@ from .faces import (
     page_size,
     parse_who,
     person_photos,
+    reject_suggestion,
     unknown_people,
     unname_face,
 )
@@ -312,13 +314,42 @@ def name_photo_face(photo_id: str, index: str) -> Any:
            responses={202: S.Unnaming, 409: (S.Error, "the face is not named, or the photo not processed")})
 @admin_required
 def unname_photo_face(photo_id: str, index: str) -> Any:
+    return _face_changing(unname_face, photo_id, index, "unnaming")
+
+
+def _face_changing(change: Any, photo_id: str, index: str, status: str) -> Any:
+    """A change of who a face is, queued: 202 with the person it is not, or the refusal."""
     try:
-        person_id = unname_face(photo_id, _face_index(index), current_deps())
+        person_id = change(photo_id, _face_index(index), current_deps())
     except InvalidUpload as exc:
         return error(exc.status, exc.message)
     except QueueUnavailable:
         return error(503, "the change could not be queued; try again")
-    return jsonify(photo_id=photo_id, index=int(index), person_id=person_id, status="unnaming"), 202
+    return jsonify(photo_id=photo_id, index=int(index), person_id=person_id, status=status), 202
+
+
+@api.post("/api/photos/<photo_id>/faces/<index>/suggestion")
+@described("Confirm a face's suggestion: named the person suggested", tags=("faces",), admin=True,
+           params={"index": "the face's index in the photo, from 0"}, headers={202: LOCATION},
+           responses={202: S.PersonView, 409: (S.Error, "the face has no suggestion, or the photo is not processed")})
+@admin_required
+def confirm_face_suggestion(photo_id: str, index: str) -> Any:
+    try:
+        return _accepted(confirm_suggestion(photo_id, _face_index(index), current_deps()))
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+    except QueueUnavailable:
+        return error(503, "the naming could not be queued; try again")
+
+
+@api.delete("/api/photos/<photo_id>/faces/<index>/suggestion")
+@described("Reject a face's suggestion: never suggested or named that person again", tags=("faces",),
+           admin=True, params={"index": "the face's index in the photo, from 0"},
+           responses={202: S.SuggestionRejected,
+                      409: (S.Error, "the face has no suggestion, or the photo is not processed")})
+@admin_required
+def reject_face_suggestion(photo_id: str, index: str) -> Any:
+    return _face_changing(reject_suggestion, photo_id, index, "rejecting")
 
 
 @api.get("/api/faces/unknown")

@@ -55,6 +55,24 @@ def parse_who(body: Any) -> Who:
     return Who(name=person_name(body.get("name")), attributes=attributes)
 
 
+def faces_mark(faces: Any) -> str:
+    """A short fingerprint of who a photo's faces are (the photo page polls until it changes):
+    FNV-1a (32 bits) of the person ids, "-" for an unknown face ("?<id>" when it has a suggestion),
+    joined by ","; faces.js computes the same from the API's answer."""
+    text = ",".join(f["person"]["id"] if f.get("person") else
+                    f"?{f['suggestion']['id']}" if f.get("suggestion") else "-" for f in faces)
+    value = 0x811C9DC5
+    for byte in text.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"{value:08x}"
+
+
+def photo_mark(photo: Photo) -> str:
+    """``faces_mark`` of a photo's record."""
+    return faces_mark([{"person": {"id": f.person_id} if f.person_id else None,
+                        "suggestion": {"id": f.suggestion} if f.suggestion else None} for f in photo.faces])
+
+
 def _person(person_id: str, deps: UploadDeps) -> Person:
     person = deps.people.get(person_id) if len(person_id) <= MAX_ID else None
     if person is None:
@@ -104,15 +122,15 @@ def _send(message: Any, person_id: str, key: str | None, deps: UploadDeps) -> No
         raise QueueUnavailable() from exc
 
 
-def name_face(photo_id: str, index: int, who: Who, deps: UploadDeps) -> Person:
+def name_face(photo_id: str, index: int, who: Who, deps: UploadDeps, by: str = "admin") -> Person:
     """This face is this person: enrolled from its encoding, then every matching photo re-named."""
     photo = _face_of(photo_id, index, deps)
     face = photo.faces[index]
     if who.person_id is not None and face.person_id == who.person_id:
         return _person(who.person_id, deps)  # named so already
     person, key = _enrolling(who, f"face-{photo.id}-{index}", deps)
-    _send(FaceNamed(person_id=person.id, photo_id=photo.id, face_index=index, photo_key=key, cluster=face.cluster),
-          person.id, key, deps)
+    _send(FaceNamed(person_id=person.id, photo_id=photo.id, face_index=index, photo_key=key, cluster=face.cluster,
+                    by=by), person.id, key, deps)
     log.info("face.named", extra={"photo_id": photo.id, "face": index, "person_id": person.id})
     return person
 
@@ -136,6 +154,30 @@ def unname_face(photo_id: str, index: int, deps: UploadDeps) -> str:
         raise InvalidUpload(f"face {index} of this photo is not named", 409)
     _send(FaceUnnamed(person_id=person_id, photo_id=photo.id, face_index=index), person_id, None, deps)
     log.info("face.unnamed", extra={"photo_id": photo.id, "face": index, "person_id": person_id})
+    return person_id
+
+
+def _suggested(photo_id: str, index: int, deps: UploadDeps) -> tuple[Photo, str]:
+    photo = _face_of(photo_id, index, deps)
+    face = photo.faces[index]
+    if face.person_id is not None or face.suggestion is None:
+        raise InvalidUpload(f"face {index} of this photo has no suggestion"
+                            + (" (it is named)" if face.person_id else ""), 409)
+    return photo, face.suggestion
+
+
+def confirm_suggestion(photo_id: str, index: int, deps: UploadDeps, by: str = "admin") -> Person:
+    """The face is the person suggested: named so, and its encoding one more sample of theirs."""
+    _, person_id = _suggested(photo_id, index, deps)
+    return name_face(photo_id, index, Who(person_id=person_id), deps, by=by)
+
+
+def reject_suggestion(photo_id: str, index: int, deps: UploadDeps) -> str:
+    """The face is not the person suggested: never suggested or named them again. Returns who."""
+    photo, person_id = _suggested(photo_id, index, deps)
+    _send(FaceUnnamed(person_id=person_id, photo_id=photo.id, face_index=index, suggestion=True), person_id, None,
+          deps)
+    log.info("suggestion.rejected", extra={"photo_id": photo.id, "face": index, "person_id": person_id})
     return person_id
 
 
@@ -220,7 +262,7 @@ def person_photos(person_id: str, limit: int, cursor: str | None, deps: UploadDe
         faces.append({"photo_id": photo.id, "index": ref.index, "box": list(face.box),
                       "crop_url": url(face.crop), "thumbnail_url": url(photo.thumbnail_key),
                       "filename": photo.filename, "created_at": photo.created_at.isoformat(),
-                      "page": f"/photos/{photo.id}"})
+                      "page": f"/photos/{photo.id}", "named_by": face.named_by, "distance": face.distance})
     return {"person": person_view(person, deps), "faces": faces, "next": after}
 
 

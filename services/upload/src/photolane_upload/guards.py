@@ -66,3 +66,10 @@ def count_admin_login() -> None:
     settings = current_deps().settings
     _check(Limit("admin-login", settings.admin_logins_per_client_hour, HOUR, "admin sign-in attempts"),
            client_address(), "from this address")
+
+
+def count_correction() -> None:
+    """Corrections of names (yes, no, not <name>) per client address: each is a job for a processor."""
+    settings = current_deps().settings
+    _check(Limit("corrections-client", settings.corrections_per_client_hour, HOUR, "corrections"), client_address(),
+           "from this address")

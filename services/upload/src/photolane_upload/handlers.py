@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from photolane_common.aws import BlobStore, MessageQueue
-from photolane_common.domain import QUEUED, Person, Photo, owner_of
+from photolane_common.domain import QUEUED, Face, Person, Photo, owner_of
 from photolane_common.limits import Limiter
 from photolane_common.logs import photo_context
 from photolane_common.messages import PersonDeleted, PersonPhotoAdded, PhotoUploaded
@@ -138,7 +138,8 @@ def masked(to: str) -> str:
 def photo_view(photo: Photo, deps: UploadDeps, reveal_contacts: bool = False) -> dict[str, Any]:
     """The API's answer for one photo: the recipients in full only when ``reveal_contacts``."""
     url = lambda key: deps.blobs.url(key, deps.settings.presign_seconds)  # noqa: E731
-    people = deps.people.many(f.person_id for f in photo.faces if f.person_id)
+    people = deps.people.many({f.person_id for f in photo.faces if f.person_id}
+                              | {f.suggestion for f in photo.faces if f.suggestion and not f.person_id})
     return {
         "id": photo.id,
         "status": photo.status,
@@ -159,6 +160,8 @@ def photo_view(photo: Photo, deps: UploadDeps, reveal_contacts: bool = False) ->
                 "person": _person_ref(people.get(face.person_id)) if face.person_id else None,
                 "distance": face.distance,
                 "cluster": face.cluster if face.person_id is None else None,
+                "suggestion": _suggestion(face, people),
+                "named_by": face.named_by if face.person_id else None,
                 "crop_url": url(face.crop),
             }
             for index, face in enumerate(photo.faces)
@@ -174,6 +177,14 @@ def photo_view(photo: Photo, deps: UploadDeps, reveal_contacts: bool = False) ->
             for d in photo.deliveries
         ],
     }
+
+
+def _suggestion(face: Face, people: dict[str, Person]) -> dict[str, Any] | None:
+    """Who an unknown face may be (the naming policy was not sure enough to name it), if anyone."""
+    person = people.get(face.suggestion) if face.suggestion and face.person_id is None else None
+    if person is None:
+        return None
+    return {"id": person.id, "name": person.name, "distance": face.suggestion_distance}
 
 
 def _person_ref(person: Person | None) -> dict[str, Any] | None:
@@ -276,7 +287,8 @@ def person_view(person: Person, deps: UploadDeps) -> dict[str, Any]:
         "error": person.error,
         "created_at": person.created_at.isoformat(),
         "photos": [
-            {"status": p.status, "error": p.error, "url": deps.blobs.url(p.key, deps.settings.presign_seconds)}
+            {"status": p.status, "error": p.error, "url": deps.blobs.url(p.key, deps.settings.presign_seconds),
+             "source": p.source}
             for p in person.photos
         ],
     }

@@ -70,12 +70,22 @@ class PersonRef(Model):
     attributes: Attributes
 
 
+class SuggestionView(Model):
+    id: str
+    name: str
+    distance: float | None = Field(description="distance to the person's template")
+
+
 class FaceView(Model):
     index: int = Field(ge=0)
     box: Box
     person: PersonRef | None = Field(description="whom the face is, or null while unknown")
-    distance: float | None = Field(description="distance to the person's nearest encoding (lower: surer)")
+    distance: float | None = Field(description="distance to the person's template (lower: surer)")
     cluster: str | None = Field(description="the group of similar unknown faces, when unknown")
+    suggestion: SuggestionView | None = Field(
+        description="an unknown face's likely person, to confirm or reject (never in results or notifications)")
+    named_by: Literal["match", "admin", "owner"] | None = Field(
+        description="how the face got its name: the naming policy's match, or named/confirmed by a person")
     crop_url: Url
 
 
@@ -109,6 +119,8 @@ class PersonPhotoView(Model):
     status: PersonStatus
     error: str | None
     url: Url
+    source: str | None = Field(description="the face this sample was taken from (/photos/<id> and the face's "
+                                           "index, as <photo id>#<index>), null for a photo sent to enroll them")
 
 
 class PersonView(Model):
@@ -204,6 +216,13 @@ class Unnaming(Model):
     status: Literal["unnaming"]
 
 
+class SuggestionRejected(Model):
+    photo_id: str
+    index: int
+    person_id: str = Field(description="the person the face was suggested to be")
+    status: Literal["rejecting"]
+
+
 class Cover(Model):
     photo_id: str
     index: int
@@ -233,6 +252,9 @@ class PersonFace(Model):
     filename: str | None
     created_at: Stamp
     page: str
+    named_by: Literal["match", "admin", "owner"] | None = Field(
+        description="how the face got the name: the naming policy's match, or named/confirmed by a person")
+    distance: float | None = Field(description="the face's distance to the person's template when named")
 
 
 class PersonPhotosPage(Model):

@@ -32,6 +32,7 @@ class UploadSettings(CommonSettings):
     signins_per_client_hour: int = Field(default=20, ge=0)
     signins_per_email_hour: int = Field(default=5, ge=0)
     admin_logins_per_client_hour: int = Field(default=20, ge=0)
+    corrections_per_client_hour: int = Field(default=200, ge=0)
     session_days: int = Field(default=30, ge=1, le=400)
     # Base of the links sent by email/SMS (never taken from the request's Host header).
     public_url: str = "http://127.0.0.1:5000"

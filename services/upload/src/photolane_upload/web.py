@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from photolane_common.domain import owner_of
+from photolane_common.domain import Person, owner_of
 
 from . import sessions
 from .deps import current_deps
-from .guards import TooMany, count_signin, count_upload
+from .faces import confirm_suggestion, photo_mark, reject_suggestion, unname_face
+from .guards import TooMany, count_correction, count_signin, count_upload
 from .handlers import QueueUnavailable, Upload, UploadsBlocked, accept_upload, gallery_items, photo_view
 from .signin import LinkExpired, LinkInvalid, LinkUsed, open_link, request_link
 from .validation import InvalidUpload, normalize_email
@@ -79,7 +80,44 @@ def photo_page(photo_id: str) -> Any:
     if photo is None:
         abort(404)
     reveal = sessions.is_admin(deps.settings) or sessions.owns(photo.id, photo.email)
-    return render_template("photo.html", photo=photo_view(photo, deps, reveal_contacts=reveal))
+    return render_template("photo.html", photo=photo_view(photo, deps, reveal_contacts=reveal), correcting=reveal)
+
+
+# What the photo's owner (its uploader's session, the signed-in owner of its email) and the admin may
+# say of a face: yes to its suggestion, no to it, or "not <name>" to its name. Naming new people and
+# renaming stay the admin's (the admin pages).
+CORRECTIONS = {"confirm": confirm_suggestion, "reject": reject_suggestion, "not": unname_face}
+
+
+@web.post("/photos/<photo_id>/faces/<int:index>/<answer>")
+def correct_face(photo_id: str, index: int, answer: str) -> Any:
+    deps = current_deps()
+    photo = deps.photos.get(photo_id) if len(photo_id) <= 64 and answer in CORRECTIONS else None
+    if photo is None:
+        abort(404)
+    admin = sessions.is_admin(deps.settings)
+    if not (admin or sessions.owns(photo.id, photo.email)):
+        return render_template("message.html", title="Not your photo", status=403,
+                               message="Only the photo's owner, signed in, or the admin can correct its names."), 403
+    back = url_for("web.photo_page", photo_id=photo.id)
+    try:
+        count_correction()
+        done = CORRECTIONS[answer](photo.id, index, deps, **({"by": "admin" if admin else "owner"}
+                                                             if answer == "confirm" else {}))
+    except TooMany as exc:
+        flash(sentence(exc.message), "error")
+        return redirect(back, 303)
+    except InvalidUpload as exc:
+        flash(sentence(exc.message), "error")
+        return redirect(back, 303)
+    except QueueUnavailable:
+        flash("The change could not be queued; try again.", "error")
+        return redirect(back, 303)
+    person = done if isinstance(done, Person) else deps.people.get(done)
+    name = person.name if person else "that person"
+    flash(f"Face {index + 1} is {name}." if answer == "confirm" else
+          f"Face {index + 1} is not {name}: they will not be named or suggested for it again.")
+    return redirect(url_for("web.photo_page", photo_id=photo.id, changed=photo_mark(photo)) + "#faces", 303)
 
 
 @web.get("/gallery")

@@ -26,9 +26,10 @@
     return `Nobody named, ${unknown} unknown`;
   }
 
-  // The same fingerprint as the server's (admin.py _faces_mark): FNV-1a of the faces' person ids.
+  // The same fingerprint as the server's (admin.py _faces_mark): FNV-1a of the faces' person ids
+  // ("-" unknown, "?<id>" unknown with a suggestion).
   function mark(faces) {
-    const text = faces.map((f) => (f.person ? f.person.id : "-")).join(",");
+    const text = faces.map((f) => (f.person ? f.person.id : f.suggestion ? `?${f.suggestion.id}` : "-")).join(",");
     const bytes = new TextEncoder().encode(text);
     let value = 0x811c9dc5;
     for (const byte of bytes) value = Math.imul(value ^ byte, 0x01000193) >>> 0;
@@ -42,7 +43,10 @@
     return node;
   }
 
-  function who(face) { return face.person ? face.person.name : "unknown"; }
+  function who(face) {
+    if (face.person) return face.person.name;
+    return face.suggestion ? `${face.suggestion.name}?` : "unknown";
+  }
 
   function percent(value, total) { return `${((value / total) * 100).toFixed(3)}%`; }
 
@@ -120,6 +124,13 @@
         else name.append(el("span", "muted", "Unknown"));
         row.append(name);
         item.append(row);
+        if (face.suggestion && !face.person) {  // the photo page offers the answers (its server's forms)
+          const asked = el("div", "suggestion");
+          const question = el("p", "suggestion-question", "Is this ");
+          question.append(el("strong", "", face.suggestion.name), "?");
+          asked.append(question);
+          item.append(asked);
+        }
         list.append(item);
       }
       layout.append(list);
