@@ -77,6 +77,8 @@ class FaceUnnamed(BaseModel):
     photo_id: str = Field(min_length=1)
     face_index: int = Field(ge=0)
     suggestion: bool = False
+    # The photo's owner may only take back what their own photo gave: samples taken from its faces.
+    by: Literal["admin", "owner"] = "admin"
 
 
 class PeopleMerged(BaseModel):

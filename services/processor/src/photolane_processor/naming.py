@@ -111,6 +111,8 @@ def unname_face(job: FaceUnnamed, deps: ProcessorDeps) -> None:
     # A sample alone naming the face (within the tolerance), or at least as near as one person's faces.
     radius = max(deps.settings.cluster_radius, deps.settings.naming.tolerance(len(deps.known.vectors)))
     causes = _causes(person, job.photo_id, index, before.faces[index].encoding, radius)
+    if job.by == "owner":  # an uploader never erases what the admin enrolled: only what their photo gave
+        causes = [s for s in causes if s.source and s.source.partition("#")[0] == job.photo_id]
     for sample in causes:
         if sample.source and sample.source != f"{job.photo_id}#{index}":
             photo_id, _, face = sample.source.rpartition("#")

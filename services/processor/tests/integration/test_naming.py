@@ -335,3 +335,13 @@ def test_a_suggestion_answered_no_then_not_the_next_one_leaves_nobody_to_ask(dep
     _run(deps, PersonPhotoAdded(person_id=asked, photo_key=deps.people.get(asked).photos[0].key))
     again = deps.photos.get(group.id).faces[index]
     assert again.person_id is None and again.suggestion is None
+
+
+def test_the_owners_not_takes_back_only_what_their_photo_gave(deps: ProcessorDeps, faces_dir: Path) -> None:
+    obama = _enroll(deps, "Barack Obama", (faces_dir / "obama_1.jpg").read_bytes())  # by the admin
+    photo = _process(deps, (faces_dir / "obama_2.jpg").read_bytes())
+    assert photo.faces[0].person_id == obama
+    _run(deps, FaceUnnamed(person_id=obama, photo_id=photo.id, face_index=0, by="owner"))
+    face = deps.photos.get(photo.id).faces[0]
+    assert face.person_id is None and face.rejected == (obama,)
+    assert len(deps.people.get(obama).encodings) == 1  # an uploader cannot erase an enrollment

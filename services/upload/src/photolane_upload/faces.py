@@ -146,13 +146,13 @@ def name_cluster(cluster: str, who: Who, deps: UploadDeps) -> Person:
     return person
 
 
-def unname_face(photo_id: str, index: int, deps: UploadDeps) -> str:
+def unname_face(photo_id: str, index: int, deps: UploadDeps, by: str = "admin") -> str:
     """The face is not the person it is named: unknown again, never matched to them again. Returns who."""
     photo = _face_of(photo_id, index, deps)
     person_id = photo.faces[index].person_id
     if person_id is None:
         raise InvalidUpload(f"face {index} of this photo is not named", 409)
-    _send(FaceUnnamed(person_id=person_id, photo_id=photo.id, face_index=index), person_id, None, deps)
+    _send(FaceUnnamed(person_id=person_id, photo_id=photo.id, face_index=index, by=by), person_id, None, deps)
     log.info("face.unnamed", extra={"photo_id": photo.id, "face": index, "person_id": person_id})
     return person_id
 

@@ -102,8 +102,8 @@ def correct_face(photo_id: str, index: int, answer: str) -> Any:
     back = url_for("web.photo_page", photo_id=photo.id)
     try:
         count_correction()
-        done = CORRECTIONS[answer](photo.id, index, deps, **({"by": "admin" if admin else "owner"}
-                                                             if answer == "confirm" else {}))
+        by = {"by": "admin" if admin else "owner"} if answer in ("confirm", "not") else {}
+        done = CORRECTIONS[answer](photo.id, index, deps, **by)
     except TooMany as exc:
         flash(sentence(exc.message), "error")
         return redirect(back, 303)
