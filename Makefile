@@ -70,7 +70,7 @@ bench-upload: $(STAMP) ## Measure the upload check stage by stage against the ol
 
 N ?= 1000000
 bench-people: $(STAMP) ## The people registry at scale (N= people, default 1,000,000; ~25 min): writes BENCHMARKS.md
-	$(PY) -m photolane_processor.bench_people --people $(N) --command "make bench-people N=$(N)"
+	$(PY) bench/people/measure.py --people $(N) --command "make bench-people N=$(N)"
 
 bench-naming: $(STAMP) ## Naming on real faces of many people, old policy against new, 10 to 10,000 enrolled: writes BENCHMARKS.md
 	$(PY) bench/naming/measure.py --command "make bench-naming"

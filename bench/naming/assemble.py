@@ -16,19 +16,43 @@ is stopped picks up where it left off.
 
 ``build`` turns one or more caches into data/faces.npz (``encodings`` (n, 128), float16 past 15,000
 rows, ``person`` (n,) int32), data/faces.csv (person index, label, source) and prints the counts and
-the distance statistics that data/README.md reports.
+the distance statistics that data/README.md reports. With ``--from-data FOLDER`` it also keeps the
+rows of an existing faces.npz + faces.csv (their label, source and encoding as they are) of every
+collection none of the caches is of: a collection whose cache is gone need not be encoded again to add
+another one (what those rows cannot tell: how many photos had no face, which were grey or the same
+bytes, is left out of the counts). The folder is read before ``--out`` is written, so it may be the same.
 
-Rerun (from the repository root, with the venv; ``--mirror`` a bare clone, ``git clone --bare``, of the
-repository named by ``--repo``; about 25 min on 2 cores)::
+Rerun from the photos (from the repository root, with the venv; ``--mirror`` a bare clone, ``git clone
+--bare``, of the repository named by ``--repo``; LFW about 25 min on 2 cores)::
 
     .venv/bin/python bench/naming/assemble.py encode --mirror LFW.git \\
         --repo umass-vis-lfw/umass-vis-lfw.github.io --prefix images/
+    .venv/bin/python bench/naming/assemble.py encode --mirror member_photos.git \\
+        --repo voteview/member_photos --commit 687cf7a9212a445431ad7441d8bfd0b7bf297eff \\
+        --prefix images/bio_guide/ --labels members.csv --unlike bench/naming/data/faces.csv
     .venv/bin/python bench/naming/assemble.py build --out bench/naming/data \\
-        ~/.cache/photolane/naming/umass-vis-lfw+umass-vis-lfw.github.io@2a620cd8cceb+images.jsonl
+        ~/.cache/photolane/naming/umass-vis-lfw+umass-vis-lfw.github.io@2a620cd8cceb+images.jsonl \\
+        ~/.cache/photolane/naming/voteview+member_photos@687cf7a9212a+images_bio_guide.jsonl
+
+How the data was built (LFW's cache was no longer at hand: its rows are those of the LFW-only
+faces.npz + faces.csv, 13,153 faces, kept as they were; the Congress portraits from their cache)::
+
+    .venv/bin/python bench/naming/assemble.py build --out bench/naming/data --from-data bench/naming/data \\
+        ~/.cache/photolane/naming/voteview+member_photos@687cf7a9212a+images_bio_guide.jsonl
+
+(run again, it gives the same data: the rows of the Congress portraits come from their cache again, the
+LFW rows from the data.)
 
 Layouts: ``--prefix P`` with photos at ``P<label>/<file>.jpg`` (LFW), or additionally ``--labels F``,
 a text file (in the repository, or in ``--labels-mirror``) whose lines are ``<file> <label>``, with
-photos at ``P<file>`` (CelebA, whose identity file and photos are in different repositories).
+photos at ``P<file>`` (CelebA, whose identity file and photos are in different repositories), or a
+``.csv`` like voteview's members.csv (columns ``image``: the photo's path in the repository, ``name``:
+``LAST, Given (Nickname), Jr.``, ``born``), labelled ``Given Last (born)``, so that one person under
+two ids is one person, and a photo filed twice (the same blob) read once. ``--unlike F`` leaves out
+the people whose first and last name (case-insensitive; the nickname counts as a first name) are
+those of a label in F, another collection's ``faces.csv`` or cache: people in both collections under
+two labels would be two people to the benchmark (the rows of F from the repository being encoded
+itself are not counted, so faces.csv may already hold it).
 """
 
 from __future__ import annotations
@@ -61,21 +85,63 @@ class Photo:
 
 
 # -- reading the collection out of git --------------------------------------------------------------
+SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v"}
+
+
+def name_keys(label: str) -> set[tuple[str, str]]:
+    """(first, last) names of a label, lower case: ``George_W_Bush`` (LFW) or ``George W Bush (1946)``."""
+    words = [w for w in re.split(r"[\s_]+", re.sub(r"\(\d*\)", " ", label))
+             if w and w.lower().strip(".") not in SUFFIXES]
+    return {(words[0].lower(), words[-1].lower())} if len(words) > 1 else set()
+
+
+def _cased(surname: str) -> str:
+    """``McCAIN`` → ``McCain``, ``O'NEILL`` → ``O'Neill``: a capital after a capital is lowered."""
+    return "".join(c.lower() if i and surname[i - 1].isupper() else c for i, c in enumerate(surname))
+
+
+def member(name: str, born: str) -> tuple[str, set[tuple[str, str]]]:
+    """voteview's ``LAST, Given Middle (Nickname), Jr.`` → the label ``Given Middle Last (born)`` (two
+    Timothy Johnsons were born in 1946), and the (first, last) names they go by: the given name's and the
+    nickname's."""
+    surname, _, rest = name.partition(",")
+    nicks = [n.split()[0] for n in re.findall(r"\(([^)]*)\)", rest) if n.split()]
+    given = [w for w in re.sub(r"\([^)]*\)", " ", rest).replace(",", " ").split()
+             if w.lower().strip(".") not in SUFFIXES]
+    last = _cased(surname.strip())
+    label = " ".join([*given, last]) + (f" ({born})" if born else "")
+    return label, {(first.lower(), last.split()[-1].lower()) for first in given[:1] + nicks}
+
+
+def labels_of(path: str, but: str = "") -> set[str]:
+    """The labels of a faces.csv or of a JSONL cache, but those of the repository ``but`` (owner/name)."""
+    if path.endswith(".jsonl"):
+        lines = Path(path).read_text().splitlines()
+        if json.loads(lines[0])["repo"] == but:
+            return set()
+        return {json.loads(line)["label"] for line in lines[1:]}
+    with open(path, newline="") as file:
+        return {row["label"] for row in csv.DictReader(file) if not row["source"].startswith(f"{but}@")}
+
+
 def git(mirror: Path, *args: str) -> str:
     return subprocess.run(["git", f"--git-dir={mirror}", *args], check=True, capture_output=True,
                           text=True).stdout
 
 
 def list_photos(mirror: Path, commit: str, prefix: str, labels: str | None = None,
-                labels_mirror: Path | None = None, label_prefix: str = "") -> list[Photo]:
+                labels_mirror: Path | None = None, label_prefix: str = "",
+                unlike: set[tuple[str, str]] | None = None) -> tuple[list[Photo], set[str]]:
     """Every labelled photo under ``prefix`` at ``commit``, in path order; the labels from the folder
-    names, or from ``labels`` (at the HEAD of ``labels_mirror``, by default the same repository)."""
+    names, or from ``labels`` (at the HEAD of ``labels_mirror``, by default the same repository). Also
+    the labels left out because their names are in ``unlike``."""
     blobs: dict[str, str] = {}
     for line in git(mirror, "ls-tree", "-r", "-z", commit, "--", prefix).split("\0"):
         if line:
             meta, path = line.split("\t", 1)
             blobs[path] = meta.split()[2]
     photos: list[Photo] = []
+    dropped: set[str] = set()
     if labels is None:
         pattern = re.compile(rf"^{re.escape(prefix)}([^/]+)/[^/]+\.(?:jpe?g|png)$", re.IGNORECASE)
         for path, blob in blobs.items():
@@ -83,11 +149,23 @@ def list_photos(mirror: Path, commit: str, prefix: str, labels: str | None = Non
                 photos.append(Photo(path, blob, label_prefix + match.group(1)))
     else:
         source = (labels_mirror, "HEAD") if labels_mirror else (mirror, commit)
-        for line in git(source[0], "show", f"{source[1]}:{labels}").splitlines():
-            parts = line.split()
-            if len(parts) == 2 and (path := prefix + parts[0]) in blobs:
-                photos.append(Photo(path, blobs[path], label_prefix + parts[1]))
-    return sorted(photos, key=lambda p: p.path)
+        text = git(source[0], "show", f"{source[1]}:{labels}")
+        if labels.endswith(".csv"):  # voteview's members.csv: a photo filed under two ids is read once
+            read: set[str] = set()
+            for row in sorted(csv.DictReader(text.splitlines()), key=lambda r: r["image"]):
+                if (path := row["image"]).startswith(prefix) and path in blobs and blobs[path] not in read:
+                    read.add(blobs[path])
+                    label, names = member(row["name"], row["born"])
+                    photos.append(Photo(path, blobs[path], label_prefix + label))
+                    if names & (unlike or set()):
+                        dropped.add(label_prefix + label)
+        else:
+            for line in text.splitlines():
+                parts = line.split()
+                if len(parts) == 2 and (path := prefix + parts[0]) in blobs:
+                    photos.append(Photo(path, blobs[path], label_prefix + parts[1]))
+    dropped |= {p.label for p in photos if name_keys(p.label) & (unlike or set())}
+    return sorted((p for p in photos if p.label not in dropped), key=lambda p: p.path), dropped
 
 
 def read_blobs(mirror: Path, photos: list[Photo]) -> Iterator[tuple[Photo, bytes]]:
@@ -158,9 +236,14 @@ def encode(args: argparse.Namespace) -> None:
     mirror = Path(args.mirror)
     commit = git(mirror, "rev-parse", args.commit).strip()
     labels_mirror = Path(args.labels_mirror) if args.labels_mirror else None
-    photos = list_photos(mirror, commit, args.prefix, args.labels, labels_mirror, args.label_prefix)
+    unlike = ({key for label in labels_of(args.unlike, but=args.repo) for key in name_keys(label)}
+              if args.unlike else None)
+    photos, dropped = list_photos(mirror, commit, args.prefix, args.labels, labels_mirror, args.label_prefix,
+                                  unlike)
     people = Counter(p.label for p in photos)
     print(f"{args.repo}@{commit}: {len(photos):,} photos of {len(people):,} people", flush=True)
+    if args.unlike:
+        print(f"left out, their names in {args.unlike}: {len(dropped):,} people", flush=True)
     folder = args.prefix.strip("/").replace("/", "_") or "root"
     cache = Path(args.cache) / f"{args.repo.replace('/', '+')}@{commit[:12]}+{folder}.jsonl"
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -168,6 +251,8 @@ def encode(args: argparse.Namespace) -> None:
     if args.labels:
         where = labels_mirror or mirror
         header["labels"] = f"{args.labels_repo or args.repo}@{git(where, 'rev-parse', 'HEAD').strip()}:{args.labels}"
+    if args.unlike:
+        header["unlike"] = {"names_of": args.unlike, "people_left_out": len(dropped)}
     done: set[str] = set()
     if cache.exists():
         text = cache.read_text()
@@ -213,20 +298,40 @@ def encode(args: argparse.Namespace) -> None:
 class Row:
     label: str
     source: str
-    blob: str
-    grey: bool
+    blob: str  # "" when not known (a row kept from an existing faces.csv)
+    grey: bool | None  # None: not known
     enc: np.ndarray
 
 
-def load(caches: list[str]) -> tuple[list[Row], Counter[str]]:
-    """The encoded photos of every cache, and how many had no face in each; a photo already loaded
-    under the same label and file name (the same photo in two copies of a collection) is left out."""
-    rows: list[Row] = []
+def collection(source: str) -> str:
+    """``owner/repo@commit`` of a source ``owner/repo@commit:path``."""
+    return source.split(":", 1)[0]
+
+
+def from_data(folder: Path, but: set[str]) -> list[Row]:
+    """The rows of an existing faces.npz + faces.csv whose collection (``owner/repo@commit``) is not in
+    ``but``: label, source and encoding as they are (as float32)."""
+    with np.load(folder / "faces.npz") as data:
+        encodings, person = data["encodings"].astype(np.float32), data["person"]
+    with open(folder / "faces.csv", newline="") as file:
+        listed = list(csv.DictReader(file))
+    if len(listed) != len(encodings) or any(int(r["person"]) != p for r, p in zip(listed, person, strict=True)):
+        raise SystemExit(f"{folder}: faces.csv and faces.npz do not agree")
+    return [Row(r["label"], r["source"], "", None, e) for r, e in zip(listed, encodings, strict=True)
+            if collection(r["source"]) not in but]
+
+
+def load(caches: list[str], data: Path | None = None) -> tuple[list[Row], Counter[str]]:
+    """The encoded photos of every cache (after, with ``data``, the rows of that folder's faces.csv of
+    the other collections), and how many had no face in each cache; a photo already loaded under the
+    same label and file name (the same photo in two copies of a collection) is left out."""
+    heads = {name: json.loads(Path(name).read_text().split("\n", 1)[0]) for name in caches}
+    rows = from_data(data, {f"{h['repo']}@{h['commit']}" for h in heads.values()}) if data else []
     skipped: Counter[str] = Counter()
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str]] = {(r.label, r.source.rsplit("/", 1)[-1]) for r in rows}
     for name in caches:
         lines = Path(name).read_text().splitlines()
-        head = json.loads(lines[0])
+        head = heads[name]
         tag = f"{head['repo']}@{head['commit']}"
         for line in lines[1:]:
             item = json.loads(line)
@@ -290,7 +395,7 @@ def odd_ones(enc: np.ndarray, person: np.ndarray, limit: float = 0.6) -> list[in
 
 
 def build(args: argparse.Namespace) -> None:
-    rows, skipped = load(args.caches)
+    rows, skipped = load(args.caches, Path(args.from_data) if args.from_data else None)
     labels = sorted({r.label for r in rows})
     index = {label: i for i, label in enumerate(labels)}
     rows.sort(key=lambda r: (index[r.label], r.source))
@@ -310,16 +415,22 @@ def build(args: argparse.Namespace) -> None:
     print(f"{len(rows):,} encodings ({dtype.__name__}) of {len(labels):,} people; skipped (no face): "
           f"{sum(skipped.values()):,} {dict(skipped)}; left out as copies of a photo already in: {copies:,}")
     print("people with >= k photos: " + ", ".join(f"{k}: {sum(n >= k for n in per.values()):,}" for k in (2, 3, 4, 10)))
-    print(f"grey photos: {sum(r.grey for r in rows):,}")
-    blobs = Counter(r.blob for r in rows)
-    dupes = [r for r in rows if blobs[r.blob] > 1]
+    tags = [collection(r.source) for r in rows]
+    for tag in sorted(set(tags)):
+        mine = [r for r, t in zip(rows, tags, strict=True) if t == tag]
+        grey = "not known" if any(r.grey is None for r in mine) else f"{sum(bool(r.grey) for r in mine):,}"
+        print(f"  {tag}: {len(mine):,} faces of {len({r.label for r in mine}):,} people, grey photos: {grey}")
+    blobs = Counter(r.blob for r in rows if r.blob)
+    dupes = [r for r in rows if r.blob and blobs[r.blob] > 1]
     labelled: dict[str, set[str]] = {}
     for r in dupes:
         labelled.setdefault(r.blob, set()).add(r.label)
     print(f"identical photos (same bytes): {len(dupes)} rows, {len(labelled)} distinct, "
           f"under different labels: {sum(len(v) > 1 for v in labelled.values())}")
     twins = near_pairs(enc, person, args.twin)
-    print(f"near-identical faces (< {args.twin}) under different labels: {len(twins)} pairs")
+    across = sum(tags[a] != tags[b] for _, a, b in twins)
+    print(f"near-identical faces (< {args.twin}) under different labels: {len(twins)} pairs, "
+          f"{across} of them across collections")
     for d, a, b in twins[: args.show]:
         print(f"  {d:.3f} {rows[a].source} ~ {rows[b].source}")
     outliers = odd_ones(enc, person)
@@ -327,6 +438,11 @@ def build(args: argparse.Namespace) -> None:
     for i in outliers[: args.show]:
         print(f"  {rows[i].source}")
     distance_stats(enc, person, np.random.default_rng(0))
+    if len(set(tags)) > 1:
+        for tag in sorted(set(tags)):
+            mine = np.flatnonzero(np.asarray(tags) == tag)
+            print(f"{tag} alone:")
+            distance_stats(enc[mine], person[mine], np.random.default_rng(0))
     for name in ("faces.npz", "faces.csv"):
         print(f"{name}: {(out / name).stat().st_size / 1e6:.1f} MB")
 
@@ -343,6 +459,7 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--labels-mirror", help="the bare git directory holding --labels, when another repository's")
     e.add_argument("--labels-repo", help="owner/name of --labels-mirror, for the record")
     e.add_argument("--label-prefix", default="", help="put before every label (CelebA's are bare numbers)")
+    e.add_argument("--unlike", help="leave out people whose names are labels in this faces.csv or cache")
     e.add_argument("--limit", type=int, help="at most this many photos this run (measuring throughput)")
     e.add_argument("--workers", type=int, default=2)
     e.add_argument("--batch", type=int, default=16, help="photos per encode_many call")
@@ -350,6 +467,8 @@ def main(argv: list[str] | None = None) -> None:
     b = sub.add_parser("build", help="caches -> data/faces.npz, data/faces.csv, and the statistics")
     b.add_argument("caches", nargs="+")
     b.add_argument("--out", default=str(DATA))
+    b.add_argument("--from-data", help="also keep the rows of this folder's faces.npz + faces.csv of the "
+                                       "collections none of the caches is of")
     b.add_argument("--twin", type=float, default=0.1, help="a distance this small is the same photo")
     b.add_argument("--show", type=int, default=20)
     args = parser.parse_args(argv)

@@ -84,12 +84,24 @@ class DataLayer(Construct):
             partition_key=dynamodb.Attribute(name="uncertain", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
+        self.photos_table.add_global_secondary_index(  # PhotosByCollectionIndex: sparse, 16 shards a collection
+            index_name="photos-by-collection",
+            partition_key=dynamodb.Attribute(name="pool", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
         self.people_table = self._table("PeopleTable", keep)
         self.people_table.add_global_secondary_index(  # PeopleByNameIndex: a person by their exact name
             index_name="people-by-name",
             partition_key=dynamodb.Attribute(name="name", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
+        self.people_table.add_global_secondary_index(  # PeopleByCollectionIndex: sparse, 16 shards a collection
+            index_name="people-by-collection",
+            partition_key=dynamodb.Attribute(name="pool", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        # CollectionModel: a collection's name, attributes and upload links.
+        self.collections_table = self._table("CollectionsTable", keep)
         # Rate-limit counters, used sign-in links and revoked sessions die on their own (epoch seconds).
         self.settings_table = self._table("SettingsTable", keep, key="key", time_to_live_attribute=SETTINGS_TTL)
         # FaceModel: each face of a processed photo under "person:<id>" or "cluster:<id>", one query a group.
@@ -187,6 +199,7 @@ class DataLayer(Construct):
             "PHOTOLANE_PEOPLE_TABLE": self.people_table.table_name,
             "PHOTOLANE_SETTINGS_TABLE": self.settings_table.table_name,
             "PHOTOLANE_FACES_TABLE": self.faces_table.table_name,
+            "PHOTOLANE_COLLECTIONS_TABLE": self.collections_table.table_name,
             "PHOTOLANE_JOBS_QUEUE": self.jobs.queue.queue_name,
             "PHOTOLANE_NOTIFICATIONS_QUEUE": self.notifications.queue.queue_name,
             "PHOTOLANE_EVENTS_TOPIC": self.events_topic.topic_name,

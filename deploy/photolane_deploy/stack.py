@@ -127,8 +127,10 @@ class PhotolaneStack(Stack):
         dynamodb = {
             data.photos_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Scan"],
             data.people_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Scan"],
-            data.settings_table: ["GetItem", "PutItem", "UpdateItem"],  # switches, limits, sign-ins, sessions
+            # switches, limits, sign-ins, sessions; upload links (DeleteItem: a revoked one)
+            data.settings_table: ["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
             data.faces_table: ["GetItem", "Query"],  # a person's photos, a cluster's summary
+            data.collections_table: ["GetItem", "PutItem", "Scan"],  # made, read, listed; links, deletion marked
         }
         for table, actions in dynamodb.items():
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],
@@ -138,7 +140,8 @@ class PhotolaneStack(Stack):
                                                   f"{data.photos_table.table_arn}/index/uncertain-deliveries"])
         iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # unknown people; a person by name
                                    resource_arns=[f"{data.faces_table.table_arn}/index/clusters-by-size",
-                                                  f"{data.people_table.table_arn}/index/people-by-name"])
+                                                  f"{data.people_table.table_arn}/index/people-by-name",
+                                                  f"{data.people_table.table_arn}/index/people-by-collection"])
         for work in (data.jobs, data.notifications):
             iam.Grant.add_to_principal(  # depths, purge; never receive from the live queues: workers do that
                 grantee=role, actions=["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage",
@@ -158,21 +161,29 @@ class PhotolaneStack(Stack):
         data.grant_objects(role, ["s3:GetObject"], sources)
         data.grant_list(role)  # a vanished original must read as missing, not as denied
         data.grant_objects(role, ["s3:PutObject"], [FLIPPED, THUMBS, RESULTS, FACES, PEOPLE])
+        # a deleted collection's photos and people erased
+        data.grant_objects(role, ["s3:DeleteObject"], [ORIGINALS, FLIPPED, THUMBS, RESULTS, FACES, PEOPLE])
         data.grant_objects(role, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [INDEX])  # face index snapshots
         dynamodb = {  # photos: records of drop-ins, status, faces; people: the known encodings (a Scan: the
             # first load of the people index, before any snapshot)
-            data.photos_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
-            data.people_table: ["GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"],  # DeleteItem: a merge
-            data.settings_table: ["GetItem", "PutItem", "UpdateItem", "BatchGetItem", "BatchWriteItem"],  # change feeds
+            # DeleteItem: a deleted collection's photos, people, feeds and upload links; a merge
+            data.photos_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"],
+            data.people_table: ["GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"],
+            data.settings_table: ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchGetItem",
+                                  "BatchWriteItem"],  # change feeds
+            data.collections_table: ["GetItem", "DeleteItem"],  # a collection being deleted, erased last
             # each face under its group; each cluster's summary (a conditional put or delete: its count)
             data.faces_table: ["GetItem", "PutItem", "DeleteItem", "BatchWriteItem", "Query"],
         }
         for table, actions in dynamodb.items():
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],
                                        resource_arns=[table.table_arn])
-        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # unknown faces' first load; reconciler
-                                   resource_arns=[f"{data.photos_table.table_arn}/index/unknown-faces",
-                                                  f"{data.photos_table.table_arn}/index/pending-updated"])
+        iam.Grant.add_to_principal(  # unknown faces' and a collection's people's first load; reconciler; erasure
+            grantee=role, actions=["dynamodb:Query"],
+            resource_arns=[f"{data.photos_table.table_arn}/index/unknown-faces",
+                           f"{data.photos_table.table_arn}/index/pending-updated",
+                           f"{data.photos_table.table_arn}/index/photos-by-collection",
+                           f"{data.people_table.table_arn}/index/people-by-collection"])
         iam.Grant.add_to_principal(
             grantee=role, actions=["sqs:GetQueueUrl", "sqs:SendMessage"],
             resource_arns=[data.notifications.queue.queue_arn,

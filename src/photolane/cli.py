@@ -79,17 +79,22 @@ class Outcome:
 @click.option("--timeout", type=click.FloatRange(1), default=600, show_default=True,
               help="Seconds to wait for each photo.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a photo instead of text.")
+@click.option("--collection", help="Match them in this collection (needs the admin token).")
+@click.option("--link", help="An upload link's code (or its /u/<code> address): into its collection.")
 @click.pass_context
 def upload(ctx: click.Context, paths: tuple[Path, ...], email: str | None, phone: str | None, wait: bool,
-           download_dir: Path | None, concurrency: int, timeout: float, as_json: bool) -> None:
+           download_dir: Path | None, concurrency: int, timeout: float, as_json: bool, collection: str | None,
+           link: str | None) -> None:
     """Upload photos, and every image in the folders given (recursively)."""
     files = list(photo_files(list(paths)))
     if not files:
         raise click.UsageError("no images found (jpg, jpeg, png, webp, heic) in the folders given")
     if download_dir:
         download_dir.mkdir(parents=True, exist_ok=True)
+    into = {"collection": collection} if collection else {}
+    into |= {"link": link.rstrip("/").rsplit("/", 1)[-1]} if link else {}
     job = UploadJob(_api(ctx), email, phone, wait or download_dir is not None, download_dir, timeout,
-                    _clashing_stems(files))
+                    _clashing_stems(files), into)
     try:
         outcomes = _run_all(files, job, concurrency, "Processing" if job.wait else "Uploading")
     except KeyboardInterrupt:
@@ -113,6 +118,7 @@ class UploadJob:
     download_dir: Path | None
     timeout: float
     clashing: set[str]
+    into: dict[str, str] = field(default_factory=dict)  # "collection" and/or "link", as the API takes them
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self, path: Path) -> Outcome:
@@ -121,7 +127,7 @@ class UploadJob:
             outcome.status, outcome.error = "skipped", "not sent: stopped early (service unreachable or Ctrl-C)"
             return outcome
         try:
-            answer = self.api.upload(path, self.email, self.phone)
+            answer = self.api.upload(path, self.email, self.phone, self.into)
             outcome.id, outcome.status = answer["id"], answer["status"]
             if self.wait:
                 outcome.photo = self.api.wait(outcome.id, self.timeout, stop=self.stop)
@@ -265,6 +271,9 @@ def _attribute(_ctx: click.Context, _param: click.Parameter, values: tuple[str, 
     return attributes
 
 
+COLLECTION_HELP = "The collection to enroll into (made first: POST /api/collections); the default one if left out."
+
+
 @people.command("add")
 @click.argument("name")
 @click.argument("photo", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -272,12 +281,13 @@ def _attribute(_ctx: click.Context, _param: click.Parameter, values: tuple[str, 
               help="An attribute of the person (repeat for more).")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait for the face encoding.")
 @click.option("--timeout", type=click.FloatRange(1), default=300, show_default=True)
+@click.option("--collection", help=COLLECTION_HELP)
 @click.pass_context
 def people_add(ctx: click.Context, name: str, photo: Path, attributes: dict[str, Any], wait: bool,
-               timeout: float) -> None:
+               timeout: float, collection: str | None) -> None:
     """Enroll NAME from PHOTO (one face)."""
     api = _api(ctx)
-    person = _or_fail(lambda: api.add_person(name, photo, attributes))
+    person = _or_fail(lambda: api.add_person(name, photo, attributes, collection))
     if wait:
         person = _or_fail(lambda: api.wait_person(person["id"], timeout))
     click.echo(f"{person['id']}\t{name}\t{person['status']}" + (f"\t{person['error']}" if person.get("error") else ""))
@@ -287,10 +297,11 @@ def people_add(ctx: click.Context, name: str, photo: Path, attributes: dict[str,
 
 @people.command("list")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--collection", help="Only this collection's people.")
 @click.pass_context
-def people_list(ctx: click.Context, as_json: bool) -> None:
+def people_list(ctx: click.Context, as_json: bool, collection: str | None) -> None:
     """Everyone enrolled, with their status."""
-    everyone = _or_fail(_api(ctx).people)
+    everyone = _or_fail(lambda: _api(ctx).people(collection))
     if as_json:
         click.echo(json.dumps(everyone, indent=2))
         return
@@ -309,9 +320,10 @@ def people_list(ctx: click.Context, as_json: bool) -> None:
               help="Seconds to wait for each person's encodings.")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the failures to this CSV file.")
+@click.option("--collection", help=COLLECTION_HELP)
 @click.pass_context
 def people_import(ctx: click.Context, roster_file: Path, photos_dir: Path, concurrency: int, timeout: float,
-                  report_file: Path | None) -> None:
+                  report_file: Path | None, collection: str | None) -> None:
     """Enroll everyone of ROSTER.csv, their photos in PHOTOS_DIR; people already enrolled are skipped.
 
     ROSTER.csv: a header row, then one row a person. Columns: name, photos (file names relative to
@@ -326,10 +338,10 @@ def people_import(ctx: click.Context, roster_file: Path, photos_dir: Path, concu
         raise Failed(f"{roster_file}: no people in it, only the header")
     api = _api(ctx)
     try:
-        known = roster.known_people(_or_fail(api.people))
+        known = roster.known_people(_or_fail(lambda: api.people(collection)))
     except KeyboardInterrupt:
         raise Failed("interrupted before anyone was sent; nothing to resume") from None
-    job = ImportJob(api, photos_dir, known, timeout)
+    job = ImportJob(api, photos_dir, known, timeout, collection)
     results: dict[int, Imported] = {}
     pool = ThreadPoolExecutor(concurrency)
     try:
@@ -382,6 +394,7 @@ class ImportJob:
     photos_dir: Path
     known: dict[tuple[str, str], dict[str, Any]]
     timeout: float
+    collection: str | None = None  # the one they are enrolled in (None: the default one)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self, row: roster.Row) -> Imported:
@@ -403,7 +416,7 @@ class ImportJob:
                 return outcome
             if earlier is not None:  # failed before (no face …): replaced, so failures do not pile up
                 self.api.delete_person(earlier["id"])
-            answer = self.api.add_person(row.name, paths, row.attributes)
+            answer = self.api.add_person(row.name, paths, row.attributes, self.collection)
             outcome.id = answer["id"]
             person = self.api.wait_person(outcome.id, self.timeout, stop=self.stop)
         except Unreachable as exc:
@@ -492,7 +505,7 @@ class _StageProgress:
 
 def _deployment(settings: CommonSettings) -> str:
     names = f"bucket {settings.bucket}, tables {settings.photos_table}, {settings.people_table}, " \
-            f"{settings.settings_table}, {settings.faces_table}"
+            f"{settings.settings_table}, {settings.faces_table}, {settings.collections_table}"
     where = settings.aws_endpoint_url or f"AWS {settings.region}"
     return f"{where} ({names})"
 

@@ -44,8 +44,10 @@ class Api:
         self.session = session
 
     # -- photos ------------------------------------------------------------------------------------
-    def upload(self, path: Path, email: str | None = None, phone: str | None = None) -> dict[str, Any]:
-        fields = {k: v for k, v in (("email", email), ("phone", phone)) if v}
+    def upload(self, path: Path, email: str | None = None, phone: str | None = None,
+               into: dict[str, str] | None = None) -> dict[str, Any]:
+        """``into``: the API's "collection" and/or "link" fields."""
+        fields = {k: v for k, v in (("email", email), ("phone", phone)) if v} | (into or {})
         with path.open("rb") as data:
             return self._call("POST", "/api/photos", files={"file": (path.name, data)}, data=fields)
 
@@ -74,13 +76,16 @@ class Api:
         return target
 
     # -- people (admin) ----------------------------------------------------------------------------
-    def add_person(self, name: str, photo: Path | list[Path], attributes: dict[str, Any]) -> dict[str, Any]:
-        """Enroll ``name`` from one photo or several (one call: the service checks each)."""
+    def add_person(self, name: str, photo: Path | list[Path], attributes: dict[str, Any],
+                   collection: str | None = None) -> dict[str, Any]:
+        """Enroll ``name`` from one photo or several (one call: the service checks each), into a collection
+        (the default one if None)."""
         photos = [photo] if isinstance(photo, Path) else photo
+        data = {"name": name, "attributes": json.dumps(attributes)}
+        data |= {"collection": collection} if collection else {}
         with ExitStack() as files:
             fields = [("photo", (p.name, files.enter_context(p.open("rb")))) for p in photos]
-            return self._call("POST", "/api/people", admin=True, files=fields,
-                              data={"name": name, "attributes": json.dumps(attributes)})
+            return self._call("POST", "/api/people", admin=True, files=fields, data=data)
 
     def delete_person(self, person_id: str) -> dict[str, Any]:
         return self._call("DELETE", f"/api/people/{person_id}", admin=True)
@@ -88,11 +93,12 @@ class Api:
     def person(self, person_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/people/{person_id}", admin=True)
 
-    def people(self) -> list[dict[str, Any]]:
-        """Everyone, page after page."""
+    def people(self, collection: str | None = None) -> list[dict[str, Any]]:
+        """Everyone (of one collection, if given), page after page."""
         everyone, cursor = [], None
         while True:
-            page = self._call("GET", "/api/people" + (f"?cursor={cursor}" if cursor else ""), admin=True)
+            params = {**({"cursor": cursor} if cursor else {}), **({"collection": collection} if collection else {})}
+            page = self._call("GET", "/api/people", admin=True, params=params)
             everyone += page["people"]
             if not (cursor := page.get("next")):
                 return everyone

@@ -109,6 +109,7 @@ def stack(standin: StandInClient, monkeypatch: pytest.MonkeyPatch) -> Stack:
         "PHOTOLANE_PEOPLE_TABLE": f"people-{suffix}",
         "PHOTOLANE_SETTINGS_TABLE": f"settings-{suffix}",
         "PHOTOLANE_FACES_TABLE": f"faces-{suffix}",
+        "PHOTOLANE_COLLECTIONS_TABLE": f"collections-{suffix}",
         "PHOTOLANE_JOBS_QUEUE": f"jobs-{suffix}",
         "PHOTOLANE_NOTIFICATIONS_QUEUE": f"notifications-{suffix}",
         "PHOTOLANE_EVENTS_TOPIC": f"events-{suffix}",

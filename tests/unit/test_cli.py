@@ -41,7 +41,7 @@ def test_ctrl_c_while_the_import_reads_who_is_enrolled_says_so_plainly(tmp_path:
     from photolane.cli import main
     from photolane.client import Api
 
-    def interrupted(self: Api) -> list:
+    def interrupted(self: Api, collection: str | None = None) -> list:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Api, "people", interrupted)

@@ -42,7 +42,8 @@ def test_the_data_is_real_faces_of_many_people_each_with_its_source(faces) -> No
 
 def test_the_data_is_as_hard_as_real_faces(measure, faces) -> None:  # noqa: ANN001
     rates, _, _ = measure.impostor_rates(faces, faces.photos_of(), 1, np.random.default_rng(1), pairs=4e6)
-    # dlib's encodings on photos of people: about 1e-3 to 1e-2 of different people within 0.6.
+    # dlib's encodings on photos of people: about 1e-3 to 1e-2 of different people within 0.6 (LFW's
+    # alone: 6e-3); with the US Congress portraits, many of them old, about 1.6e-2.
     assert 1e-3 <= rates[0.6] <= 3e-2
     # Synthetic encodings made this 7e-9: the benchmark would not show how strangers get names.
 
@@ -51,8 +52,9 @@ def test_the_data_is_as_hard_as_real_faces(measure, faces) -> None:  # noqa: ANN
 def test_the_policys_tolerances_are_what_the_faces_show(measure, faces, samples: int) -> None:  # noqa: ANN001
     measured = measure.tolerance_table(faces, faces.photos_of(), samples, np.random.default_rng(3), probes=3_000)
     policy = NamingPolicy(max_tolerance=2.0)
+    people = int((np.bincount(faces.person) >= samples).sum())
     for n, name, ask in measured:
-        if n > 1_000:
+        if n > people // 3:
             continue  # extended, not measured
         assert policy.tolerance(n, samples) == pytest.approx(name, abs=0.02), (n, samples)
         assert max(policy.tolerance(n, samples), ask) == pytest.approx(policy.suggest_tolerance(n, samples),

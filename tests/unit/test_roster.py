@@ -109,12 +109,13 @@ class FakeApi:
     """The calls ImportJob makes, answered as the service would."""
 
     def __init__(self, encoded: dict[str, tuple[str, str | None]]) -> None:
-        self.encoded, self.sent, self.deleted = encoded, [], []
+        self.encoded, self.sent, self.deleted, self.collections = encoded, [], [], []
 
-    def add_person(self, name: str, paths: list[Path], attributes: dict) -> dict:
+    def add_person(self, name: str, paths: list[Path], attributes: dict, collection: str | None = None) -> dict:
         if any(p.read_bytes() == b"text" for p in paths):
             raise ApiError("photo 1: the file is not a readable image (JPEG, PNG, WebP or HEIC)", 400)
         self.sent.append((name, [p.name for p in paths], attributes))
+        self.collections.append(collection)
         return {"id": f"new-{name}", "status": "enrolling"}
 
     def wait_person(self, person_id: str, timeout: float, stop: object = None) -> dict:
@@ -149,3 +150,11 @@ def test_each_row_is_skipped_replaced_sent_or_reported(tmp_path: Path) -> None:
     assert ed.status == "failed" and ed.failures[0][1] == "several faces"
     assert [name for name, _, _ in api.sent] == ["Bob", "Ed"]
     assert api.sent[0][2] == {"roster_id": "2"}
+
+
+def test_an_import_into_a_collection_enrolls_everyone_there(tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"jpeg")
+    api = FakeApi({"a.jpg": ("enrolled", None)})
+    job = ImportJob(api, tmp_path, {}, timeout=5, collection="7b")
+    row = parse_roster("name,photos\nAda,a.jpg\n").rows[0]
+    assert job.run(row).status == "enrolled" and api.collections == ["7b"]

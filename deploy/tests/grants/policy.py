@@ -29,6 +29,7 @@ HINTS = {
     "PHOTOLANE_PEOPLE_TABLE": "data.people_table",
     "PHOTOLANE_SETTINGS_TABLE": "data.settings_table",
     "PHOTOLANE_FACES_TABLE": "data.faces_table",
+    "PHOTOLANE_COLLECTIONS_TABLE": "data.collections_table",
     "PHOTOLANE_JOBS_QUEUE": "data.jobs.queue",
     "PHOTOLANE_NOTIFICATIONS_QUEUE": "data.notifications.queue",
     "PHOTOLANE_EVENTS_TOPIC": "data.events_topic",

@@ -157,8 +157,8 @@ def test_every_statement_of_the_real_task_roles_resolves(synthesized: Synthesize
     found = local_resources(synthesized.json)
     assert {local.hint for local in found.values()} == {
         "data.bucket", "data.photos_table", "data.people_table", "data.settings_table", "data.faces_table",
-        "data.jobs.queue", "data.jobs.dead_letters", "data.notifications.queue", "data.notifications.dead_letters",
-        "data.events_topic"}
+        "data.collections_table", "data.jobs.queue", "data.jobs.dead_letters", "data.notifications.queue",
+        "data.notifications.dead_letters", "data.events_topic"}
     for service in ("upload", "processor", "notifier"):
         statements = role_statements(synthesized.json, service, found)
         unresolved = [r for s in statements for r in s.resources if r.startswith("<unresolved")]

@@ -58,6 +58,16 @@ class BlobStore:
     def delete(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=key)
 
+    def delete_under(self, prefix: str) -> int:
+        """Every object whose key starts with ``prefix`` (a page of up to 1,000 at a time); how many."""
+        deleted = 0
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                deleted += len(keys)
+        return deleted
+
     def url(self, key: str | None, expires: int = 3600) -> str | None:
         if not key:
             return None

@@ -11,6 +11,7 @@ The folder (format ``photolane-backup``, version 1)::
     tables/people.jsonl      (binary values as base64, as DynamoDB JSON has them)
     tables/settings.jsonl
     tables/faces.jsonl       (a backup made before the faces table has none: restored as an empty table)
+    tables/collections.jsonl (likewise, before collections)
     objects.jsonl            one object a line: key, file, size, etag, md5, content_type, metadata
     objects/<key>            each object's bytes; a key that cannot be a file path (``..``, a trailing ``/``,
                              a key that is also a "folder" of another) is kept as objects/.keys/<sha256 of key>
@@ -49,9 +50,9 @@ from .settings import CommonSettings
 
 FORMAT = "photolane-backup"
 VERSION = 1
-ROLES = ("photos", "people", "settings", "faces")
+ROLES = ("photos", "people", "settings", "faces", "collections")
 # Roles added after version 1 was first written: a backup from before has no file for them (restored as empty).
-LATER_ROLES = frozenset({"faces"})
+LATER_ROLES = frozenset({"faces", "collections"})
 MANIFEST = "manifest.json"
 HASHED = ".keys"
 
@@ -65,7 +66,7 @@ class BackupError(Exception):
 
 def table_names(settings: CommonSettings) -> dict[str, str]:
     return {"photos": settings.photos_table, "people": settings.people_table, "settings": settings.settings_table,
-            "faces": settings.faces_table}
+            "faces": settings.faces_table, "collections": settings.collections_table}
 
 
 def _where(settings: CommonSettings) -> str:
@@ -103,7 +104,7 @@ def aws_errors(settings: CommonSettings) -> Iterator[None]:
 
 
 def check_deployment(settings: CommonSettings) -> None:
-    """The bucket and the four tables exist, or a BackupError says which is missing and what to do."""
+    """The bucket and the five tables exist, or a BackupError says which is missing and what to do."""
     where = _where(settings)
     todo = ("create them: make run / docker compose up do it on the stand-in (or `python -m "
             "photolane_common.resources`)" if settings.aws_endpoint_url

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 
-KEY_NAMES = frozenset({"id", "group", "face", "listing", "size", "name"})
+KEY_NAMES = frozenset({"id", "group", "face", "listing", "size", "name", "pool"})
 
 
 class BadCursor(ValueError):

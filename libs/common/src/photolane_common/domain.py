@@ -15,6 +15,33 @@ QUEUED, PROCESSING, PROCESSED, FAILED = "queued", "processing", "processed", "fa
 
 ENROLLING, ENROLLED = "enrolling", "enrolled"
 
+# Where people, photos and unknown faces live when nobody said otherwise: everything from before
+# collections existed, and every deployment that never creates one.
+DEFAULT_COLLECTION = "default"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A group of people whose photos are matched only against each other (a class, a team, a family)."""
+
+    id: str
+    name: str
+    created_at: datetime
+    attributes: dict[str, object] = field(default_factory=dict)
+    links: tuple[UploadLink, ...] = ()
+    status: str = "active"  # active | deleting (its erasure has begun: nothing more goes in)
+
+
+@dataclass(frozen=True)
+class UploadLink:
+    """A URL an admin handed out to upload straight into one collection (its code is never kept)."""
+
+    id: str
+    hash: str  # SHA-256 of the code: the settings table's "upload-link:<hash>"
+    label: str
+    created_at: datetime
+    expires_at: datetime | None = None
+
 
 @dataclass(frozen=True)
 class Face:
@@ -50,6 +77,7 @@ class Person:
     attributes: dict[str, object] = field(default_factory=dict)
     error: str | None = None
     photos: tuple[PersonPhoto, ...] = ()
+    collection: str = DEFAULT_COLLECTION
 
     @property
     def encodings(self) -> tuple[bytes, ...]:
@@ -104,6 +132,7 @@ class Photo:
     pending: str | None = None  # its shard while not yet processed and notified (the reconciler's index)
     nudges: int = 0  # how often the reconciler sent its message again
     revision: int | None = None  # the faces' optimistic lock (photos.change_faces)
+    collection: str = DEFAULT_COLLECTION  # whose people its faces are matched against
 
     def recipient(self, channel: Channel) -> str | None:
         return self.phone if channel == "sms" else self.email

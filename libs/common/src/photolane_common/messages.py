@@ -10,6 +10,8 @@ from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
+from .domain import DEFAULT_COLLECTION
+
 VERSION = 1
 
 
@@ -42,6 +44,7 @@ class PersonDeleted(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     person_id: str = Field(min_length=1)
+    collection: str = DEFAULT_COLLECTION  # theirs (the record is gone): whose photos to match again
 
 
 class FaceNamed(BaseModel):
@@ -87,6 +90,13 @@ class PeopleMerged(BaseModel):
     model_config = ConfigDict(extra="ignore")
     person_id: str = Field(min_length=1)
     merged_id: str = Field(min_length=1)
+
+
+class CollectionDeleted(BaseModel):
+    """A collection is being deleted: erase its people, photos, faces, indexes and links, then its record."""
+
+    model_config = ConfigDict(extra="ignore")
+    collection: str = Field(min_length=1, max_length=40)
 
 
 REPLY_QUEUE_PREFIX = "photolane-replies-"
@@ -158,6 +168,7 @@ MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     "person.cluster_named": ClusterNamed,
     "person.face_unnamed": FaceUnnamed,
     "person.merged": PeopleMerged,
+    "collection.deleted": CollectionDeleted,
     "stats.requested": StatsRequested,
     "stats.answered": StatsAnswered,
     "signin.requested": SigninRequested,

@@ -96,6 +96,17 @@ class UncertainIndex(GlobalSecondaryIndex):
     uncertain = UnicodeAttribute(hash_key=True)
 
 
+class PhotosByCollectionIndex(GlobalSecondaryIndex):
+    """Sparse and sharded: photos of a collection other than the default one carry ``pool`` =
+    "<collection>#<shard>" (a large collection is no hot key): found again when it is deleted."""
+
+    class Meta:
+        index_name = "photos-by-collection"
+        projection = KeysOnlyProjection()
+
+    pool = UnicodeAttribute(hash_key=True)
+
+
 class PhotoModel(Model):
     class Meta:
         table_name = "photolane-photos"
@@ -126,7 +137,10 @@ class PhotoModel(Model):
     pending = UnicodeAttribute(null=True)  # a shard ("0".."15") until the photo is processed and notified
     nudges = NumberAttribute(null=True)  # how often the reconciler sent its message again
     uncertain = UnicodeAttribute(null=True)  # "yes" once a notification is uncertain
+    collection = UnicodeAttribute(null=True)  # absent: the default collection
+    pool = UnicodeAttribute(null=True)  # "<collection>#<shard>" outside the default collection
     owner_index = OwnerIndex()
+    collection_index = PhotosByCollectionIndex()
     unknown_index = UnknownFacesIndex()
     pending_index = PendingIndex()
     uncertain_index = UncertainIndex()
@@ -152,6 +166,19 @@ class PeopleByNameIndex(GlobalSecondaryIndex):
     name = UnicodeAttribute(hash_key=True)
 
 
+class PeopleByCollectionIndex(GlobalSecondaryIndex):
+    """Sparse and sharded: the people of a collection other than the default one carry ``pool`` =
+    "<collection>#<shard>" (16 shards from their id: a large collection is no hot key), read when a
+    processor loads that collection's index with no snapshot. The default collection's people are
+    read by a scan, as before collections existed."""
+
+    class Meta:
+        index_name = "people-by-collection"
+        projection = KeysOnlyProjection()
+
+    pool = UnicodeAttribute(hash_key=True)
+
+
 class PersonModel(Model):
     class Meta:
         table_name = "photolane-people"
@@ -165,7 +192,10 @@ class PersonModel(Model):
     updated_at = UTCDateTimeAttribute(null=True)
     photos = ListAttribute(of=PersonPhotoAttribute, null=True)
     version = VersionAttribute(null=True)
+    collection = UnicodeAttribute(null=True)  # absent: the default collection
+    pool = UnicodeAttribute(null=True)  # "<collection>#<shard>" outside the default collection
     name_index = PeopleByNameIndex()
+    collection_index = PeopleByCollectionIndex()
 
 
 class SettingModel(Model):
@@ -218,7 +248,24 @@ class FaceModel(Model):
     cluster_index = ClusterSizeIndex()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (PhotoModel, PersonModel, SettingModel, FaceModel)
+class CollectionModel(Model):
+    """A collection: its name and attributes (its people and photos carry its id)."""
+
+    class Meta:
+        table_name = "photolane-collections"
+
+    id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    attributes = JSONAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    # Its upload links as the admin sees them: [{"id", "hash", "label", "created_at", "expires_at"}]
+    # (the code itself is never kept: the settings table has "upload-link:<hash>").
+    links = JSONAttribute(null=True)
+    status = UnicodeAttribute(null=True)  # "deleting" once its erasure has begun
+    version = VersionAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (PhotoModel, PersonModel, SettingModel, FaceModel, CollectionModel)
 
 
 def bind_models(settings: CommonSettings) -> None:
@@ -228,6 +275,7 @@ def bind_models(settings: CommonSettings) -> None:
         PersonModel: settings.people_table,
         SettingModel: settings.settings_table,
         FaceModel: settings.faces_table,
+        CollectionModel: settings.collections_table,
     }
     for model, table_name in names.items():
         model.Meta.table_name = table_name

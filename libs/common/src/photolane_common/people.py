@@ -5,21 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
-from .cursors import decode_cursor, encode_cursor
-from .domain import ENROLLING, FAILED, Person, PersonPhoto, person_status
+from .collection import people_feed, people_pool, people_pools
+from .cursors import BadCursor, decode_cursor, encode_cursor
+from .domain import DEFAULT_COLLECTION, ENROLLING, FAILED, Person, PersonPhoto, person_status
 from .feed import ChangeFeed
 from .models import PersonModel, PersonPhotoAttribute
+from .optimistic import changed
 
-# The people's change feed (feed.py); its counter is the people version the gallery's cache keys on.
-PEOPLE_FEED = "people_version"
+# The default collection's people's change feed (feed.py); its counter is the people version the
+# gallery's cache keys on. Every change of any collection is announced on it too (so the cache hears
+# of renames anywhere); a collection's own feed (collection.people_feed) drives its index.
+PEOPLE_FEED = people_feed(DEFAULT_COLLECTION)
+BATCH = 100  # BatchGetItem's limit
 
 
 def _to_person(item: PersonModel) -> Person:
     photos = tuple(PersonPhoto(p.key, p.status, p.error, p.encoding, p.source) for p in item.photos or [])
     return Person(id=item.id, name=item.name, status=item.status, created_at=item.created_at,
-                  attributes=item.attributes or {}, error=item.error, photos=photos)
+                  attributes=item.attributes or {}, error=item.error, photos=photos,
+                  collection=item.collection or DEFAULT_COLLECTION)
 
 
 class PeopleStore:
@@ -27,12 +33,14 @@ class PeopleStore:
         self.feed = ChangeFeed(PEOPLE_FEED)
 
     def create(self, person_id: str, name: str, attributes: dict[str, object],
-               photo_keys: str | Sequence[str]) -> Person:
-        """A new person, enrolling from one photo (a key) or several (a list of keys)."""
+               photo_keys: str | Sequence[str], collection: str = DEFAULT_COLLECTION) -> Person:
+        """A new person of a collection, enrolling from one photo (a key) or several (a list of keys)."""
         keys = [photo_keys] if isinstance(photo_keys, str) else list(photo_keys)
         now = datetime.now(UTC)
         item = PersonModel(person_id, name=name, status=ENROLLING, attributes=attributes, created_at=now,
-                           updated_at=now, photos=[PersonPhotoAttribute(key=k, status=ENROLLING) for k in keys])
+                           updated_at=now, photos=[PersonPhotoAttribute(key=k, status=ENROLLING) for k in keys],
+                           collection=None if collection == DEFAULT_COLLECTION else collection,
+                           pool=people_pool(collection, person_id))
         item.save(condition=PersonModel.id.does_not_exist())
         return _to_person(item)
 
@@ -57,14 +65,53 @@ class PeopleStore:
         people = [_to_person(item) for item in items]
         return people, encode_cursor(items.last_evaluated_key) if len(people) == limit else None
 
+    def page_of(self, collection: str, limit: int, cursor: str | None = None) -> tuple[list[Person], str | None]:
+        """Up to ``limit`` people of one collection, and the next page's cursor or None (raises BadCursor):
+        the default collection by a filtered scan, any other shard by shard of its index."""
+        start = decode_cursor(cursor)
+        if collection == DEFAULT_COLLECTION:
+            items = PersonModel.scan(filter_condition=PersonModel.pool.does_not_exist(), limit=limit,
+                                     page_size=limit, last_evaluated_key=start)
+            people = [_to_person(item) for item in items]
+            return people, encode_cursor(items.last_evaluated_key) if len(people) == limit else None
+        pools = people_pools(collection)
+        first = pools.index(start["pool"]["S"]) if start and start.get("pool", {}).get("S") in pools else 0
+        if start and first == 0 and start.get("pool", {}).get("S") != pools[0]:
+            raise BadCursor("not a cursor of this collection")
+        ids: list[str] = []
+        for n in range(first, len(pools)):
+            key = start if n == first and start and "id" in start else None
+            found = PersonModel.collection_index.query(pools[n], limit=limit - len(ids), page_size=limit - len(ids),
+                                                       last_evaluated_key=key)
+            ids += [item.id for item in found]
+            if len(ids) == limit:
+                after = found.last_evaluated_key or ({"pool": {"S": pools[n + 1]}} if n + 1 < len(pools) else None)
+                people = self.many(ids)
+                return [people[i] for i in ids if i in people], encode_cursor(after)
+        people = self.many(ids)
+        return [people[i] for i in ids if i in people], None
+
     def named(self, name: str, limit: int = 10) -> list[Person]:
         """The people with exactly this name (an index query, then their records)."""
         ids = [item.id for item in PersonModel.name_index.query(name, limit=limit)]
         return sorted(self.many(ids).values(), key=lambda p: p.created_at)
 
     def every(self) -> Iterator[Person]:
-        """Every person, page by page, in no order (a processor's first load: never all at once)."""
+        """Every person, page by page, in no order (never all at once)."""
         return (_to_person(item) for item in PersonModel.scan())
+
+    def every_of(self, collection: str) -> Iterator[Person]:
+        """Every person of a collection, in no order (a processor's first load of its index): the
+        default collection by a scan (its people from before collections carry no mark), any other by
+        the shards of the people-by-collection index and batch reads."""
+        if collection == DEFAULT_COLLECTION:
+            scan = PersonModel.scan(filter_condition=PersonModel.pool.does_not_exist())
+            yield from (_to_person(item) for item in scan)
+            return
+        for pool in people_pools(collection):
+            ids = [item.id for item in PersonModel.collection_index.query(pool)]
+            for start in range(0, len(ids), BATCH):
+                yield from self.many(ids[start:start + BATCH]).values()
 
     def add_photo(self, person_id: str, photo_key: str) -> Person | None:
         return self._change(person_id, lambda photos: [*photos, PersonPhoto(photo_key, ENROLLING)])
@@ -111,34 +158,29 @@ class PeopleStore:
         return True
 
     def version(self) -> int:
-        """Changes whenever the set of known encodings changes (one read, no scan)."""
+        """Changes whenever the set of known encodings changes, in any collection (one read, no scan)."""
         return self.feed.head()
 
-    def announce(self, person_id: str) -> int:
-        """After a change of this person's encodings (enrolled, deleted): every processor applies it."""
+    def announce(self, person_id: str, collection: str = DEFAULT_COLLECTION) -> int:
+        """After a change of this person's encodings (enrolled, deleted): every processor applies it (the
+        collection's feed; another collection's change is told to the default feed too, as the
+        gallery's cache keys on it)."""
+        if collection != DEFAULT_COLLECTION:
+            ChangeFeed(people_feed(collection)).announce(person_id)
         return self.feed.announce(person_id)
 
     def _set_photo(self, person_id: str, key: str, done: PersonPhoto) -> Person | None:
         return self._change(person_id, lambda photos: [done if p.key == key else p for p in photos])
 
-    def _change(self, person_id: str, change: Callable[[list[PersonPhoto]], list[PersonPhoto]],
-                attempts: int = 5) -> Person | None:
+    def _change(self, person_id: str, change: Callable[[list[PersonPhoto]], list[PersonPhoto]]) -> Person | None:
         """Read-modify-write of the photos; the version attribute catches a concurrent writer."""
-        for _ in range(attempts):
-            try:
-                item = PersonModel.get(person_id, consistent_read=True)
-            except DoesNotExist:
-                return None
+
+        def photos_changed(item: PersonModel) -> None:
             photos = tuple(change(list(_to_person(item).photos)))
             item.photos = [PersonPhotoAttribute(key=p.key, status=p.status, error=p.error, encoding=p.encoding,
                                                 source=p.source) for p in photos]
             item.status, item.error = person_status(photos)
             item.updated_at = datetime.now(UTC)
-            try:
-                item.save()
-            except PutError as exc:
-                if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-                    continue
-                raise
-            return _to_person(item)
-        raise RuntimeError(f"person {person_id} kept changing under {attempts} attempts")
+
+        item = changed(PersonModel, person_id, photos_changed)
+        return _to_person(item) if item is not None else None

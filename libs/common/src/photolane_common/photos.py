@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
+from .collection import people_pool, people_pools, unknown_feed, unknown_listing, unknown_mark, unknown_marks
 from .cursors import BadCursor, decode_cursor, encode_cursor
 from .domain import (
+    DEFAULT_COLLECTION,
     FAILED,
     PROCESSED,
     PROCESSING,
@@ -39,13 +41,13 @@ UNCERTAIN_ERROR = ("its worker stopped between claiming this channel and recordi
                    "not have gone out, and is not sent again")
 
 
-# The unknown faces' change feed (feed.py): a photo is announced whenever its unknown faces change.
-UNKNOWN_FEED = "unknown_faces"
+# The default collection's unknown faces' change feed (feed.py): a photo is announced whenever its
+# unknown faces change (on its collection's feed, collection.unknown_feed).
+UNKNOWN_FEED = unknown_feed(DEFAULT_COLLECTION)
 OLD_UNKNOWN_MARK = "yes"  # the unknown index's one key before it was sharded
 
 
 CLUSTER, SUMMARY = "cluster:", "summary:"  # the faces table's groups: a cluster's faces, its summary
-UNKNOWN_LISTING = "unknown"  # the one key of the clusters-by-size index
 SAMPLE_PHOTOS = 4  # photo ids a summary names
 
 
@@ -67,9 +69,10 @@ class ClusterSummary:
     photos: int
     sample: tuple[str, ...]
     cover: FaceRef | None
+    collection: str = DEFAULT_COLLECTION
 
 
-def _count_again(cluster: str, attempts: int = 30) -> None:
+def _count_again(cluster: str, collection: str = DEFAULT_COLLECTION, attempts: int = 30) -> None:
     """Write a cluster's summary from its entries, or delete it when there are none.
 
     Two processors counting one cluster at once must not leave the older count last: each count reads
@@ -94,8 +97,8 @@ def _count_again(cluster: str, attempts: int = 30) -> None:
             cover = (next((e for e in entries if current is not None and e.face == current.cover), None)
                      or next((e for e in entries if e.crop), entries[0]))
             photos = list(dict.fromkeys(e.photo_id for e in entries if e.photo_id))
-            FaceModel(key, "-", created_at=_now(), listing=UNKNOWN_LISTING, size=len(entries), photos=len(photos),
-                      sample=photos[:SAMPLE_PHOTOS], cover=cover.face, crop=cover.crop,
+            FaceModel(key, "-", created_at=_now(), listing=unknown_listing(collection), size=len(entries),
+                      photos=len(photos), sample=photos[:SAMPLE_PHOTOS], cover=cover.face, crop=cover.crop,
                       counted=(counted or 0) + 1).save(condition=unchanged)
             return
         except (PutError, DeleteError) as exc:
@@ -110,8 +113,9 @@ def _to_summary(item: FaceModel) -> ClusterSummary:
     if item.cover:
         photo_id, _, index = item.cover.rpartition("#")
         cover = FaceRef(photo_id, int(index), item.crop)
+    _, _, collection = (item.listing or "").partition("@")  # unknown_listing(collection)
     return ClusterSummary(item.group.removeprefix(SUMMARY), int(item.size or 0), int(item.photos or 0),
-                          tuple(item.sample or ()), cover)
+                          tuple(item.sample or ()), cover, collection or DEFAULT_COLLECTION)
 
 
 def pending_shard(photo_id: str) -> str:
@@ -177,10 +181,11 @@ def _to_photo(item: PhotoModel) -> Photo:
         pending=item.pending,
         nudges=int(item.nudges or 0),
         revision=int(item.revision) if item.revision is not None else None,
+        collection=item.collection or DEFAULT_COLLECTION,
     )
 
 
-def _face_actions(photo_id: str, faces: tuple[Face, ...]) -> list:
+def _face_actions(photo_id: str, faces: tuple[Face, ...], collection: str) -> list:
     """Set the faces and what indexes them: the unknown marker (a shard) and the people named."""
     stored = [
         FaceAttribute(top=f.box[0], right=f.box[1], bottom=f.box[2], left=f.box[3],
@@ -193,7 +198,7 @@ def _face_actions(photo_id: str, faces: tuple[Face, ...]) -> list:
     unknown = any(f.person_id is None for f in faces)
     return [
         PhotoModel.faces.set(stored),
-        PhotoModel.unknown.set(pending_shard(photo_id)) if unknown else PhotoModel.unknown.remove(),
+        PhotoModel.unknown.set(unknown_mark(collection, photo_id)) if unknown else PhotoModel.unknown.remove(),
         PhotoModel.person_ids.set(people) if people else PhotoModel.person_ids.remove(),
     ]
 
@@ -202,7 +207,7 @@ class PhotoStore:
     """Reads and writes photo records in DynamoDB, and files their faces in the faces table."""
 
     def __init__(self) -> None:
-        self.unknown_feed = ChangeFeed(UNKNOWN_FEED)
+        self.unknown_feed = ChangeFeed(UNKNOWN_FEED)  # the default collection's
 
     def get(self, photo_id: str) -> Photo | None:
         try:
@@ -225,6 +230,8 @@ class PhotoStore:
             width=photo.width,
             height=photo.height,
             pending=pending_shard(photo.id),  # until processed and notified: the reconciler's index
+            collection=None if photo.collection == DEFAULT_COLLECTION else photo.collection,
+            pool=people_pool(photo.collection, photo.id),
         )
         item.save(condition=PhotoModel.id.does_not_exist())
 
@@ -237,7 +244,7 @@ class PhotoStore:
             PhotoModel.status != PROCESSED,
         )
 
-    def mark_processed(self, photo_id: str, result: ProcessedImage) -> None:
+    def mark_processed(self, photo_id: str, result: ProcessedImage, collection: str = DEFAULT_COLLECTION) -> None:
         self._update(
             photo_id,
             [
@@ -249,7 +256,7 @@ class PhotoStore:
                 PhotoModel.width.set(result.width),
                 PhotoModel.height.set(result.height),
                 PhotoModel.error.remove(),
-                *_face_actions(photo_id, result.faces),
+                *_face_actions(photo_id, result.faces, collection),
             ],
         )
 
@@ -274,17 +281,43 @@ class PhotoStore:
             return {}
         return {item.id: _to_photo(item) for item in PhotoModel.batch_get(ids, consistent_read=True)}
 
-    def every_with_unknown_faces(self, batch: int = 100) -> Iterator[Photo]:
-        """The photos that still have unknown faces: the sharded sparse index, shard by shard, then
-        batch reads (a processor's first load of its unknown-face index, with no snapshot yet)."""
-        for shard in [*map(str, range(PENDING_SHARDS)), OLD_UNKNOWN_MARK]:
+    def every_with_unknown_faces(self, collection: str = DEFAULT_COLLECTION, batch: int = 100) -> Iterator[Photo]:
+        """A collection's photos that still have unknown faces: the sharded sparse index, shard by shard,
+        then batch reads (a processor's first load of its unknown-face index, with no snapshot yet)."""
+        older = [OLD_UNKNOWN_MARK] if collection == DEFAULT_COLLECTION else []
+        for shard in [*unknown_marks(collection), *older]:
             ids = [item.id for item in PhotoModel.unknown_index.query(shard)]
             for start in range(0, len(ids), batch):
                 yield from self.many(ids[start:start + batch]).values()
 
-    def announce_unknown(self, *photo_ids: str) -> int:
-        """After a change of these photos' unknown faces: every processor's index applies it."""
-        return self.unknown_feed.announce(*photo_ids)
+    def ids_of(self, collection: str) -> Iterator[str]:
+        """The ids of a collection's photos (not the default one's), shard by shard of its index."""
+        for pool in people_pools(collection):
+            yield from (item.id for item in PhotoModel.collection_index.query(pool))
+
+    def delete(self, photo_id: str) -> None:
+        """The record (idempotent)."""
+        PhotoModel(photo_id).delete()
+
+    def drop_group(self, group: str) -> None:
+        """Every entry filed under a group (a person's, a cluster's, a summary), idempotent."""
+        with FaceModel.batch_write() as batch:
+            for item in FaceModel.query(group):
+                batch.delete(item)
+
+    def announce_unknown(self, *photo_ids: str, collection: str = DEFAULT_COLLECTION) -> int:
+        """After a change of these photos' unknown faces (of one collection): every processor's index of
+        the collection applies it."""
+        feed = self.unknown_feed if collection == DEFAULT_COLLECTION else ChangeFeed(unknown_feed(collection))
+        return feed.announce(*photo_ids)
+
+    def announce_unknown_of(self, photos: Iterable[Photo]) -> None:
+        """``announce_unknown`` for photos of any collections (each collection's feed, one batch each)."""
+        by_collection: dict[str, list[str]] = {}
+        for photo in photos:
+            by_collection.setdefault(photo.collection, []).append(photo.id)
+        for collection, ids in by_collection.items():
+            self.announce_unknown(*ids, collection=collection)
 
     # -- the faces table: faces by person and by cluster ------------------------------------------
     def naming(self, person_id: str) -> list[str]:
@@ -316,7 +349,7 @@ class PhotoStore:
         out of the group it had before (idempotent; several photos in one batch write); then the
         summaries of the clusters that changed."""
         now = _now()
-        touched: set[str] = set()
+        touched: dict[str, str] = {}  # cluster → its collection
         with FaceModel.batch_write() as batch:
             for photo, before in changes:
                 for index, face in enumerate(photo.faces):
@@ -329,23 +362,25 @@ class PhotoStore:
                     if new:
                         batch.save(FaceModel(new, f"{photo.id}#{index}", photo_id=photo.id, created_at=now,
                                              crop=face.crop))
-                    touched |= {g.removeprefix(CLUSTER) for g in (old, new) if g and g.startswith(CLUSTER)}
-        if touched:
-            self.summarize(touched)
+                    touched |= {g.removeprefix(CLUSTER): photo.collection
+                                for g in (old, new) if g and g.startswith(CLUSTER)}
+        for collection in set(touched.values()):
+            self.summarize([c for c, of in touched.items() if of == collection], collection)
 
     # -- clusters of unknown faces: each one's summary, the listing largest first -----------------
-    def summarize(self, clusters: Iterable[str]) -> None:
+    def summarize(self, clusters: Iterable[str], collection: str = DEFAULT_COLLECTION) -> None:
         """Count each cluster's faces and photos again from its entries (idempotent) and write its
-        summary, or delete it when the cluster is empty."""
+        summary (listed under its collection), or delete it when the cluster is empty."""
         clusters = sorted(set(clusters))
         with ThreadPoolExecutor(min(8, len(clusters))) as pool:  # three requests each: waiting is most of it
-            list(pool.map(_count_again, clusters))
+            list(pool.map(lambda cluster: _count_again(cluster, collection), clusters))
 
-    def unknown_people(self, limit: int, cursor: str | None = None) -> tuple[list[ClusterSummary], str | None]:
-        """The clusters of unknown faces, most faces first, ``limit`` at a time; the cursor of the next
-        page or None (raises BadCursor)."""
+    def unknown_people(self, limit: int, cursor: str | None = None,
+                       collection: str = DEFAULT_COLLECTION) -> tuple[list[ClusterSummary], str | None]:
+        """A collection's clusters of unknown faces, most faces first, ``limit`` at a time; the cursor of
+        the next page or None (raises BadCursor)."""
         start = decode_cursor(cursor)
-        items = FaceModel.cluster_index.query(UNKNOWN_LISTING, scan_index_forward=False, limit=limit,
+        items = FaceModel.cluster_index.query(unknown_listing(collection), scan_index_forward=False, limit=limit,
                                               page_size=limit, last_evaluated_key=start)
         page = [_to_summary(item) for item in items]
         last = items.last_evaluated_key if len(page) == limit else None
@@ -387,8 +422,8 @@ class PhotoStore:
                 return None
             rev = PhotoModel.revision
             seen = rev.does_not_exist() if photo.revision is None else rev == photo.revision
-            actions = [*_face_actions(photo_id, faces), PhotoModel.revision.set((photo.revision or 0) + 1),
-                       PhotoModel.updated_at.set(_now())]
+            actions = [*_face_actions(photo_id, faces, photo.collection),
+                       PhotoModel.revision.set((photo.revision or 0) + 1), PhotoModel.updated_at.set(_now())]
             item = PhotoModel(photo_id)
             if self._update_item(item, actions, seen):
                 return _to_photo(item)  # the item as written (the update returns it)

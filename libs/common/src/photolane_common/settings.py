@@ -26,6 +26,7 @@ class CommonSettings(BaseSettings):
     people_table: str = "photolane-people"
     settings_table: str = "photolane-settings"
     faces_table: str = "photolane-faces"
+    collections_table: str = "photolane-collections"
     jobs_queue: str = "photolane-jobs"
     notifications_queue: str = "photolane-notifications"
     events_topic: str = "photolane-events"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,11 @@ from photolane.cli import main as cli
 from photolane.testing import Stack
 from photolane_common import aws
 from photolane_common.backup import BackupError, Contents, backup, restore, table_names
+from photolane_common.collection import CollectionStore
+from photolane_common.domain import DEFAULT_COLLECTION, Photo
 from photolane_common.keeper import Keeper
+from photolane_common.people import PeopleStore
+from photolane_common.photos import PhotoStore
 from photolane_common.settings import CommonSettings
 
 KEYS = ["originals/a.jpg", "thumbs/a.jpg", "incoming/holiday photo.jpg", "a", "a/b", "dir/", "x/../y",
@@ -42,6 +47,9 @@ def _fill(settings: CommonSettings) -> None:
         dynamodb.put_item(TableName=names["faces"], Item={
             "group": {"S": group}, "face": {"S": face}, "photo_id": {"S": "photo-00"},
             "created_at": {"S": "2026-01-01T00:00:00.000000+0000"}})
+    dynamodb.put_item(TableName=names["collections"], Item={
+        "id": {"S": "7b"}, "name": {"S": "Class 7B"}, "created_at": {"S": "2026-01-01T00:00:00.000000+0000"},
+        "links": {"S": '[{"id": "l1", "hash": "ab", "label": "", "created_at": "2026-01-01T00:00:00+00:00"}]'}})
     s3 = aws.client("s3", settings)
     for n, key in enumerate(KEYS):
         body = b"" if key == "empty" else (key.encode() * (n + 1))
@@ -95,7 +103,7 @@ def test_backup_wipe_restore_gives_the_same_items_and_objects(stack: Stack, tmp_
 
     manifest = backup(settings, tmp_path / "backup")
     assert manifest["format"] == "photolane-backup" and manifest["version"] == 1
-    assert manifest["counts"]["tables"] == {"photos": 30, "people": 1, "settings": 1, "faces": 2}
+    assert manifest["counts"]["tables"] == {"photos": 30, "people": 1, "settings": 1, "faces": 2, "collections": 1}
     assert manifest["counts"]["objects"] == len(KEYS)
     assert (tmp_path / "backup" / "objects" / "originals" / "a.jpg").read_bytes() == b"originals/a.jpg" * 1
     lines = (tmp_path / "backup" / "tables" / "photos.jsonl").read_text().splitlines()
@@ -104,11 +112,12 @@ def test_backup_wipe_restore_gives_the_same_items_and_objects(stack: Stack, tmp_
     assert stat.S_IMODE((tmp_path / "backup").stat().st_mode) == 0o700  # emails and phones: owner-only
 
     _wipe(settings)
-    assert _state(settings) == {"tables": {"photos": [], "people": [], "settings": [], "faces": []}, "objects": {}}
+    assert _state(settings) == {"tables": {"photos": [], "people": [], "settings": [], "faces": [], "collections": []},
+                                "objects": {}}
     first = restore(settings, tmp_path / "backup")
     assert _state(settings) == before
     assert first.objects_written == len(KEYS)
-    assert first.items == {"photos": 30, "people": 1, "settings": 1, "faces": 2}
+    assert first.items == {"photos": 30, "people": 1, "settings": 1, "faces": 2, "collections": 1}
     assert _objects_created_events(stack) == []  # restored drop-ins (incoming/) are not processed again
     config = aws.client("s3", settings).get_bucket_notification_configuration(Bucket=settings.bucket)
     assert config["QueueConfigurations"][0]["Filter"]["Key"]["FilterRules"][0]["Value"] == "incoming/"
@@ -147,7 +156,7 @@ def test_a_backup_moves_to_a_deployment_named_otherwise(stack: Stack, tmp_path: 
     _fill(settings)
     before = _state(settings)
     backup(settings, tmp_path / "b")
-    for var in ("BUCKET", "PHOTOS_TABLE", "PEOPLE_TABLE", "SETTINGS_TABLE", "FACES_TABLE"):
+    for var in ("BUCKET", "PHOTOS_TABLE", "PEOPLE_TABLE", "SETTINGS_TABLE", "FACES_TABLE", "COLLECTIONS_TABLE"):
         monkeypatch.setenv(f"PHOTOLANE_{var}", stack.env[f"PHOTOLANE_{var}"] + "-other")
     other = CommonSettings()
     ensure_resources(other)
@@ -155,16 +164,17 @@ def test_a_backup_moves_to_a_deployment_named_otherwise(stack: Stack, tmp_path: 
     assert _state(other) == before
 
 
-def _as_made_before_the_faces_table(folder: Path) -> None:
-    """What ``photolane backup`` wrote before the faces table: no tables/faces.jsonl, no faces anywhere."""
-    (folder / "tables" / "faces.jsonl").unlink()
+def _as_made_before(folder: Path, *roles: str) -> None:
+    """What ``photolane backup`` wrote before these tables (faces, collections): no file for them."""
     manifest = json.loads((folder / "manifest.json").read_text())
-    del manifest["counts"]["tables"]["faces"]
-    del manifest["source"]["tables"]["faces"]
+    for role in roles:
+        (folder / "tables" / f"{role}.jsonl").unlink()
+        del manifest["counts"]["tables"][role]
+        del manifest["source"]["tables"][role]
     tables = {role: (folder / "tables" / f"{role}.jsonl").read_text().splitlines()
-              for role in ("photos", "people", "settings")}
+              for role in manifest["counts"]["tables"]}
     objects = [json.loads(line) for line in (folder / "objects.jsonl").read_text().splitlines()]
-    manifest["fingerprint"] = Contents(tables, objects).fingerprint()  # as it was: no faces in it
+    manifest["fingerprint"] = Contents(tables, objects).fingerprint()  # as it was: none of them in it
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -173,18 +183,19 @@ def test_a_backup_made_before_the_faces_table_restores_with_no_faces(stack: Stac
     _fill(settings)
     before = _state(settings)
     backup(settings, tmp_path / "old")
-    _as_made_before_the_faces_table(tmp_path / "old")
+    _as_made_before(tmp_path / "old", "faces", "collections")
+    empty = {"faces": [], "collections": []}
 
     _wipe(settings)
     done = restore(settings, tmp_path / "old")
-    assert done.items == {"photos": 30, "people": 1, "settings": 1, "faces": 0}
-    assert _state(settings) == {**before, "tables": {**before["tables"], "faces": []}}
+    assert done.items == {"photos": 30, "people": 1, "settings": 1, "faces": 0, "collections": 0}
+    assert _state(settings) == {**before, "tables": {**before["tables"], **empty}}
 
     _fill(settings)  # faces there now: left alone, unless pruned (the backup has none)
     assert restore(settings, tmp_path / "old").items["faces"] == 0
     assert len(_state(settings)["tables"]["faces"]) == 2
     pruned = restore(settings, tmp_path / "old", prune=True)
-    assert pruned.deleted_items == 2 and _state(settings)["tables"]["faces"] == []
+    assert pruned.deleted_items == 3 and _state(settings)["tables"]["faces"] == []
 
     _wipe(settings)  # the keeper's snapshots from before restore the same way
     (tmp_path / "data").mkdir()
@@ -192,7 +203,7 @@ def test_a_backup_made_before_the_faces_table_restores_with_no_faces(stack: Stac
     keeper = Keeper(settings, tmp_path / "data")
     restored = keeper.restore()
     assert restored is not None and restored.items["faces"] == 0
-    assert _state(settings)["tables"] == {**before["tables"], "faces": []}
+    assert _state(settings)["tables"] == {**before["tables"], **empty}
     assert keeper.snapshot() is False  # the same data as the old snapshot's: not written again
 
 
@@ -286,3 +297,19 @@ def test_the_keeper_pauses_longer_when_a_round_takes_long(tmp_path: Path) -> Non
     keeper = Keeper(CommonSettings(), tmp_path / "data", interval=3)
     assert keeper.next_pause(0.1) == 3  # a small library: every interval
     assert keeper.next_pause(2.0) == 10  # a round of 2 s: at most a fifth of a core
+
+
+def test_a_backup_made_before_collections_restores_everything_into_the_default_collection(
+        stack: Stack, tmp_path: Path) -> None:
+    settings = CommonSettings()
+    _fill(settings)
+    now = datetime.now(UTC)  # records as every version before collections wrote them: no collection on them
+    PhotoStore().create(Photo("kept", "queued", now, now, "image/jpeg", "originals/kept.jpg"))
+    PeopleStore().create("ada", "Ada", {}, "people/ada/1.jpg")
+    backup(settings, tmp_path / "old")
+    _as_made_before(tmp_path / "old", "collections")
+    _wipe(settings)
+    assert restore(settings, tmp_path / "old").items["collections"] == 0
+    assert "ada" in [p.id for p in PeopleStore().every_of(DEFAULT_COLLECTION)]
+    assert PeopleStore().get("ada").collection == PhotoStore().get("kept").collection == DEFAULT_COLLECTION
+    assert CollectionStore().get(DEFAULT_COLLECTION).name == "Default" and CollectionStore().get("7b") is None

@@ -4,7 +4,10 @@ import json
 
 from photolane.testing import Stack
 from photolane_common import aws
-from photolane_common.models import FaceModel, PersonModel, PhotoModel, SettingModel
+from photolane_common.collection import CollectionStore
+from photolane_common.domain import DEFAULT_COLLECTION
+from photolane_common.models import CollectionModel, FaceModel, PersonModel, PhotoModel, SettingModel
+from photolane_common.people import PeopleStore
 from photolane_common.resources import ensure_resources
 from photolane_common.settings import CommonSettings
 
@@ -53,3 +56,34 @@ def test_a_table_made_by_an_older_version_gets_the_indexes_added_since(stack: St
     assert [i["IndexName"] for i in indexes] == ["clusters-by-size"]
     assert list(FaceModel.cluster_index.query("unknown")) == []  # and it answers
     ensure_resources(CommonSettings())  # again: nothing to add, no error
+
+
+def test_a_store_kept_from_before_collections_has_everything_in_the_default_one_after_an_upgrade(
+        stack: Stack) -> None:
+    """A kept `make run` store made before collections: its people table without the collection index
+    and no collections table; after a start its people are the default collection's, new ones go into
+    theirs."""
+    settings = CommonSettings()
+    dynamodb = aws.client("dynamodb", settings)
+    people, collections = PersonModel.Meta.table_name, CollectionModel.Meta.table_name
+    for table in (people, collections):
+        dynamodb.delete_table(TableName=table)
+    dynamodb.create_table(  # as the version before made it
+        TableName=people, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
+                              {"AttributeName": "name", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{"IndexName": "people-by-name", "KeySchema": [{"AttributeName": "name",
+                                                                                 "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    dynamodb.put_item(TableName=people, Item={  # a person as that version wrote them: no collection
+        "id": {"S": "ada"}, "name": {"S": "Ada"}, "status": {"S": "enrolled"},
+        "created_at": {"S": "2026-01-01T00:00:00.000000+0000"}})
+    ensure_resources(settings)
+    indexes = dynamodb.describe_table(TableName=people)["Table"].get("GlobalSecondaryIndexes") or []
+    assert {i["IndexName"] for i in indexes} == {"people-by-name", "people-by-collection"}
+    assert CollectionStore().create("7b", "Class 7B", {}) is not None  # the collections table is there
+    PeopleStore().create("bo", "Bo", {}, "people/bo/1.jpg", "7b")
+    assert [p.id for p in PeopleStore().every_of(DEFAULT_COLLECTION)] == ["ada"]
+    assert [p.id for p in PeopleStore().every_of("7b")] == ["bo"]
+    assert PeopleStore().page_of("7b", 10)[0][0].collection == "7b"

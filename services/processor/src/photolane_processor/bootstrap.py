@@ -6,6 +6,7 @@ from functools import partial
 
 from photolane_common import aws
 from photolane_common.aws import BlobStore, MessageQueue
+from photolane_common.collection import CollectionStore
 from photolane_common.models import bind_models
 from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
@@ -13,7 +14,7 @@ from photolane_common.worker import Worker, wait_for_queue_url
 
 from .faces import FaceDetector, FaceEncoder
 from .handlers import ProcessorDeps, give_up, handle
-from .known import KnownPeople, UnknownFaces
+from .known import Indexes
 from .mirror import MirrorSettings
 from .reconcile import IndexKeeper, Reconciler
 from .settings import ProcessorSettings
@@ -29,8 +30,8 @@ def build_deps(settings: ProcessorSettings) -> ProcessorDeps:
         settings=settings,
         photos=photos,
         people=people,
-        known=KnownPeople(people, blobs, mirrors),
-        unknown=UnknownFaces(photos, blobs, mirrors),
+        indexes=Indexes(people, photos, blobs, mirrors, settings.index_max_rows),
+        collections=CollectionStore(),
         blobs=blobs,
         # Waits (with a backoff) while the stand-in or the queue is not there yet.
         notifications=MessageQueue(sqs, wait_for_queue_url(sqs, settings.notifications_queue, settings)),

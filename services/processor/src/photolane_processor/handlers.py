@@ -16,10 +16,12 @@ import numpy as np
 from pynamodb.exceptions import PutError
 
 from photolane_common.aws import BlobStore, MessageQueue, MissingObject, MissingQueue
+from photolane_common.collection import CollectionStore
 from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, QUEUED, Face, Photo, ProcessedImage
 from photolane_common.logs import photo_context
 from photolane_common.messages import (
     ClusterNamed,
+    CollectionDeleted,
     Envelope,
     FaceNamed,
     FaceUnnamed,
@@ -46,10 +48,10 @@ from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 from photolane_common.resources import INCOMING_PREFIX
 
-from . import naming
+from . import erasure, naming
 from .imaging import UnreadableImage, open_oriented
-from .known import KnownPeople, UnknownFaces
-from .matching import FaceIndex, from_bytes, to_bytes
+from .known import Indexes
+from .matching import from_bytes, to_bytes
 from .numbers import BadNumbers, summarize
 from .pipeline import Detector, Encoder, Recognition, render, results_csv
 from .policy import Candidate, Verdict, template
@@ -63,8 +65,8 @@ class ProcessorDeps:
     settings: ProcessorSettings
     photos: PhotoStore
     people: PeopleStore
-    known: KnownPeople
-    unknown: UnknownFaces
+    indexes: Indexes  # the people and unknown faces of each collection in use
+    collections: CollectionStore
     blobs: BlobStore
     notifications: MessageQueue
     detector: Detector
@@ -83,6 +85,8 @@ def handle(envelope: Envelope, deps: ProcessorDeps) -> None:
         forget(job, deps)
     elif isinstance(job, FaceNamed | ClusterNamed | FaceUnnamed | PeopleMerged):
         naming.handle(job, deps)
+    elif isinstance(job, CollectionDeleted):
+        erasure.erase_collection(job, deps)
     elif isinstance(job, StatsRequested):
         answer_stats(job, deps)
     elif isinstance(job, S3ObjectsCreated):
@@ -105,9 +109,10 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
         _notify(deps, photo.id, "processed")
         return
     started = time.perf_counter()
-    deps.known.refresh()
-    generation = deps.known.generation
-    recognition = Recognition(deps.detector, deps.encoder, deps.known.index, deps.settings.naming)
+    known = deps.indexes.known(photo.collection)
+    known.refresh()
+    generation = known.generation
+    recognition = Recognition(deps.detector, deps.encoder, known.index, deps.settings.naming)
     try:
         outputs = render(deps.blobs.get(job.original_key), recognition, deps.settings.thumbnail_px,
                          deps.settings.jpeg_quality, deps.settings.work_px)
@@ -118,7 +123,7 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
         metrics.count(PHOTOS_FAILED)
         _notify(deps, photo.id, "failed")
         return
-    faces = _clustered(photo.id, _with_pictures(photo.id, outputs.faces, outputs.pictures, deps), deps)
+    faces = _clustered(photo, _with_pictures(photo.id, outputs.faces, outputs.pictures, deps), deps)
     result = ProcessedImage(
         flipped_key=f"flipped/{photo.id}.{outputs.flipped.extension}",
         thumbnail_key=f"thumbs/{photo.id}.jpg",
@@ -129,8 +134,8 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
     )
     deps.blobs.put(result.flipped_key, outputs.flipped.data, outputs.flipped.content_type)
     deps.blobs.put(result.thumbnail_key, outputs.thumbnail.data, outputs.thumbnail.content_type)
-    deps.blobs.put(result.results_key, _results(faces, deps), "text/csv")
-    deps.photos.mark_processed(photo.id, result)
+    deps.blobs.put(result.results_key, _results(faces, photo.collection, deps), "text/csv")
+    deps.photos.mark_processed(photo.id, result, photo.collection)
     named = sum(1 for face in faces if face.person_id)
     log.info("photo.processed", extra={"faces": len(faces), "named": named, "width": outputs.width,
                                        "height": outputs.height, "ms": outputs.timings_ms})
@@ -140,7 +145,7 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
     metrics.count(FACES_FOUND, len(faces))
     metrics.count(FACES_NAMED, named, phase="processing")
     _index(replace(photo, faces=faces), deps)
-    _catch_up(photo.id, generation, deps)
+    _catch_up(photo, generation, deps)
     _notify(deps, photo.id, "processed")
 
 
@@ -179,17 +184,19 @@ def ingest(dropped: S3Object, deps: ProcessorDeps) -> None:
         process_photo(PhotoUploaded(photo_id=photo_id, original_key=dropped.key), deps)
 
 
-def _clustered(photo_id: str, faces: tuple[Face, ...], deps: ProcessorDeps,
+def _clustered(photo: Photo, faces: tuple[Face, ...], deps: ProcessorDeps,
                only: set[int] | None = None, refresh: bool = True) -> tuple[Face, ...]:
-    """Each unknown face without a cluster (of ``only``, if given) joins the nearest unknown face's,
-    or starts its own."""
+    """Each unknown face without a cluster (of ``only``, if given) joins the nearest unknown face's of
+    the photo's collection, or starts its own."""
+    photo_id = photo.id
     todo = [i for i, f in enumerate(faces)
             if f.person_id is None and f.encoding and not f.cluster and (only is None or i in only)]
     if not todo:
         return faces
+    unknown = deps.indexes.unknown(photo.collection)
     if refresh:
-        deps.unknown.refresh()
-    vectors = deps.unknown.vectors
+        unknown.refresh()
+    vectors = unknown.vectors
     queries = [from_bytes(faces[i].encoding or b"") for i in todo]
     hits = vectors.nearest(queries, deps.settings.cluster_radius) if len(vectors) else [None] * len(todo)
     changed = list(faces)
@@ -205,18 +212,19 @@ def _index(photo: Photo, deps: ProcessorDeps) -> None:
     """File the photo's faces (faces table) and tell every processor's unknown-face index (idempotent)."""
     deps.photos.file_faces((photo, ()))
     if any(f.person_id is None and f.encoding for f in photo.faces):
-        deps.photos.announce_unknown(photo.id)
+        deps.photos.announce_unknown(photo.id, collection=photo.collection)
 
 
-def _results(faces: tuple[Face, ...], deps: ProcessorDeps) -> bytes:
-    return results_csv(faces, deps.people.many(f.person_id for f in faces if f.person_id))
+def _results(faces: tuple[Face, ...], collection: str, deps: ProcessorDeps) -> bytes:
+    return results_csv(faces, deps.people.many(f.person_id for f in faces if f.person_id), collection)
 
 
-def _catch_up(photo_id: str, generation: int, deps: ProcessorDeps) -> None:
+def _catch_up(photo: Photo, generation: int, deps: ProcessorDeps) -> None:
     """People enrolled while this photo was in hand missed it in their re-match: name them now."""
-    deps.known.refresh()
-    if deps.known.generation != generation:
-        _rename([photo_id], deps.known.index, deps)
+    known = deps.indexes.known(photo.collection)
+    known.refresh()
+    if known.generation != generation:
+        _rename([photo.id], photo.collection, deps)
 
 
 def give_up(envelope: Envelope, error: BaseException, deps: ProcessorDeps) -> None:
@@ -262,13 +270,13 @@ def enroll(job: PersonPhotoAdded, deps: ProcessorDeps) -> None:
         log.info("person.gone", extra={"person_id": job.person_id})
         return
     if photo.status == ENROLLING:
-        error = _encode_enrollment(job, deps)
+        error = _encode_enrollment(job, person.collection, deps)
         if error is not None:
             deps.people.photo_failed(person.id, job.photo_key, error)
             log.warning("person.photo_failed", extra={"person_id": person.id, "error": error})
             return
     elif photo.status == ENROLLED:  # a redelivery: the first run may have died before announcing
-        deps.people.announce(person.id)
+        deps.people.announce(person.id, person.collection)
         _heal(person.id, deps)
     else:
         return
@@ -276,7 +284,7 @@ def enroll(job: PersonPhotoAdded, deps: ProcessorDeps) -> None:
     rematch(person.id, deps)
 
 
-def _encode_enrollment(job: PersonPhotoAdded, deps: ProcessorDeps) -> str | None:
+def _encode_enrollment(job: PersonPhotoAdded, collection: str, deps: ProcessorDeps) -> str | None:
     try:
         image, _ = open_oriented(deps.blobs.get(job.photo_key))
     except UnreadableImage as exc:
@@ -290,7 +298,7 @@ def _encode_enrollment(job: PersonPhotoAdded, deps: ProcessorDeps) -> str | None
         return f"{len(boxes)} faces found in the photo; send a photo of this person alone"
     encoding = deps.encoder.encode(image, boxes)[0]
     deps.people.photo_enrolled(job.person_id, job.photo_key, to_bytes(encoding))
-    deps.people.announce(job.person_id)
+    deps.people.announce(job.person_id, collection)
     log.info("person.photo_enrolled", extra={"person_id": job.person_id})
     return None
 
@@ -303,19 +311,23 @@ def rematch(person_id: str, deps: ProcessorDeps) -> int:
     The unknown-face index gives the photos to look at: only those within the suggestion distance of
     the template are read and written.
     """
-    deps.known.refresh()
-    deps.unknown.refresh()
     person = deps.people.get(person_id)
     if person is None or not person.encodings:
         return 0
+    known, unknown = deps.indexes.known(person.collection), deps.indexes.unknown(person.collection)
+    known.refresh()
+    unknown.refresh()
     policy = deps.settings.naming
-    radius = policy.search_radius(len(deps.known.vectors))
-    hits = deps.unknown.vectors.within(template([from_bytes(e) for e in person.encodings])[None, :], radius)
+    samples = len(person.encodings)
+    # The other way round, one template searched against every unknown face: looked at (and so asked
+    # about) only within the asking distance for that many faces, and named only within the tolerance
+    # for them, so that one enrollment names or asks about a stranger as rarely as one photo does (a
+    # collection of few people and 100,000 unknown faces: a handful of questions, not thousands).
+    radius = min(policy.search_radius(len(known.vectors)), policy.suggest_tolerance(len(unknown.vectors), samples))
+    hits = unknown.vectors.within(template([from_bytes(e) for e in person.encodings])[None, :], radius)
     photo_ids = sorted({hit.owner for hit in hits})
-    # The other way round, one template searched against every unknown face: named only within the
-    # tolerance for that many faces, so one enrollment names a stranger as rarely as one photo does.
-    spread = (person.id, policy.tolerance(len(deps.unknown.vectors), len(person.encodings)))
-    changed = _rename(photo_ids, deps.known.index, deps, spread=spread)
+    spread = (person.id, policy.tolerance(len(unknown.vectors), samples))
+    changed = _rename(photo_ids, person.collection, deps, spread=spread)
     log.info("person.rematched", extra={"person_id": person_id, "photos": changed, "looked_at": len(photo_ids)})
     return changed
 
@@ -327,30 +339,31 @@ def _heal(person_id: str, deps: ProcessorDeps) -> None:
     photos = [photo for start in range(0, len(ids), 100) for photo in deps.photos.many(ids[start:start + 100]).values()]
     if photos:
         deps.photos.file_faces(*((photo, ()) for photo in photos))
-        deps.photos.announce_unknown(*(photo.id for photo in photos))
+        deps.photos.announce_unknown_of(photos)
 
 
 def forget(job: PersonDeleted, deps: ProcessorDeps) -> None:
     """Un-name a deleted person's faces (matched again against the people that remain)."""
-    deps.people.announce(job.person_id)  # again: the upload service may have died before it
-    deps.known.refresh()
-    renamed = _rename(deps.photos.naming(job.person_id), deps.known.index, deps, forgetting=job.person_id)
+    deps.people.announce(job.person_id, job.collection)  # again: the upload service may have died before it
+    deps.indexes.known(job.collection).refresh()
+    renamed = _rename(deps.photos.naming(job.person_id), job.collection, deps, forgetting=job.person_id)
     log.info("person.forgotten", extra={"person_id": job.person_id, "photos": renamed})
 
 
-def recheck(person_id: str, deps: ProcessorDeps) -> int:
+def recheck(person_id: str, collection: str, deps: ProcessorDeps) -> int:
     """After a person's samples changed: the faces the policy named them decided again (those named or
     confirmed by somebody stay), and the unknown faces of those photos. Returns photos changed."""
-    deps.known.refresh()
-    renamed = _rename(deps.photos.naming(person_id), deps.known.index, deps, forgetting=person_id, matched_only=True)
+    deps.indexes.known(collection).refresh()
+    renamed = _rename(deps.photos.naming(person_id), collection, deps, forgetting=person_id, matched_only=True)
     log.info("person.rechecked", extra={"person_id": person_id, "photos": renamed})
     return renamed
 
 
-def _rename(photo_ids: list[str], index: FaceIndex, deps: ProcessorDeps, forgetting: str | None = None,
+def _rename(photo_ids: list[str], collection: str, deps: ProcessorDeps, forgetting: str | None = None,
             heal: bool = False, matched_only: bool = False, spread: tuple[str, float] | None = None) -> int:
     """Decide again the photos' unknown faces (and those named ``forgetting``: only those the policy
-    named, if ``matched_only``) by the naming policy over ``index``; rewrite what changed: each record
+    named, if ``matched_only``) by the naming policy over the collection's people (a photo of another
+    collection is left as it is); rewrite what changed: each record
     (a conditional write), its CSV, its faces' groups and the unknown-face feed (batched across the
     photos). Returns how many photos changed.
 
@@ -359,6 +372,7 @@ def _rename(photo_ids: list[str], index: FaceIndex, deps: ProcessorDeps, forgett
     reads them afresh. ``spread``: (a person, a distance): only faces within that distance of them are
     named, them; any other name is asked about instead (an enrollment's re-match names nobody else)."""
     policy = deps.settings.naming
+    index = deps.indexes.known(collection).index
 
     def checked(verdict: Verdict) -> Verdict:
         if spread is None or verdict.person_id is None or (
@@ -367,6 +381,8 @@ def _rename(photo_ids: list[str], index: FaceIndex, deps: ProcessorDeps, forgett
         return Verdict(suggestion=Candidate(verdict.person_id, verdict.distance or 0.0))
 
     def renamed(photo: Photo) -> tuple[Face, ...] | None:
+        if photo.collection != collection:
+            return None
         faces = list(photo.faces)
         by_hand = lambda f: matched_only and f.named_by not in (None, "match")  # noqa: E731
         todo = [i for i, f in enumerate(faces) if f.encoding is not None and (
@@ -381,7 +397,7 @@ def _rename(photo_ids: list[str], index: FaceIndex, deps: ProcessorDeps, forgett
             unnamed |= {i} if photo.faces[i].person_id is not None and faces[i].person_id is None else set()
         if faces == list(photo.faces):
             return None
-        return _clustered(photo.id, tuple(faces), deps, only=unnamed, refresh=False)
+        return _clustered(photo, tuple(faces), deps, only=unnamed, refresh=False)
 
     def rewrite(photo: Photo, planned: tuple[Face, ...] | None) -> tuple[Photo, tuple[Face, ...]] | None:
         with photo_context(photo.id):
@@ -390,7 +406,7 @@ def _rename(photo_ids: list[str], index: FaceIndex, deps: ProcessorDeps, forgett
 
     if not photo_ids:
         return 0
-    deps.unknown.refresh()  # once: un-named faces join the clusters of the faces known now
+    deps.indexes.unknown(collection).refresh()  # once: un-named faces join the clusters of the faces known now
     changed: list[tuple[Photo, tuple[Face, ...]]] = []
     unchanged: list[Photo] = []
     with ThreadPoolExecutor(4) as pool:  # one conditional write a photo: waiting on them in turn is most of it
@@ -404,7 +420,7 @@ def _rename(photo_ids: list[str], index: FaceIndex, deps: ProcessorDeps, forgett
     _written(changed, deps)
     if heal and unchanged:
         deps.photos.file_faces(*((photo, ()) for photo in unchanged))
-        deps.photos.announce_unknown(*(photo.id for photo in unchanged))
+        deps.photos.announce_unknown_of(unchanged)
     return len(changed)
 
 
@@ -442,10 +458,11 @@ def _written(changed: list[tuple[Photo, tuple[Face, ...]]], deps: ProcessorDeps,
     if csv:
         people = deps.people.many(f.person_id for photo, _ in changed for f in photo.faces if f.person_id)
         with ThreadPoolExecutor(4) as pool:  # each CSV is one PUT: waiting on them in turn is most of the time
-            list(pool.map(lambda p: deps.blobs.put(p.results_key, results_csv(p.faces, people), "text/csv"),
+            list(pool.map(lambda p: deps.blobs.put(p.results_key, results_csv(p.faces, people, p.collection),
+                                                   "text/csv"),
                           [photo for photo, _ in changed if photo.results_key]))
     deps.photos.file_faces(*changed)
-    deps.photos.announce_unknown(*(photo.id for photo, _ in changed))
+    deps.photos.announce_unknown_of(photo for photo, _ in changed)
     newly = sum(1 for photo, before in changed for after, was in zip(photo.faces, before, strict=False)
                 if after.person_id and not was.person_id)
     if newly > 0:  # by an enrollment's re-match, a naming, a merge (un-naming is not counted)

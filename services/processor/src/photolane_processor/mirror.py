@@ -26,6 +26,9 @@ from photolane_common.feed import ChangeFeed, Snapshot
 
 from .vectors import VectorSet
 
+# A new index's blocks, before its first load fits them to its rows: small (most collections are).
+FIRST_BLOCK_ROWS = 1_024
+
 log = logging.getLogger("photolane.processor.index")
 
 INDEX_PREFIX = "index/"
@@ -59,7 +62,7 @@ class Mirror:
         self.blobs = blobs
         self.settings = settings or MirrorSettings()
         self.clock = clock
-        self.vectors = VectorSet()
+        self.vectors = VectorSet(FIRST_BLOCK_ROWS)
         self.number: int | None = None  # the last change applied (None: not loaded yet)
         self.holes: dict[int, float] = {}  # numbers with no entry yet → when first missed
         self.generation = 0  # grows whenever the rows change (a photo matched before may need another look)
@@ -116,7 +119,7 @@ class Mirror:
                 return len(self.vectors)
         vectors = VectorSet()
         vectors.extend(self.source.all_rows())  # head was read first: changes meanwhile come again
-        self.vectors, self.number, self.holes = vectors, head, {}
+        self.vectors, self.number, self.holes = vectors.fitted(), head, {}
         self.generation += 1
         self._loaded("table", started)
         return len(self.vectors)

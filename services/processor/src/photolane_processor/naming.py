@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from photolane_common.aws import MissingObject
-from photolane_common.domain import ENROLLED, ENROLLING, Face, Person, PersonPhoto, Photo
+from photolane_common.domain import DEFAULT_COLLECTION, ENROLLED, ENROLLING, Face, Person, PersonPhoto, Photo
 from photolane_common.logs import photo_context
 from photolane_common.messages import ClusterNamed, FaceNamed, FaceUnnamed, PeopleMerged
 from photolane_common.photos import FaceRef
@@ -55,6 +55,10 @@ def name_face(job: FaceNamed, deps: ProcessorDeps) -> None:
     if photo is None or face is None or face.encoding is None:
         _failed(person, job.photo_key, "the photo or its face is gone", deps)
         return
+    if photo.collection != person.collection:
+        _failed(person, job.photo_key, f"the photo is in collection {photo.collection!r}, the person in "
+                f"{person.collection!r}: a name never crosses collections", deps)
+        return
     if not _enrolled_from(person, job.photo_key, photo, job.face_index, deps):
         return
     _assign(person.id, {photo.id: [job.face_index]}, lambda f: True, deps, by=job.by)
@@ -69,6 +73,7 @@ def name_cluster(job: ClusterNamed, deps: ProcessorDeps) -> None:
     if person is None:
         return
     live, photos = _in_cluster(job.cluster, deps)
+    live = [r for r in live if photos[r.photo_id].collection == person.collection]  # never across collections
     entry = next(p for p in person.photos if p.key == job.photo_key)
     if entry.status == ENROLLING and not live:
         _failed(person, job.photo_key, "that unknown person has no faces left (named meanwhile)", deps)
@@ -79,7 +84,7 @@ def name_cluster(job: ClusterNamed, deps: ProcessorDeps) -> None:
     if cover is not None and not _enrolled_from(person, job.photo_key, photos[cover.photo_id], cover.index, deps):
         return
     if cover is None:  # a redelivery: named already; heal what the first run may have left
-        deps.people.announce(person.id)
+        deps.people.announce(person.id, person.collection)
         core._heal(person.id, deps)
     faces: dict[str, list[int]] = {}
     for ref in live:
@@ -99,17 +104,19 @@ def unname_face(job: FaceUnnamed, deps: ProcessorDeps) -> None:
     Each step is idempotent, in an order a redelivery can finish: the faces first, then the samples.
     """
     index = job.face_index
-    deps.unknown.refresh()
-    deps.known.refresh()
     before = deps.photos.get(job.photo_id)
+    collection = before.collection if before else DEFAULT_COLLECTION
+    known = deps.indexes.known(collection)
+    deps.indexes.unknown(collection).refresh()
+    known.refresh()
     _not_theirs(job.photo_id, index, job.person_id, deps, first=before)
     person = deps.people.get(job.person_id)
     if person is None or job.suggestion or before is None or index >= len(before.faces):
-        deps.people.announce(job.person_id)
+        deps.people.announce(job.person_id, person.collection if person else collection)
         log.info("face.unnamed", extra={"photo_id": job.photo_id, "face": index, "person_id": job.person_id})
         return
     # A sample alone naming the face (within the tolerance), or at least as near as one person's faces.
-    radius = max(deps.settings.cluster_radius, deps.settings.naming.tolerance(len(deps.known.vectors)))
+    radius = max(deps.settings.cluster_radius, deps.settings.naming.tolerance(len(known.vectors)))
     causes = _causes(person, job.photo_id, index, before.faces[index].encoding, radius)
     if job.by == "owner":  # an uploader never erases what the admin enrolled: only what their photo gave
         causes = [s for s in causes if s.source and s.source.partition("#")[0] == job.photo_id]
@@ -119,8 +126,8 @@ def unname_face(job: FaceUnnamed, deps: ProcessorDeps) -> None:
             _not_theirs(photo_id, int(face), person.id, deps)
     if causes:
         deps.people.remove_photo(person.id, *(s.key for s in causes))
-    deps.people.announce(person.id)
-    core.recheck(person.id, deps)
+    deps.people.announce(person.id, person.collection)
+    core.recheck(person.id, person.collection, deps)
     log.info("face.unnamed", extra={"photo_id": job.photo_id, "face": index, "person_id": person.id,
                                     "samples_removed": len(causes)})
 
@@ -159,8 +166,8 @@ def _not_theirs(photo_id: str, index: int, person_id: str, deps: ProcessorDeps, 
                            suggestion=None, suggestion_distance=None, named_by=None)
         else:
             return None
-        faces[index] = _without(face, person_id, deps)
-        return core._clustered(photo.id, tuple(faces), deps, only={index} if faces[index].person_id is None else set(),
+        faces[index] = _without(face, person_id, photo.collection, deps)
+        return core._clustered(photo, tuple(faces), deps, only={index} if faces[index].person_id is None else set(),
                                refresh=False)
 
     before = first or deps.photos.get(photo_id)
@@ -172,19 +179,19 @@ def _not_theirs(photo_id: str, index: int, person_id: str, deps: ProcessorDeps, 
             current = deps.photos.get(photo_id)
             if current is not None:
                 deps.photos.file_faces((current, ()))
-                deps.photos.announce_unknown(current.id)
+                deps.photos.announce_unknown(current.id, collection=current.collection)
 
 
 def _with(rejected: tuple[str, ...], person_id: str) -> tuple[str, ...]:
     return rejected if person_id in rejected else (*rejected, person_id)
 
 
-def _without(face: Face, rejected: str, deps: ProcessorDeps) -> Face:
-    """The face decided again by the policy, the person it is not left out: another person it is
-    surely, or may be (a question), or nobody."""
+def _without(face: Face, rejected: str, collection: str, deps: ProcessorDeps) -> Face:
+    """The face decided again by the policy over its collection's people, the person it is not left
+    out: another person it is surely, or may be (a question), or nobody."""
     if face.encoding is None:
         return face
-    verdict = deps.known.index.decide(from_bytes(face.encoding)[None, :], deps.settings.naming,
+    verdict = deps.indexes.known(collection).index.decide(from_bytes(face.encoding)[None, :], deps.settings.naming,
                                       [{rejected, *face.rejected}])[0]
     return core.decided(face, verdict)
 
@@ -196,9 +203,13 @@ def merge(job: PeopleMerged, deps: ProcessorDeps) -> None:
         log.info("person.gone", extra={"person_id": job.person_id})
         return
     merged = deps.people.get(job.merged_id)
+    if merged is not None and merged.collection != person.collection:
+        log.warning("person.merge_refused", extra={"person_id": person.id, "merged_id": merged.id,
+                                                   "reason": "two collections"})
+        return
     if merged is not None:
         deps.people.take_photos(person.id, [p for p in merged.photos if p.status == ENROLLED])
-        deps.people.announce(person.id)
+        deps.people.announce(person.id, person.collection)
     ids = deps.photos.naming(job.merged_id)
     photos = _photos(ids, deps)
     faces = {pid: [i for i, f in enumerate(p.faces) if f.person_id == job.merged_id] for pid, p in photos.items()}
@@ -206,7 +217,7 @@ def merge(job: PeopleMerged, deps: ProcessorDeps) -> None:
             by=None)
     if merged is not None:
         deps.people.delete(merged.id)
-    deps.people.announce(job.merged_id)  # again on a redelivery: the first run may have died before it
+    deps.people.announce(job.merged_id, person.collection)  # again on a redelivery: the first run may have died
     log.info("person.merged", extra={"person_id": person.id, "merged_id": job.merged_id, "photos": len(faces)})
     core.rematch(person.id, deps)
 
@@ -236,7 +247,7 @@ def _enrolled_from(person: Person, key: str, photo: Photo, index: int, deps: Pro
         deps.people.photo_enrolled(person.id, key, face.encoding, source=f"{photo.id}#{index}")
     elif entry.status != ENROLLED:
         return False
-    deps.people.announce(person.id)  # again on a redelivery: the first run may have died before it
+    deps.people.announce(person.id, person.collection)  # again on a redelivery: the first run may have died
     if entry.status == ENROLLED:
         core._heal(person.id, deps)
     log.info("person.photo_enrolled", extra={"person_id": person.id, "from_photo": photo.id})
@@ -276,7 +287,8 @@ def _in_cluster(cluster: str, deps: ProcessorDeps) -> tuple[list[FaceRef], dict[
     live = [r for r in refs if still(r)]
     if len(live) < len(refs):
         deps.photos.unfile(group, [r for r in refs if not still(r)])
-        deps.photos.summarize([cluster])
+        collection = next((p.collection for p in photos.values()), DEFAULT_COLLECTION)
+        deps.photos.summarize([cluster], collection)
     return live, photos
 
 
@@ -299,6 +311,8 @@ def _assign(person_id: str, faces: dict[str, list[int]], may_change: Callable[[F
     encodings = [from_bytes(e) for e in person.encodings] if person else []
 
     def named(photo: Photo) -> tuple[Face, ...] | None:
+        if person is not None and photo.collection != person.collection:
+            return None  # a name never crosses collections
         changed = list(photo.faces)
         for i in faces[photo.id]:
             face = changed[i] if i < len(changed) else None

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from photolane_common.domain import Box, Face, Person
+from photolane_common.domain import DEFAULT_COLLECTION, Box, Face, Person
 
 from . import jpeg
 from .faces import scale_box
@@ -153,11 +153,13 @@ def _flipped(data: bytes, decoded: Decoded, quality: int) -> Rendition:
     return encode(mirrored(full), decoded.source_format, quality)
 
 
-RESULT_COLUMNS = ("face", "top", "right", "bottom", "left", "person_id", "name", "distance", "attributes")
+RESULT_COLUMNS = ("face", "top", "right", "bottom", "left", "person_id", "name", "distance", "attributes",
+                  "collection")
 
 
-def results_csv(faces: tuple[Face, ...], people: dict[str, Person]) -> bytes:
-    """One row per face: its box, and the person named (id, name, distance, attributes) or blanks."""
+def results_csv(faces: tuple[Face, ...], people: dict[str, Person], collection: str = DEFAULT_COLLECTION) -> bytes:
+    """One row per face: its box, the person named (id, name, distance, attributes) or blanks, and the
+    collection the face was matched in."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(RESULT_COLUMNS)
@@ -171,5 +173,6 @@ def results_csv(faces: tuple[Face, ...], people: dict[str, Person]) -> bytes:
             person.name if named else "",
             f"{face.distance:.4f}" if named and face.distance is not None else "",
             json.dumps(person.attributes, sort_keys=True) if named and person.attributes else "",
+            collection,
         ))
     return out.getvalue().encode()

@@ -93,9 +93,15 @@ class Reconciler:
         return 1
 
 
+# The collections an idle processor keeps current between polls: the most recently used (any other reads
+# its feed when its next photo comes, and is let go when memory is short).
+KEEP_CURRENT = 8
+
+
 class IndexKeeper:
-    """Between polls: the face indexes read their feeds (an idle processor stays current, so the next
-    photo does not pay for the changes) and, now and then, one processor writes their snapshots."""
+    """Between polls: the face indexes of the collections in use read their feeds (an idle processor
+    stays current, so the next photo does not pay for the changes) and, now and then, one processor
+    writes their snapshots."""
 
     def __init__(self, deps: ProcessorDeps, clock: Callable[[], float] = time.monotonic) -> None:
         self.deps = deps
@@ -107,7 +113,7 @@ class IndexKeeper:
         if self.last is not None and self.clock() - self.last < interval:
             return
         self.last = self.clock()
-        for mirror in (self.deps.known, self.deps.unknown):
+        for mirror in self.deps.indexes.mirrors(KEEP_CURRENT):
             try:
                 mirror.refresh()
                 mirror.maybe_snapshot()

@@ -37,6 +37,9 @@ class ProcessorSettings(WorkerSettings):
     # snapshot for cold starts once so many changes have passed since the last.
     index_refresh_seconds: float = Field(default=2.0, ge=0)
     index_snapshot_every: int = Field(default=1000, ge=1)
+    # Rows (faces, people) held in memory across the collections in use: past it, the least recently
+    # used collections' indexes are let go (loaded again from their snapshots when next needed).
+    index_max_rows: int = Field(default=800_000, ge=1)  # about 600 MB (make bench-people: ~740 bytes a row)
 
     @property
     def naming(self) -> NamingPolicy:

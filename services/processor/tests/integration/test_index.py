@@ -138,9 +138,9 @@ def test_a_change_through_one_processor_reaches_the_other_on_its_next_refresh(
     rows_of.calls.clear()
     assert other.refresh() == 0
     assert changes.calls == [] and rows_of.calls == [] and all_rows.calls == []
-    deps.known.refresh()
+    deps.indexes.known().refresh()
     assert {p for p, _ in _expected(deps)} == {first, person_id, second, third}
-    _assert_same(other, deps.known, _expected(deps))
+    _assert_same(other, deps.indexes.known(), _expected(deps))
 
 
 def test_a_deleted_person_leaves_the_other_processors_index(deps: ProcessorDeps,
@@ -160,8 +160,8 @@ def test_a_deleted_person_leaves_the_other_processors_index(deps: ProcessorDeps,
     hits = other.vectors.nearest(encodings["b"])
     assert people["b"] not in {h.owner for h in hits}
     assert other.vectors.within(encodings["b"], 0.1) == []
-    deps.known.refresh()
-    _assert_same(other, deps.known, _expected(deps))
+    deps.indexes.known().refresh()
+    _assert_same(other, deps.indexes.known(), _expected(deps))
 
 
 def _keys(deps: ProcessorDeps, index: str = "people") -> list[str]:
@@ -241,21 +241,21 @@ def test_without_a_snapshot_a_cold_start_reads_the_whole_table(deps: ProcessorDe
     rng = np.random.default_rng(35)
     people = [_person(deps, _unit(rng, 1 + i % 2)) for i in range(6)]
     _delete(deps, people[2])
-    deps.known.refresh()
+    deps.indexes.known().refresh()
     cold = _other_known(deps)
     all_rows = Spy(monkeypatch, cold.source, "all_rows")
     changes = Spy(monkeypatch, cold.feed, "changes")
     assert cold.refresh() == 5
     assert len(all_rows.calls) == 1 and changes.calls == []  # the head, then the table once
     assert cold.number == 7
-    _assert_same(cold, deps.known, _expected(deps))
+    _assert_same(cold, deps.indexes.known(), _expected(deps))
     # From then on, changes only.
     rows_of = Spy(monkeypatch, cold.source, "rows_of")
     late = _person(deps, _unit(rng, 1))
     assert cold.refresh() == 1
     assert rows_of.calls == [([late],)] and len(all_rows.calls) == 1
-    deps.known.refresh()
-    _assert_same(cold, deps.known, _expected(deps))
+    deps.indexes.known().refresh()
+    _assert_same(cold, deps.indexes.known(), _expected(deps))
 
 
 class Clock:
@@ -302,8 +302,8 @@ def test_a_hole_does_not_block_later_changes_and_is_dropped_after_hole_seconds(
     count = len(changes.calls)
     assert other.refresh() == 0
     assert len(changes.calls) == count  # no hole, no change: the head only
-    deps.known.refresh()
-    _assert_same(other, deps.known, _expected(deps))
+    deps.indexes.known().refresh()
+    _assert_same(other, deps.indexes.known(), _expected(deps))
 
 
 def test_a_hole_filled_late_is_applied_also_from_a_snapshot(deps: ProcessorDeps) -> None:
@@ -471,7 +471,7 @@ def test_an_enrollment_killed_after_naming_and_before_announcing_is_healed_by_it
     monkeypatch.undo()
     fresh = UnknownFaces(PhotoStore(), _blobs(deps))
     fresh.refresh()
-    deps.unknown = fresh
+    deps.indexes.held["default"] = (deps.indexes.known(), fresh)
     handle(job, deps)
     assert deps.photos.naming(person_id) == sorted([kit_2, kit_3])
     other.refresh()

@@ -77,8 +77,8 @@ def test_a_photo_processed_before_the_enrollment_is_named_after_it(deps: Process
     assert [f.box for f in named.faces] == [f.box for f in photo.faces]  # the same faces, not detected again
     assert "Rose Leslie" in deps.blobs.get(named.results_key).decode()
     assert [p.id for p in deps.photos.every_with_unknown_faces()] == []
-    deps.unknown.refresh()
-    assert len(deps.unknown.vectors) == 0  # named: out of the unknown-face index too
+    deps.indexes.unknown().refresh()
+    assert len(deps.indexes.unknown().vectors) == 0  # named: out of the unknown-face index too
 
 
 def test_the_enrollment_message_twice_enrolls_once(deps: ProcessorDeps, faces_dir: Path) -> None:
@@ -87,8 +87,8 @@ def test_the_enrollment_message_twice_enrolls_once(deps: ProcessorDeps, faces_di
     assert len(deps.people.get(person_id).encodings) == 1
     # Announced again on the redelivery (the first may have died before it): the same rows, once.
     assert deps.people.version() == 2
-    deps.known.refresh()
-    assert len(deps.known.vectors) == 1
+    deps.indexes.known().refresh()
+    assert len(deps.indexes.known().vectors) == 1
 
 
 def test_a_second_photo_of_a_person_adds_an_encoding(deps: ProcessorDeps, faces_dir: Path) -> None:

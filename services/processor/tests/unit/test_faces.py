@@ -95,10 +95,10 @@ def test_results_csv_names_the_people() -> None:
     now = datetime.now(UTC)
     people = {"p1": Person("p1", "Barack Obama", "enrolled", now, {"role": "president"})}
     faces = (Face((10, 60, 70, 5), "p1", 0.41234), Face((1, 2, 3, 0)))
-    rows = results_csv(faces, people).decode().splitlines()
+    rows = results_csv(faces, people, "7b").decode().splitlines()
     assert rows[0].split(",") == list(RESULT_COLUMNS)
-    assert rows[1] == '0,10,60,70,5,p1,Barack Obama,0.4123,"{""role"": ""president""}"'
-    assert rows[2] == "1,1,2,3,0,,,,"
+    assert rows[1] == '0,10,60,70,5,p1,Barack Obama,0.4123,"{""role"": ""president""}",7b'
+    assert rows[2] == "1,1,2,3,0,,,,,7b"
 
 
 def test_small_faces_in_a_scaled_decode_are_encoded_from_the_full_image(detector: FaceDetector,

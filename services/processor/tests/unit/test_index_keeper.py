@@ -27,7 +27,8 @@ class FakeMirror:
 
 
 def _keeper(known: FakeMirror, unknown: FakeMirror, clock: list[float]) -> IndexKeeper:
-    deps = SimpleNamespace(settings=SimpleNamespace(index_refresh_seconds=2.0), known=known, unknown=unknown)
+    indexes = SimpleNamespace(mirrors=lambda recent=None: [known, unknown])
+    deps = SimpleNamespace(settings=SimpleNamespace(index_refresh_seconds=2.0), indexes=indexes)
     return IndexKeeper(deps, clock=lambda: clock[0])  # type: ignore[arg-type]
 
 

@@ -418,3 +418,24 @@ def test_vector_of_gives_a_hits_row_vector() -> None:
         i = [_owner(k) for k in range(11)].index(hit.owner)
         assert np.array_equal(vectors.vector_of(hit), stored[i])
     assert {h.row for h in vectors.within(stored, 1e-3)} == set(range(11)) - {2}
+
+
+def test_a_set_is_refitted_to_blocks_its_rows_need_and_finds_the_same() -> None:
+    from photolane_processor.vectors import BLOCK_ROWS, fitting_block
+
+    assert [fitting_block(n) for n in (0, 30, 100, 1_000, 10_000, 1_000_000)] == [64, 64, 128, 1_280, 12_544,
+                                                                                      BLOCK_ROWS]
+    rng = np.random.default_rng(4)
+    vectors = _unit(rng, 300)
+    big = VectorSet()  # one full block (8 MB) for 300 rows
+    big.extend((str(uuid.uuid5(uuid.NAMESPACE_URL, str(i))), i, v, None) for i, v in enumerate(vectors))
+    big.remove(str(uuid.uuid5(uuid.NAMESPACE_URL, "7")))
+    small = big.fitted()
+    assert small.block_rows == 384 and len(small) == 299 and small.nbytes < big.nbytes / 20
+    queries = _unit(rng, 5)
+    assert [(h.owner, h.slot) for h in small.nearest(queries)] == [(h.owner, h.slot) for h in big.nearest(queries)]
+    out = io.BytesIO()
+    small.dump(out, {})
+    out.seek(0)
+    loaded, _ = VectorSet.load(out)
+    assert loaded.block_rows == 384 and len(loaded) == 299 and small.fitted() is small

@@ -13,8 +13,10 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
+from photolane_common.collection import BadCollection, collection_id
 from photolane_common.cursors import BadCursor
-from photolane_common.domain import Person
+from photolane_common.domain import DEFAULT_COLLECTION, Collection, Person
+from photolane_common.messages import CollectionDeleted
 
 from . import sessions
 from .api import export_response
@@ -36,7 +38,7 @@ from .figures import figures
 from .guards import TooMany, count_admin_login
 from .handlers import Enrollment, QueueUnavailable, delete_person, enroll_person, person_view
 from .queues import PurgeRefused, UnknownQueue
-from .validation import InvalidUpload
+from .validation import InvalidUpload, person_attributes, person_name
 from .web import sentence
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
@@ -132,16 +134,36 @@ def enroll() -> Any:
         flash("Choose a photo of the person's face.", "error")
         return back()
     try:
-        person = enroll_person(Enrollment(request.form.get("name"), request.form.get("attributes"), data),
-                               current_deps())
+        person = enroll_person(Enrollment(request.form.get("name"), request.form.get("attributes"), data,
+                                          _collection_field(request.form.get("collection"))), current_deps())
     except InvalidUpload as exc:
         flash(exc.message[0].upper() + exc.message[1:] + ".", "error")
         return back()
     except QueueUnavailable:
         flash("The photo could not be queued for encoding; send it again.", "error")
         return back()
-    flash(f"{person.name} is being enrolled.")
+    into = "" if person.collection == DEFAULT_COLLECTION else f" into {person.collection}"
+    flash(f"{person.name} is being enrolled{into}.")
     return back()
+
+
+def _collection_field(raw: str | None) -> str:
+    try:
+        return collection_id(raw)
+    except BadCollection as exc:
+        raise InvalidUpload(str(exc)) from exc
+
+
+def _shown_collection() -> Collection | None:
+    """The collection a listing page is filtered by (``?collection=``), or None for all of them; raises
+    InvalidUpload (404) for one that does not exist."""
+    raw = request.args.get("collection")
+    if raw is None:
+        return None
+    found = current_deps().collections.get(_collection_field(raw))
+    if found is None:
+        raise InvalidUpload(f"no collection {raw[:40]!r}", 404)
+    return found
 
 
 @admin.post("/people/<person_id>/delete")
@@ -186,11 +208,12 @@ def purge(name: str) -> Any:
 
 
 # -- faces: naming a face or an unknown person, taking a name back, the people and their pages -------
-def _naming() -> dict[str, Any] | None:
-    """For the photo page (a template of web.py): what an admin needs to name faces, else None."""
+def _naming(collection: str = DEFAULT_COLLECTION) -> dict[str, Any] | None:
+    """For the photo page (a template of web.py): what an admin needs to name faces (the people of the
+    photo's collection), else None."""
     if not sessions.is_admin(current_deps().settings):
         return None
-    return {"people": _everyone()}
+    return {"people": _everyone(collection)}
 
 
 @dataclass(frozen=True)
@@ -208,9 +231,11 @@ class Choices:
         return bool(self.people)
 
 
-def _everyone() -> Choices:
-    """One page of the table, never all of it: at ten thousand people a list is no way to choose."""
-    people, more = current_deps().people.page(CHOICES)
+def _everyone(collection: str | None = None) -> Choices:
+    """One page of the table (of one collection's people, if given), never all of it: at ten thousand
+    people a list is no way to choose."""
+    store = current_deps().people
+    people, more = store.page(CHOICES) if collection is None else store.page_of(collection, CHOICES)
     ordered = sorted(people, key=lambda p: (p.name.casefold(), p.id))
     return Choices([{"id": p.id, "name": p.name} for p in ordered], complete=more is None)
 
@@ -378,12 +403,14 @@ def unknown() -> Any:
     deps = current_deps()
     cursor = request.args.get("cursor")
     try:
-        page = unknown_people(UNKNOWN_PAGE, cursor, deps)
+        shown = _shown_collection()
+        collection = shown.id if shown else DEFAULT_COLLECTION
+        page = unknown_people(UNKNOWN_PAGE, cursor, deps, collection)
     except InvalidUpload as exc:
-        return render_template("message.html", title="Page not found", status=400,
-                               message=sentence(exc.message)), 400
+        return render_template("message.html", title="Page not found", status=exc.status,
+                               message=sentence(exc.message)), exc.status
     return render_template("admin_unknown.html", clusters=page["clusters"], next=page["next"],
-                           first=not cursor, everyone=_everyone())
+                           first=not cursor, everyone=_everyone(collection), shown=shown)
 
 
 @admin.get("/people")
@@ -393,13 +420,107 @@ def people() -> Any:
     deps = current_deps()
     cursor = request.args.get("cursor")
     try:
-        shown, after = deps.people.page(PEOPLE_PAGE, cursor)
+        into = _shown_collection()
+        shown, after = (deps.people.page(PEOPLE_PAGE, cursor) if into is None
+                        else deps.people.page_of(into.id, PEOPLE_PAGE, cursor))
+    except InvalidUpload as exc:
+        return render_template("message.html", title="Page not found", status=exc.status,
+                               message=sentence(exc.message)), exc.status
     except BadCursor:
         return render_template("message.html", title="Page not found", status=400,
                                message="That page link is not one this site made; start from the first page."), 400
     shown.sort(key=lambda p: (p.name.casefold(), p.id))
     return render_template("admin_people.html", people=[person_summary(p, deps) for p in shown],
-                           next=after, first=not cursor)
+                           next=after, first=not cursor, shown=into)
+
+
+# -- collections: made, listed, upload links handed out and revoked, deleted ------------------------------
+COLLECTIONS_PAGE = 24
+
+
+@admin.get("/collections")
+@admin_page_required
+def collections() -> Any:
+    cursor = request.args.get("cursor")
+    try:
+        found, after = current_deps().collections.page(COLLECTIONS_PAGE, cursor)
+    except BadCursor:
+        return render_template("message.html", title="Page not found", status=400,
+                               message="That page link is not one this site made; start from the first page."), 400
+    found.sort(key=lambda c: (c.name.casefold(), c.id))
+    return render_template("admin_collections.html", collections=found, next=after, first=not cursor)
+
+
+def _to_collections() -> Any:
+    return redirect(url_for("admin.collections"), 303)
+
+
+@admin.post("/collections")
+@admin_page_required
+def make_collection() -> Any:
+    try:
+        cid = _collection_field(request.form.get("id"))
+        name = person_name(request.form.get("name"))
+        given = attributes_field(request.form.get("attributes"))
+        attributes = person_attributes(json.dumps(given) if isinstance(given, dict) else given)
+    except InvalidUpload as exc:
+        flash(sentence(exc.message), "error")
+        return _to_collections()
+    if cid == DEFAULT_COLLECTION or current_deps().collections.create(cid, name, attributes) is None:
+        flash(f"A collection {cid!r} exists already: choose another id.", "error")
+    else:
+        flash(f"{name} is made. Hand out an upload link, or enroll its people with the collection {cid}.")
+    return _to_collections()
+
+
+@admin.post("/collections/<collection_id>/links")
+@admin_page_required
+def make_link(collection_id: str) -> Any:
+    deps = current_deps()
+    found = deps.collections.get(collection_id) if len(collection_id) <= 40 else None
+    days = request.form.get("days") or ""
+    if found is None or found.status != "active":
+        flash("That collection is gone or being deleted.", "error")
+        return _to_collections()
+    if days and (not days.isdigit() or not 1 <= int(days) <= 366):
+        flash("Days: a whole number from 1 to 366, or empty (the link does not expire).", "error")
+        return _to_collections()
+    label = (request.form.get("label") or "").strip()[:100]
+    made = deps.upload_links.create(found.id, label, int(days) if days else None)
+    if made is not None:
+        flash(f"Upload link for {found.name} (copy it now: it is shown only once): "
+              f"{request.host_url}u/{made[0]}", "link")
+    return _to_collections()
+
+
+@admin.post("/collections/<collection_id>/links/<link_id>/revoke")
+@admin_page_required
+def revoke_link(collection_id: str, link_id: str) -> Any:
+    revoked = len(collection_id) <= 40 and current_deps().upload_links.revoke(collection_id, link_id[:64])
+    flash("The link is revoked: it stops working at once." if revoked else "No such link (revoked already?).",
+          None if revoked else "error")
+    return _to_collections()
+
+
+@admin.post("/collections/<collection_id>/delete")
+@admin_page_required
+def delete_collection(collection_id: str) -> Any:
+    deps = current_deps()
+    found = deps.collections.get(collection_id) if len(collection_id) <= 40 else None
+    if found is None or found.id == DEFAULT_COLLECTION:
+        flash("No such collection.", "error")
+        return _to_collections()
+    if request.form.get("confirm") != "1":
+        flash(f"Tick the box to erase {found.name} with its people and photos.", "error")
+        return _to_collections()
+    deps.collections.mark_deleting(found.id)
+    try:
+        deps.jobs.send(CollectionDeleted(collection=found.id))
+    except Exception:  # noqa: BLE001 - the queue out of reach: deleting again sends it again
+        flash("The deletion could not be queued; delete it again.", "error")
+        return _to_collections()
+    flash(f"{found.name} is being deleted: its people, photos and links are erased.")
+    return _to_collections()
 
 
 def _person_or_404(person_id: str) -> Person | None:

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
+from photolane_common.collection import BadCollection, collection_id
 from photolane_common.cursors import BadCursor
 from photolane_common.domain import Person
 
@@ -67,6 +68,8 @@ def healthz() -> Any:
 @described("Upload a photo", tags=("photos",), form=S.PhotoUpload, limited=True,
            description="Checked whole (type, size, pixels, decode) before it is accepted; then queued for processing.",
            responses={202: S.PhotoAccepted, 400: (S.Error, "not a readable image, too many pixels, bad email or phone"),
+                      403: (S.Error, "a revoked or expired link, or a collection named without the token"),
+                      404: (S.Error, "no such collection"), 409: (S.Error, "the collection is being deleted"),
                       503: (S.Error, "uploads blocked, the job not queued, or the storage out of reach")},
            headers={202: LOCATION})
 def create_photo() -> Any:
@@ -74,18 +77,24 @@ def create_photo() -> Any:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return error(400, "send the photo as the multipart field 'file'")
+    deps = current_deps()
     try:
         photo = accept_upload(
-            Upload(upload.read(), upload.filename, request.form.get("email"), request.form.get("phone")),
-            current_deps(),
+            Upload(upload.read(), upload.filename, request.form.get("email"), request.form.get("phone"),
+                   collection_id(request.form.get("collection")), request.form.get("link") or None,
+                   bearer_is_admin(deps.settings)),
+            deps,
         )
+    except BadCollection as exc:
+        return error(400, str(exc))
     except InvalidUpload as exc:
         return error(exc.status, exc.message)
     except UploadsBlocked:
         return error(503, "uploads are blocked for now; try again later")
     except QueueUnavailable:
         return error(503, "the photo could not be queued for processing; try again")
-    body = {"id": photo.id, "status": photo.status, "url": f"/api/photos/{photo.id}", "page": f"/photos/{photo.id}"}
+    body = {"id": photo.id, "status": photo.status, "collection": photo.collection, "url": f"/api/photos/{photo.id}",
+            "page": f"/photos/{photo.id}"}
     return jsonify(body), 202, {"Location": f"/api/photos/{photo.id}"}
 
 
@@ -209,7 +218,8 @@ def _photo_field() -> bytes | None:
 @api.post("/api/people")
 @described("Enroll a person from photos of their face", tags=("people",), admin=True,
            form=S.Enrollment,
-           responses={202: S.Enrolling, 400: (S.Error, "no photo, no name, bad attributes, or a photo refused")})
+           responses={202: S.Enrolling, 400: (S.Error, "no photo, no name, bad attributes, or a photo refused"),
+                      404: (S.Error, "no such collection"), 409: (S.Error, "the collection is being deleted")})
 @admin_required
 def create_person() -> Any:
     photos = tuple(f.read() for f in request.files.getlist("photo") if f.filename)
@@ -217,13 +227,17 @@ def create_person() -> Any:
         return error(400, "send a photo of the person's face as the multipart field 'photo' "
                           "(several 'photo' fields for several photos)")
     try:
-        person = enroll_person(Enrollment(request.form.get("name"), request.form.get("attributes"), photos),
-                               current_deps())
+        enrollment = Enrollment(request.form.get("name"), request.form.get("attributes"), photos,
+                                collection_id(request.form.get("collection")))
+        person = enroll_person(enrollment, current_deps())
+    except BadCollection as exc:
+        return error(400, str(exc))
     except InvalidUpload as exc:
         return error(exc.status, exc.message)
     except QueueUnavailable:
         return error(503, "the photo could not be queued for encoding; send it again")
-    return jsonify(id=person.id, status=person.status, photos=len(person.photos), url=f"/api/people/{person.id}"), 202
+    return jsonify(id=person.id, status=person.status, collection=person.collection, photos=len(person.photos),
+                   url=f"/api/people/{person.id}"), 202
 
 
 @api.post("/api/people/<person_id>/photos")
@@ -246,14 +260,21 @@ def add_photo(person_id: str) -> Any:
 
 
 @api.get("/api/people")
-@described("A page of people", tags=("people",), admin=True, query=S.Page,
-           responses={200: S.PeoplePage, 400: (S.Error, "a bad limit or cursor")})
+@described("A page of people", tags=("people",), admin=True, query=S.CollectionPage,
+           responses={200: S.PeoplePage, 400: (S.Error, "a bad limit, cursor or collection")})
 @admin_required
 def list_people() -> Any:
-    """A page of people (``?limit=`` 1-100, default 100; ``?cursor=`` the ``next`` of the page before)."""
+    """A page of people (``?limit=`` 1-100, default 100; ``?cursor=`` the ``next`` of the page before;
+    ``?collection=`` only that collection's)."""
     deps = current_deps()
     try:
-        people, after = deps.people.page(page_size(request.args.get("limit"), 100), request.args.get("cursor"))
+        limit, cursor = page_size(request.args.get("limit"), 100), request.args.get("cursor")
+        if request.args.get("collection") is None:
+            people, after = deps.people.page(limit, cursor)
+        else:
+            people, after = deps.people.page_of(collection_id(request.args["collection"]), limit, cursor)
+    except BadCollection as exc:
+        return error(400, str(exc))
     except InvalidUpload as exc:
         return error(exc.status, exc.message)
     except BadCursor:
@@ -353,13 +374,17 @@ def reject_face_suggestion(photo_id: str, index: str) -> Any:
 
 
 @api.get("/api/faces/unknown")
-@described("The groups of similar unknown faces, most faces first", tags=("faces",),
-           admin=True, query=S.Page, responses={200: S.ClusterPage, 400: (S.Error, "a bad limit or cursor")})
+@described("A collection's groups of similar unknown faces, most faces first", tags=("faces",),
+           admin=True, query=S.CollectionPage,
+           responses={200: S.ClusterPage, 400: (S.Error, "a bad limit, cursor or collection")})
 @admin_required
 def list_unknown_people() -> Any:
     try:
         limit = page_size(request.args.get("limit"))
-        return jsonify(unknown_people(limit, request.args.get("cursor"), current_deps()))
+        collection = collection_id(request.args.get("collection"))
+        return jsonify(unknown_people(limit, request.args.get("cursor"), current_deps(), collection))
+    except BadCollection as exc:
+        return error(400, str(exc))
     except InvalidUpload as exc:
         return error(exc.status, exc.message)
 

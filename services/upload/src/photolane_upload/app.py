@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .admin import admin
 from .api import api
 from .bootstrap import build_deps
+from .collection_api import collections
 from .guards import TooMany
 from .handlers import UploadDeps
 from .keys import SessionKeyMissing, with_session_key
@@ -39,6 +40,7 @@ def create_app(settings: UploadSettings | None = None, deps: UploadDeps | None =
     _configure_session(app, settings)
     app.extensions["photolane"] = deps or build_deps(settings)
     app.register_blueprint(api)
+    app.register_blueprint(collections)  # /api/collections
     app.register_blueprint(docs)  # /api/openapi.json and /api/docs
     app.register_blueprint(web)
     app.register_blueprint(admin)
@@ -72,6 +74,7 @@ def _add_csrf(app: Flask) -> None:
 
     csrf = CSRFProtect(app)
     csrf.exempt(api)
+    csrf.exempt(collections)  # the API: a bearer token, no cookie
 
     @app.errorhandler(CSRFError)
     def csrf_refused(exc: CSRFError) -> Any:

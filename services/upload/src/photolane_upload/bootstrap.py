@@ -6,6 +6,7 @@ from typing import Any
 
 from photolane_common import aws
 from photolane_common.aws import BlobStore, MessageQueue
+from photolane_common.collection import CollectionStore
 from photolane_common.limits import DynamoCounters, Limiter
 from photolane_common.models import bind_models
 from photolane_common.people import PeopleStore
@@ -17,6 +18,7 @@ from .handlers import UploadDeps
 from .queues import QueueAdmin
 from .settings import UploadSettings
 from .switches import Revocations, Switches, Throttle, UsedLinks
+from .upload_links import UploadLinks
 
 
 class LazyQueue(MessageQueue):
@@ -42,7 +44,7 @@ def build_deps(settings: UploadSettings) -> UploadDeps:
     if settings.s3_public_endpoint:
         presigner = aws.client("s3", settings, endpoint_url=settings.s3_public_endpoint)
     sqs = aws.client("sqs", settings)
-    photos, people = PhotoStore(), PeopleStore()
+    photos, people, collections = PhotoStore(), PeopleStore(), CollectionStore()
     return UploadDeps(
         settings=settings,
         photos=photos,
@@ -58,4 +60,6 @@ def build_deps(settings: UploadSettings) -> UploadDeps:
         limiter=Limiter(DynamoCounters()),
         revocations=Revocations(),
         used_links=UsedLinks(),
+        collections=collections,
+        upload_links=UploadLinks(collections),
     )

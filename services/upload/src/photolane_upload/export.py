@@ -20,7 +20,7 @@ _NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 CSV_COLUMNS = (
     "record", "id", "status", "error", "created_at", "updated_at", "name", "filename", "email",
     "phone", "width", "height", "faces", "people", "attributes", "original_key", "flipped_key",
-    "thumbnail_key", "results_key", "notifications",
+    "thumbnail_key", "results_key", "notifications", "collection",
 )
 
 
@@ -29,7 +29,7 @@ def photo_record(photo: Photo, people: dict[str, Person]) -> dict[str, Any]:
         return people[person_id].name if person_id in people else None
 
     return {
-        "id": photo.id, "status": photo.status, "error": photo.error,
+        "id": photo.id, "status": photo.status, "collection": photo.collection, "error": photo.error,
         "created_at": photo.created_at.isoformat(), "updated_at": photo.updated_at.isoformat(),
         "filename": photo.filename, "content_type": photo.content_type,
         "email": photo.email, "phone": photo.phone, "width": photo.width, "height": photo.height,
@@ -49,7 +49,8 @@ def photo_record(photo: Photo, people: dict[str, Person]) -> dict[str, Any]:
 
 def person_record(person: Person) -> dict[str, Any]:
     return {
-        "id": person.id, "name": person.name, "status": person.status, "error": person.error,
+        "id": person.id, "name": person.name, "collection": person.collection, "status": person.status,
+        "error": person.error,
         "attributes": person.attributes, "created_at": person.created_at.isoformat(),
         "photos": [{"key": p.key, "status": p.status, "error": p.error} for p in person.photos],
     }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from photolane_common.cursors import BadCursor
-from photolane_common.domain import PROCESSED, Person, PersonPhoto, Photo
+from photolane_common.domain import DEFAULT_COLLECTION, PROCESSED, Person, PersonPhoto, Photo
 from photolane_common.messages import ClusterNamed, FaceNamed, FaceUnnamed, PeopleMerged
 from photolane_common.photos import ClusterSummary
 
@@ -96,10 +96,12 @@ def _face_of(photo_id: str, index: int, deps: UploadDeps) -> Photo:
     return photo
 
 
-def _enrolling(who: Who, key_of: str, deps: UploadDeps) -> tuple[Person, str]:
-    """The person (new, or the one named) with the picture to come on them as enrolling, and its key."""
+def _enrolling(who: Who, key_of: str, collection: str, deps: UploadDeps) -> tuple[Person, str]:
+    """The person (new in the collection, or the one named: of the same collection) with the picture to
+    come on them as enrolling, and its key."""
     if who.person_id is not None:
         person = _person(who.person_id, deps)
+        _same_collection(person, collection)
         key = f"people/{person.id}/{key_of}.jpg"
         if all(p.key != key for p in person.photos):
             person = deps.people.add_photo(person.id, key) or person
@@ -107,9 +109,15 @@ def _enrolling(who: Who, key_of: str, deps: UploadDeps) -> tuple[Person, str]:
     person_id = str(uuid.uuid4())
     key = f"people/{person_id}/{key_of}.jpg"
     assert who.name is not None
-    person = deps.people.create(person_id, who.name, who.attributes or {}, [key])
+    person = deps.people.create(person_id, who.name, who.attributes or {}, [key], collection)
     log.info("person.created", extra={"person_id": person_id, "from": key_of})
     return person, key
+
+
+def _same_collection(person: Person, collection: str) -> None:
+    if person.collection != collection:
+        raise InvalidUpload(f"{person.name} is in collection {person.collection!r} and this is in {collection!r}: "
+                            "names never cross collections (enroll them in this one too)", 409)
 
 
 def _send(message: Any, person_id: str, key: str | None, deps: UploadDeps) -> None:
@@ -128,7 +136,7 @@ def name_face(photo_id: str, index: int, who: Who, deps: UploadDeps, by: str = "
     face = photo.faces[index]
     if who.person_id is not None and face.person_id == who.person_id:
         return _person(who.person_id, deps)  # named so already
-    person, key = _enrolling(who, f"face-{photo.id}-{index}", deps)
+    person, key = _enrolling(who, f"face-{photo.id}-{index}", photo.collection, deps)
     _send(FaceNamed(person_id=person.id, photo_id=photo.id, face_index=index, photo_key=key, cluster=face.cluster,
                     by=by), person.id, key, deps)
     log.info("face.named", extra={"photo_id": photo.id, "face": index, "person_id": person.id})
@@ -140,7 +148,7 @@ def name_cluster(cluster: str, who: Who, deps: UploadDeps) -> Person:
     summary = deps.photos.cluster(cluster) if len(cluster) <= MAX_ID else None
     if summary is None:
         raise InvalidUpload(f"no unknown person {cluster[:MAX_ID]} (named already, or the link is old)", 404)
-    person, key = _enrolling(who, f"cluster-{cluster}", deps)
+    person, key = _enrolling(who, f"cluster-{cluster}", summary.collection, deps)
     _send(ClusterNamed(person_id=person.id, cluster=cluster, photo_key=key), person.id, key, deps)
     log.info("cluster.named", extra={"cluster": cluster, "person_id": person.id, "faces": summary.faces})
     return person
@@ -188,6 +196,7 @@ def merge_people(person_id: str, merged_id: Any, deps: UploadDeps) -> Person:
     if merged_id == person_id:
         raise InvalidUpload("a person cannot be merged with themselves")
     person, merged = _person(person_id, deps), _person(merged_id, deps)
+    _same_collection(merged, person.collection)
     _send(PeopleMerged(person_id=person.id, merged_id=merged.id), person.id, None, deps)
     log.info("person.merging", extra={"person_id": person.id, "merged_id": merged.id})
     return person
@@ -222,10 +231,11 @@ def page_size(raw: str | None, default: int = 24) -> int:
     return int(raw)
 
 
-def unknown_people(limit: int, cursor: str | None, deps: UploadDeps) -> dict[str, Any]:
-    """The clusters of unknown faces, most faces first."""
+def unknown_people(limit: int, cursor: str | None, deps: UploadDeps,
+                   collection: str = DEFAULT_COLLECTION) -> dict[str, Any]:
+    """A collection's clusters of unknown faces, most faces first."""
     try:
-        page, after = deps.photos.unknown_people(limit, cursor)
+        page, after = deps.photos.unknown_people(limit, cursor, collection)
     except BadCursor as exc:
         raise InvalidUpload("cursor is not one this service gave (use the 'next' of the page before)") from exc
     return {"clusters": [cluster_view(c, deps) for c in page], "next": after}
@@ -235,6 +245,7 @@ def cluster_view(summary: ClusterSummary, deps: UploadDeps) -> dict[str, Any]:
     crop = summary.cover.crop if summary.cover else None
     return {
         "id": summary.cluster,
+        "collection": summary.collection,
         "faces": summary.faces,
         "photos": summary.photos,
         "photo_ids": list(summary.sample),

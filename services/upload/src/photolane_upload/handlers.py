@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from photolane_common.aws import BlobStore, MessageQueue
-from photolane_common.domain import QUEUED, Face, Person, Photo, owner_of
+from photolane_common.collection import CollectionStore
+from photolane_common.domain import DEFAULT_COLLECTION, QUEUED, Face, Person, Photo, owner_of
 from photolane_common.limits import Limiter
 from photolane_common.logs import photo_context
 from photolane_common.messages import PersonDeleted, PersonPhotoAdded, PhotoUploaded
@@ -22,6 +23,7 @@ from .gallery import Entry, Gallery
 from .queues import QueueAdmin
 from .settings import UploadSettings
 from .switches import Revocations, UsedLinks
+from .upload_links import UploadLinks
 from .validation import (
     ImageInfo,
     InvalidUpload,
@@ -60,6 +62,8 @@ class UploadDeps:
     limiter: Limiter
     revocations: Revocations
     used_links: UsedLinks
+    collections: CollectionStore
+    upload_links: UploadLinks
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ class Upload:
     filename: str | None
     email: str | None
     phone: str | None
+    collection: str = DEFAULT_COLLECTION  # asked for: only the admin may name one other than the default
+    link: str | None = None  # an upload link's code: the photo goes into its collection
+    admin: bool = False  # sent with the admin token
 
 
 class UploadsBlocked(Exception):
@@ -98,6 +105,7 @@ def accept_upload(upload: Upload, deps: UploadDeps) -> Photo:
 def _accept(upload: Upload, deps: UploadDeps) -> Photo:
     if deps.switches.uploads_blocked():
         raise UploadsBlocked()
+    collection = destination(upload, deps)
     email, phone = normalize_email(upload.email), normalize_phone(upload.phone)
     refusal = sms_refusal(phone, deps.settings.sms_country_codes) if phone else None
     if refusal:
@@ -109,6 +117,7 @@ def _accept(upload: Upload, deps: UploadDeps) -> Photo:
         id=photo_id, status=QUEUED, created_at=now, updated_at=now, content_type=info.content_type,
         original_key=f"originals/{photo_id}.{info.extension}", email=email, phone=phone,
         filename=clean_filename(upload.filename), width=info.width, height=info.height,
+        collection=collection,
     )
     with photo_context(photo_id):
         deps.blobs.put(photo.original_key, upload.data, info.content_type)
@@ -124,6 +133,40 @@ def _accept(upload: Upload, deps: UploadDeps) -> Photo:
         log.info("photo.uploaded", extra={"bytes": len(upload.data), "format": info.format,
                                           "width": info.width, "height": info.height})
     return photo
+
+
+def destination(upload: Upload, deps: UploadDeps) -> str:
+    """The collection an upload goes into: its link's, or one the admin names, or the default one.
+    Anyone else naming a collection is refused: its people's names are not theirs to probe."""
+    if upload.link:
+        collection = link_collection(upload.link, deps)
+    elif upload.collection != DEFAULT_COLLECTION and not upload.admin:
+        raise InvalidUpload("uploading into a collection takes its upload link (the field 'link') or the admin "
+                            "token", 403, reason="bad_link")
+    else:
+        collection = upload.collection
+    open_collection(collection, deps)
+    return collection
+
+
+def open_collection(collection_id: str, deps: UploadDeps) -> None:
+    """Raise InvalidUpload unless photos and people may go into this collection now."""
+    if collection_id == DEFAULT_COLLECTION:
+        return
+    collection = deps.collections.get(collection_id)
+    if collection is None:
+        raise InvalidUpload(f"no collection {collection_id!r} (POST /api/collections makes one)", 404)
+    if collection.status == "deleting":
+        raise InvalidUpload(f"collection {collection_id!r} is being deleted", 409)
+
+
+def link_collection(code: str, deps: UploadDeps) -> str:
+    """The collection an upload link opens, or InvalidUpload (403) when it is revoked, expired or made up."""
+    collection = deps.upload_links.collection_of(code)
+    if collection is None:
+        raise InvalidUpload("this upload link is not valid any more (revoked or expired): ask for a new one", 403,
+                            reason="bad_link")
+    return collection
 
 
 def masked(to: str) -> str:
@@ -143,6 +186,7 @@ def photo_view(photo: Photo, deps: UploadDeps, reveal_contacts: bool = False) ->
     return {
         "id": photo.id,
         "status": photo.status,
+        "collection": photo.collection,
         "error": photo.error,
         "filename": photo.filename,
         "width": photo.width,
@@ -200,6 +244,7 @@ class Enrollment:
     name: str | None
     attributes: str | None
     photos: tuple[bytes, ...] | bytes  # one photo, or several (each one face of this person)
+    collection: str = DEFAULT_COLLECTION
 
 
 def enroll_person(enrollment: Enrollment, deps: UploadDeps) -> Person:
@@ -208,6 +253,7 @@ def enroll_person(enrollment: Enrollment, deps: UploadDeps) -> Person:
     Several photos are checked before any is stored: one refused refuses the call, naming which."""
     name = person_name(enrollment.name)
     attributes = person_attributes(enrollment.attributes)
+    open_collection(enrollment.collection, deps)
     photos = (enrollment.photos,) if isinstance(enrollment.photos, bytes) else tuple(enrollment.photos)
     if not photos:
         raise InvalidUpload("send at least one photo of the person's face")
@@ -224,7 +270,7 @@ def enroll_person(enrollment: Enrollment, deps: UploadDeps) -> Person:
             raise InvalidUpload(f"photo {n}: {exc.message}", exc.status) from exc
     person_id = str(uuid.uuid4())
     keys = [_put_person_photo(person_id, data, info, deps) for data, info in zip(photos, infos, strict=True)]
-    person = deps.people.create(person_id, name, attributes, keys)
+    person = deps.people.create(person_id, name, attributes, keys, enrollment.collection)
     unqueued = None
     for key in keys:
         try:
@@ -259,10 +305,12 @@ def _queue_enrollment(person_id: str, key: str, deps: UploadDeps) -> None:
 
 def delete_person(person_id: str, deps: UploadDeps) -> bool:
     """Gone from matching at once; their faces are un-named by the processor."""
-    if not deps.people.delete(person_id):
+    person = deps.people.get(person_id)
+    if person is None or not deps.people.delete(person_id):
         return False
-    deps.people.announce(person_id)  # every processor drops their encodings (the processor announces again)
-    deps.jobs.send(PersonDeleted(person_id=person_id))
+    # Every processor drops their encodings (the processor announces again).
+    deps.people.announce(person_id, person.collection)
+    deps.jobs.send(PersonDeleted(person_id=person_id, collection=person.collection))
     log.info("person.deleted", extra={"person_id": person_id})
     return True
 
@@ -282,6 +330,7 @@ def person_view(person: Person, deps: UploadDeps) -> dict[str, Any]:
     return {
         "id": person.id,
         "name": person.name,
+        "collection": person.collection,
         "attributes": person.attributes,
         "status": person.status,
         "error": person.error,

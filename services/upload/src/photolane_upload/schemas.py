@@ -23,6 +23,7 @@ Url = Annotated[str | None, Field(description="a presigned S3 URL (expires), or 
 Cursor = Annotated[str | None, Field(description="the cursor of the next page (`?cursor=`), or null on the last")]
 PhotoStatus = Literal["queued", "processing", "processed", "failed"]
 PersonStatus = Literal["enrolling", "enrolled", "failed"]
+CollectionId = Annotated[str, Field(description="the collection (`default`: the one everything is in unless said)")]
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -55,11 +56,15 @@ class PhotoUpload(BaseModel):
     file: bytes = Field(description="the photo: JPEG, PNG, WebP or HEIC, at most PHOTOLANE_MAX_UPLOAD_MB")
     email: str = optional("where to send the link when it is processed (optional)")
     phone: str = optional("E.164 mobile number for an SMS (optional; allowed countries only)")
+    link: str = optional("an upload link's code: the photo goes into that link's collection (optional)")
+    collection: str = optional("the collection to match it in; other than `default` it takes the admin token "
+                               "(optional)")
 
 
 class PhotoAccepted(Model):
     id: str
     status: Literal["queued"]
+    collection: CollectionId
     url: str = Field(description="/api/photos/<id>: follow it until processed or failed")
     page: str = Field(description="/photos/<id>: the photo's page")
 
@@ -100,6 +105,7 @@ class NotificationView(Model):
 class PhotoView(Model):
     id: str
     status: PhotoStatus
+    collection: CollectionId
     error: str | None
     filename: str | None
     width: int | None
@@ -126,6 +132,7 @@ class PersonPhotoView(Model):
 class PersonView(Model):
     id: str
     name: str
+    collection: CollectionId
     attributes: Attributes
     status: PersonStatus
     error: str | None
@@ -145,6 +152,7 @@ class Enrollment(BaseModel):
     photo: list[bytes] = Field(min_length=1, max_length=10,
                                description="one face each; repeat the field for several photos (at most 10)")
     attributes: str = optional('a JSON object of simple values, e.g. {"role": "student"} (optional)')
+    collection: str = optional("the collection the person is matched in (optional; `default` if left out)")
 
 
 class PersonPhotoUpload(BaseModel):
@@ -156,6 +164,7 @@ class PersonPhotoUpload(BaseModel):
 class Enrolling(Model):
     id: str
     status: PersonStatus
+    collection: CollectionId
     photos: int = Field(description="how many photos are being encoded")
     url: str
 
@@ -230,6 +239,7 @@ class Cover(Model):
 
 class ClusterView(Model):
     id: str
+    collection: CollectionId
     faces: int
     photos: int
     photo_ids: list[str] = Field(description="a few of its photos")
@@ -268,6 +278,71 @@ class Page(BaseModel):
 
     limit: int = optional("how many (1-100)", ge=1, le=100)
     cursor: str = optional("the `next` of the page before")
+
+
+class CollectionPage(Page):
+    """`?limit=`, `?cursor=` and `?collection=` of a list by collection."""
+
+    collection: str = optional("only this collection's (`default` if left out, for faces)")
+
+
+# -- collections -------------------------------------------------------------------------------------
+class NewCollection(BaseModel):
+    """The body of `POST /api/collections`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "7b", "name": "Class 7B", "attributes": {"school": "Hill School", "year": "2026"}}]})
+    id: str = Field(description="1 to 40 lower-case letters, digits, '-' or '_' (upper case is folded)")
+    name: str = Field(description="at most 100 characters")
+    attributes: Attributes | str | None = optional("an object, or its JSON text (optional)")
+
+
+class LinkView(Model):
+    id: str
+    label: str
+    created_at: Stamp
+    expires_at: Stamp | None
+
+
+class CollectionView(Model):
+    id: CollectionId
+    name: str
+    attributes: Attributes
+    status: Literal["active", "deleting"]
+    created_at: Stamp
+    links: list[LinkView] = Field(description="its upload links (their codes are shown only when made)")
+    url: str
+
+
+class CollectionsPage(Model):
+    collections: list[CollectionView]
+    next: Cursor
+
+
+class NewLink(BaseModel):
+    """The body of `POST /api/collections/<id>/links` (both optional)."""
+
+    label: str = optional("who it is for, e.g. \"Ms Patel\" (at most 100 characters)")
+    days: int = optional("it stops working after so many days (1-366; never, if left out)", ge=1, le=366)
+
+
+class LinkMade(Model):
+    id: str
+    code: str = Field(description="shown this once: the link is /u/<code>")
+    url: str = Field(description="/u/<code>: the page that uploads into the collection")
+    label: str
+    created_at: Stamp
+    expires_at: Stamp | None
+
+
+class LinkRevoked(Model):
+    id: str
+    status: Literal["revoked"]
+
+
+class CollectionDeleting(Model):
+    id: CollectionId
+    status: Literal["deleting"]
 
 
 # -- admin -----------------------------------------------------------------------------------------
@@ -328,6 +403,7 @@ class ExportNotification(Model):
 class ExportPhoto(Model):
     id: str
     status: PhotoStatus
+    collection: CollectionId
     error: str | None
     created_at: Stamp
     updated_at: Stamp
@@ -354,6 +430,7 @@ class ExportPersonPhoto(Model):
 class ExportPerson(Model):
     id: str
     name: str
+    collection: CollectionId
     status: PersonStatus
     error: str | None
     attributes: Attributes

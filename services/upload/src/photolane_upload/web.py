@@ -7,13 +7,20 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from photolane_common.domain import Person, owner_of
+from photolane_common.domain import DEFAULT_COLLECTION, Collection, Person, owner_of
 
 from . import sessions
 from .deps import current_deps
 from .faces import confirm_suggestion, photo_mark, reject_suggestion, unname_face
 from .guards import TooMany, count_correction, count_signin, count_upload
-from .handlers import QueueUnavailable, Upload, UploadsBlocked, accept_upload, gallery_items, photo_view
+from .handlers import (
+    QueueUnavailable,
+    Upload,
+    UploadsBlocked,
+    accept_upload,
+    gallery_items,
+    photo_view,
+)
 from .signin import LinkExpired, LinkInvalid, LinkUsed, open_link, request_link
 from .validation import InvalidUpload, normalize_email
 
@@ -28,12 +35,14 @@ def wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-def render_form(message: str | None = None, status: int = 200) -> Any:
+def render_form(message: str | None = None, status: int = 200, into: Collection | None = None,
+                link: str | None = None) -> Any:
+    """The upload page; ``into``: the collection an upload link (``link``) opens."""
     if wants_json() and request.method == "POST":
         return jsonify(error=message), status
     blocked = current_deps().switches.uploads_blocked()
     return render_template("index.html", error=message, blocked=blocked, viewer=sessions.viewer(),
-                           max_mb=current_deps().settings.max_upload_mb), status
+                           max_mb=current_deps().settings.max_upload_mb, into=into, link=link), status
 
 
 def sentence(message: str) -> str:
@@ -45,22 +54,38 @@ def index() -> Any:
     return render_form()
 
 
+@web.get("/u/<code>")
+def upload_link(code: str) -> Any:
+    """The upload page of an upload link: photos go into the link's collection."""
+    deps = current_deps()
+    collection_id = deps.upload_links.collection_of(code)
+    into = deps.collections.get(collection_id) if collection_id else None
+    if into is None or into.status != "active":
+        return render_template("message.html", title="This upload link does not work", status=404,
+                               message="It was revoked or has expired. Ask whoever gave it to you for a new one."), 404
+    return render_form(into=into, link=code)
+
+
 @web.post("/photos")
 def upload() -> Any:
+    deps = current_deps()
+    link = request.form.get("link") or None
+    shown = deps.upload_links.collection_of(link) if link else None  # for the form shown again
+    into = deps.collections.get(shown) if shown else None
     try:
         count_upload()
     except TooMany as exc:
-        response = render_form(sentence(exc.message), 429)
+        response = render_form(sentence(exc.message), 429, into, link)
         return *response, {"Retry-After": str(exc.retry_after)}
     file = request.files.get("file")
     if file is None or not file.filename:
-        return render_form("Choose a photo to upload.", 400)
+        return render_form("Choose a photo to upload.", 400, into, link)
     try:
         photo = accept_upload(
-            Upload(file.read(), file.filename, request.form.get("email"), request.form.get("phone")), current_deps()
+            Upload(file.read(), file.filename, request.form.get("email"), request.form.get("phone"), link=link), deps
         )
     except InvalidUpload as exc:
-        return render_form(sentence(exc.message), exc.status)
+        return render_form(sentence(exc.message), exc.status, into, link)
     except UploadsBlocked:
         return render_form("Uploads are blocked for now; try again later.", 503)
     except QueueUnavailable:
@@ -80,7 +105,9 @@ def photo_page(photo_id: str) -> Any:
     if photo is None:
         abort(404)
     reveal = sessions.is_admin(deps.settings) or sessions.owns(photo.id, photo.email)
-    return render_template("photo.html", photo=photo_view(photo, deps, reveal_contacts=reveal), correcting=reveal)
+    into = deps.collections.get(photo.collection) if photo.collection != DEFAULT_COLLECTION else None
+    return render_template("photo.html", photo=photo_view(photo, deps, reveal_contacts=reveal), correcting=reveal,
+                           into=into)
 
 
 # What the photo's owner (its uploader's session, the signed-in owner of its email) and the admin may
