@@ -15,7 +15,7 @@ from aws_cdk import App, Environment
 
 from photolane.standin import STANDIN_ENV, StandInClient
 from photolane.testing import wait_for
-from photolane_common.models import FaceModel, PhotoModel
+from photolane_common.models import FaceModel, PersonModel, PhotoModel
 from photolane_common.resources import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT
 from photolane_deploy.app import FEATURE_FLAGS
 from photolane_deploy.stack import DataStack
@@ -66,9 +66,13 @@ def test_tables_exist_with_the_models_keys(deployed: dict[str, Any]) -> None:
     assert photos["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert {i["IndexName"] for i in photos["GlobalSecondaryIndexes"]} == {
         PhotoModel.owner_index.Meta.index_name, PhotoModel.unknown_index.Meta.index_name,
-        PhotoModel.pending_index.Meta.index_name, PhotoModel.uncertain_index.Meta.index_name}
+        PhotoModel.pending_index.Meta.index_name, PhotoModel.uncertain_index.Meta.index_name,
+        PhotoModel.collection_index.Meta.index_name}
     assert photos["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    for output in ("PeopleTable", "SettingsTable", "FacesTable"):
+    people = dynamodb.describe_table(TableName=deployed["outputs"]["PeopleTable"])["Table"]
+    assert {i["IndexName"] for i in people["GlobalSecondaryIndexes"]} == {
+        PersonModel.name_index.Meta.index_name, PersonModel.collection_index.Meta.index_name}
+    for output in ("PeopleTable", "SettingsTable", "FacesTable", "CollectionsTable"):
         assert dynamodb.describe_table(TableName=deployed["outputs"][output])["Table"]["TableStatus"] == "ACTIVE"
     faces = dynamodb.describe_table(TableName=deployed["outputs"]["FacesTable"])["Table"]
     assert faces["KeySchema"] == [{"AttributeName": FaceModel.group.attr_name, "KeyType": "HASH"},
