@@ -58,7 +58,8 @@ class UploadLinks:
             return None
         if item.expires_at is not None and item.expires_at <= time.time():
             return None  # expired: the table's TTL takes it away within a day or two
-        return str((item.value or {}).get("collection")) or None
+        collection = (item.value or {}).get("collection")
+        return collection if isinstance(collection, str) and collection else None
 
     def revoke(self, collection_id: str, link_id: str) -> bool:
         """The link stops working at once, then leaves the collection's list; False when it is not one of
