@@ -164,16 +164,17 @@ class PhotolaneStack(Stack):
         # a deleted collection's photos and people erased
         data.grant_objects(role, ["s3:DeleteObject"], [ORIGINALS, FLIPPED, THUMBS, RESULTS, FACES, PEOPLE])
         data.grant_objects(role, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [INDEX])  # face index snapshots
-        dynamodb = {  # photos: records of drop-ins, status, faces; people: the known encodings (a Scan: the
-            # first load of the people index, before any snapshot)
+        dynamodb = {  # photos: records of drop-ins, status, faces; people: the known encodings (Scan and
+            # UpdateItem: the first load of the default collection marks the people from before collections)
             # DeleteItem: a deleted collection's photos, people, feeds and upload links; a merge
             data.photos_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"],
-            data.people_table: ["GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan"],
+            data.people_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Scan"],
             data.settings_table: ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchGetItem",
                                   "BatchWriteItem"],  # change feeds
             data.collections_table: ["GetItem", "DeleteItem"],  # a collection being deleted, erased last
-            # each face under its group; each cluster's summary (a conditional put or delete: its count)
-            data.faces_table: ["GetItem", "PutItem", "DeleteItem", "BatchWriteItem", "Query"],
+            # each face under its group; each cluster's summary (read in batches; a conditional put or
+            # delete: its count)
+            data.faces_table: ["GetItem", "BatchGetItem", "PutItem", "DeleteItem", "BatchWriteItem", "Query"],
         }
         for table, actions in dynamodb.items():
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],

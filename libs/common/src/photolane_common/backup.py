@@ -46,6 +46,8 @@ from botocore.exceptions import (
 )
 
 from . import aws
+from .collection import people_pool
+from .domain import DEFAULT_COLLECTION
 from .settings import CommonSettings
 
 FORMAT = "photolane-backup"
@@ -385,6 +387,7 @@ def restore(settings: CommonSettings, folder: Path, progress: Progress | None = 
             path = folder / "tables" / f"{role}.jsonl"
             lines = path.read_text().splitlines() if path.exists() else []  # a later role, an older backup
             items = [parse_item(line) for line in lines if line.strip()]
+            items = [_pooled(item) for item in items] if role == "people" else items
             _put_items(dynamodb, name, items, f"tables/{role}", progress)
             result.items[role] = len(items)
             if prune:
@@ -409,6 +412,15 @@ def restore(settings: CommonSettings, folder: Path, progress: Progress | None = 
                     s3.delete_object(Bucket=settings.bucket, Key=key)
                     result.deleted_objects += 1
     return result
+
+
+def _pooled(person: dict[str, Any]) -> dict[str, Any]:
+    """A person of a backup made before every person carried its pool (people.py) gets it: the
+    deployment may read its default collection by the index already."""
+    if "pool" in person:
+        return person
+    collection = person.get("collection", {}).get("S") or DEFAULT_COLLECTION
+    return {**person, "pool": {"S": people_pool(collection, person["id"]["S"])}}
 
 
 def _put_items(dynamodb: Any, table: str, items: list[dict[str, Any]], stage: str, progress: Progress | None) -> None:

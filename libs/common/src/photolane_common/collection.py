@@ -84,14 +84,20 @@ def _marked(collection: str, shard_: str) -> str:
     return shard_ if collection == DEFAULT_COLLECTION else f"{collection}#{shard_}"
 
 
-def people_pool(collection: str, person_id: str) -> str | None:
-    """What a person (or a photo) outside the default collection carries in the people-by-collection
-    (photos-by-collection) index."""
-    return None if collection == DEFAULT_COLLECTION else _marked(collection, shard(person_id))
+def people_pool(collection: str, person_id: str) -> str:
+    """What a person carries in the people-by-collection index: "<collection>#<shard>", the default
+    collection's people too (the people of before collections are marked on the first load: people.py)."""
+    return f"{collection}#{shard(person_id)}"
 
 
 def people_pools(collection: str) -> list[str]:
-    return [_marked(collection, str(n)) for n in range(SHARDS)]
+    return [f"{collection}#{n}" for n in range(SHARDS)]
+
+
+def photo_pool(collection: str, photo_id: str) -> str | None:
+    """What a photo outside the default collection carries in the photos-by-collection index (the
+    default collection's photos carry none: they are never listed or erased as a collection)."""
+    return None if collection == DEFAULT_COLLECTION else people_pool(collection, photo_id)
 
 
 def _to_collection(item: CollectionModel) -> Collection:

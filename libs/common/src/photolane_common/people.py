@@ -11,7 +11,7 @@ from .collection import people_feed, people_pool, people_pools
 from .cursors import BadCursor, decode_cursor, encode_cursor
 from .domain import DEFAULT_COLLECTION, ENROLLING, FAILED, Person, PersonPhoto, person_status
 from .feed import ChangeFeed
-from .models import PersonModel, PersonPhotoAttribute
+from .models import PersonModel, PersonPhotoAttribute, SettingModel
 from .optimistic import changed
 
 # The default collection's people's change feed (feed.py); its counter is the people version the
@@ -19,6 +19,9 @@ from .optimistic import changed
 # of renames anywhere); a collection's own feed (collection.people_feed) drives its index.
 PEOPLE_FEED = people_feed(DEFAULT_COLLECTION)
 BATCH = 100  # BatchGetItem's limit
+# Set once every person of the default collection carries its pool (people.py's first load, or a new
+# table): from then on the default collection is read by its index, like any other, never by a scan.
+POOLED = "people_pooled"
 
 
 def _to_person(item: PersonModel) -> Person:
@@ -31,6 +34,21 @@ def _to_person(item: PersonModel) -> Person:
 class PeopleStore:
     def __init__(self) -> None:
         self.feed = ChangeFeed(PEOPLE_FEED)
+        self._pooled = False  # once seen set, the marker stays set
+
+    def pooled(self) -> bool:
+        """Whether every default person carries its pool (people from before collections carried none)."""
+        if not self._pooled:
+            try:
+                self._pooled = bool(SettingModel.get(POOLED, consistent_read=True).value)
+            except DoesNotExist:
+                pass
+        return self._pooled
+
+    def mark_pooled(self) -> None:
+        """Every default person carries its pool (a new table; or the marking scan got to its end)."""
+        SettingModel(POOLED, value=True).save()
+        self._pooled = True
 
     def create(self, person_id: str, name: str, attributes: dict[str, object],
                photo_keys: str | Sequence[str], collection: str = DEFAULT_COLLECTION) -> Person:
@@ -66,11 +84,11 @@ class PeopleStore:
         return people, encode_cursor(items.last_evaluated_key) if len(people) == limit else None
 
     def page_of(self, collection: str, limit: int, cursor: str | None = None) -> tuple[list[Person], str | None]:
-        """Up to ``limit`` people of one collection, and the next page's cursor or None (raises BadCursor):
-        the default collection by a filtered scan, any other shard by shard of its index."""
+        """Up to ``limit`` people of one collection, and the next page's cursor or None (raises BadCursor),
+        shard by shard of its index (the default collection by a filtered scan until its people are pooled)."""
         start = decode_cursor(cursor)
-        if collection == DEFAULT_COLLECTION:
-            items = PersonModel.scan(filter_condition=PersonModel.pool.does_not_exist(), limit=limit,
+        if collection == DEFAULT_COLLECTION and not self.pooled():
+            items = PersonModel.scan(filter_condition=PersonModel.collection.does_not_exist(), limit=limit,
                                      page_size=limit, last_evaluated_key=start)
             people = [_to_person(item) for item in items]
             return people, encode_cursor(items.last_evaluated_key) if len(people) == limit else None
@@ -101,17 +119,32 @@ class PeopleStore:
         return (_to_person(item) for item in PersonModel.scan())
 
     def every_of(self, collection: str) -> Iterator[Person]:
-        """Every person of a collection, in no order (a processor's first load of its index): the
-        default collection by a scan (its people from before collections carry no mark), any other by
-        the shards of the people-by-collection index and batch reads."""
-        if collection == DEFAULT_COLLECTION:
-            scan = PersonModel.scan(filter_condition=PersonModel.pool.does_not_exist())
-            yield from (_to_person(item) for item in scan)
+        """Every person of a collection, in no order (a processor's first load of its index), by the
+        shards of the people-by-collection index and batch reads. The default collection's people from
+        before collections carry no pool: the first such load reads them by a scan and marks them, once."""
+        if collection == DEFAULT_COLLECTION and not self.pooled():
+            yield from self._mark_default_people()
             return
         for pool in people_pools(collection):
             ids = [item.id for item in PersonModel.collection_index.query(pool)]
             for start in range(0, len(ids), BATCH):
                 yield from self.many(ids[start:start + BATCH]).values()
+
+    def _mark_default_people(self) -> Iterator[Person]:
+        """The default collection's people by a scan, each without a pool given one (idempotent: a load
+        killed half-way leaves the marker unset, and the next load marks the rest)."""
+        for item in PersonModel.scan(filter_condition=PersonModel.collection.does_not_exist()):
+            if item.pool is None:
+                pool = people_pool(DEFAULT_COLLECTION, item.id)
+                try:
+                    PersonModel(item.id).update(actions=[PersonModel.pool.set(pool)],
+                                                condition=PersonModel.id.exists(), add_version_condition=False)
+                except Exception as exc:  # noqa: BLE001 - pynamodb's UpdateError: deleted meanwhile
+                    if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                        raise
+                    continue
+            yield _to_person(item)
+        self.mark_pooled()
 
     def add_photo(self, person_id: str, photo_key: str) -> Person | None:
         return self._change(person_id, lambda photos: [*photos, PersonPhoto(photo_key, ENROLLING)])

@@ -7,12 +7,12 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
-from .collection import people_pool, people_pools, unknown_feed, unknown_listing, unknown_mark, unknown_marks
+from .collection import people_pools, photo_pool, unknown_feed, unknown_listing, unknown_mark, unknown_marks
 from .cursors import BadCursor, decode_cursor, encode_cursor
 from .domain import (
     DEFAULT_COLLECTION,
@@ -72,22 +72,33 @@ class ClusterSummary:
     collection: str = DEFAULT_COLLECTION
 
 
-def _count_again(cluster: str, collection: str = DEFAULT_COLLECTION, attempts: int = 30) -> None:
+_UNREAD = object()  # a summary not read beforehand
+
+
+def _count_again(cluster: str, collection: str = DEFAULT_COLLECTION, attempts: int = 30,
+                 read: FaceModel | None | object = _UNREAD, gone: frozenset[str] = frozenset()) -> None:
     """Write a cluster's summary from its entries, or delete it when there are none.
 
     Two processors counting one cluster at once must not leave the older count last: each count reads
     the summary's ``counted`` number first and writes only if it is unchanged, else counts again. The
     write that lands last then began after every entry its writer made, and no other write came
-    between its read and its write, so it saw every entry made before it."""
+    between its read and its write, so it saw every entry made before it.
+
+    ``read``: the summary as read just before (a batch read), used by the first attempt. ``gone``: the
+    faces just taken out of the cluster; a summary of one face that is one of them is deleted without
+    reading the entries (another face filed meanwhile would have changed ``counted``: counted again)."""
     key = f"{SUMMARY}{cluster}"
     for attempt in range(attempts):
-        try:
-            current = FaceModel.get(key, "-", consistent_read=True)
-        except DoesNotExist:
-            current = None
+        if attempt > 0 or read is _UNREAD:
+            try:
+                read = FaceModel.get(key, "-", consistent_read=True)
+            except DoesNotExist:
+                read = None
+        current = read if isinstance(read, FaceModel) else None
         counted = int(current.counted or 0) if current is not None else None
         unchanged = FaceModel.counted.does_not_exist() if counted is None else FaceModel.counted == counted
-        entries = list(FaceModel.query(f"{CLUSTER}{cluster}", consistent_read=True))
+        emptied = current is not None and int(current.size or 0) == 1 and current.cover in gone
+        entries = [] if emptied else list(FaceModel.query(f"{CLUSTER}{cluster}", consistent_read=True))
         try:
             if not entries:
                 if current is not None:
@@ -231,7 +242,7 @@ class PhotoStore:
             height=photo.height,
             pending=pending_shard(photo.id),  # until processed and notified: the reconciler's index
             collection=None if photo.collection == DEFAULT_COLLECTION else photo.collection,
-            pool=people_pool(photo.collection, photo.id),
+            pool=photo_pool(photo.collection, photo.id),
         )
         item.save(condition=PhotoModel.id.does_not_exist())
 
@@ -350,6 +361,7 @@ class PhotoStore:
         summaries of the clusters that changed."""
         now = _now()
         touched: dict[str, str] = {}  # cluster → its collection
+        gone: dict[str, set[str]] = {}  # cluster → the faces taken out of it
         with FaceModel.batch_write() as batch:
             for photo, before in changes:
                 for index, face in enumerate(photo.faces):
@@ -359,21 +371,32 @@ class PhotoStore:
                         continue  # filed already
                     if old and old != new:
                         batch.delete(FaceModel(old, f"{photo.id}#{index}"))
+                        gone.setdefault(old.removeprefix(CLUSTER), set()).add(f"{photo.id}#{index}")
                     if new:
                         batch.save(FaceModel(new, f"{photo.id}#{index}", photo_id=photo.id, created_at=now,
                                              crop=face.crop))
                     touched |= {g.removeprefix(CLUSTER): photo.collection
                                 for g in (old, new) if g and g.startswith(CLUSTER)}
         for collection in set(touched.values()):
-            self.summarize([c for c, of in touched.items() if of == collection], collection)
+            self.summarize([c for c, of in touched.items() if of == collection], collection, gone)
 
     # -- clusters of unknown faces: each one's summary, the listing largest first -----------------
-    def summarize(self, clusters: Iterable[str], collection: str = DEFAULT_COLLECTION) -> None:
+    def summarize(self, clusters: Iterable[str], collection: str = DEFAULT_COLLECTION,
+                  gone: dict[str, set[str]] | None = None) -> None:
         """Count each cluster's faces and photos again from its entries (idempotent) and write its
-        summary (listed under its collection), or delete it when the cluster is empty."""
+        summary (listed under its collection), or delete it when the cluster is empty. ``gone``: the
+        faces just taken out of each cluster (an emptied one is deleted without reading its entries)."""
         clusters = sorted(set(clusters))
-        with ThreadPoolExecutor(min(8, len(clusters))) as pool:  # three requests each: waiting is most of it
-            list(pool.map(lambda cluster: _count_again(cluster, collection), clusters))
+        if not clusters:
+            return
+        read: dict[str, FaceModel] = {}
+        for start in range(0, len(clusters), 100):  # the summaries in batch reads, not one read each
+            keys = [(f"{SUMMARY}{c}", "-") for c in clusters[start:start + 100]]
+            read |= {item.group.removeprefix(SUMMARY): item for item in FaceModel.batch_get(keys, consistent_read=True)}
+        gone = gone or {}
+        with ThreadPoolExecutor(min(8, len(clusters))) as pool:  # a request or two each: waiting is most of it
+            list(pool.map(lambda c: _count_again(c, collection, read=read.get(c), gone=frozenset(gone.get(c, ()))),
+                          clusters))
 
     def unknown_people(self, limit: int, cursor: str | None = None,
                        collection: str = DEFAULT_COLLECTION) -> tuple[list[ClusterSummary], str | None]:
@@ -410,8 +433,9 @@ class PhotoStore:
         """Read, change and write a photo's faces, again if another writer came in between.
 
         ``change`` returns the new faces, or None to leave the photo as it is. ``first``: the photo as
-        just read (a batch read), tried before reading it again. Returns the photo as written, or None
-        when nothing changed.
+        just read (a batch read), tried before reading it again. Returns the photo as written (its faces
+        and revision; what no face change touches, e.g. deliveries, as read), or None when nothing
+        changed.
         """
         for attempt in range(attempts):
             photo = first if attempt == 0 and first is not None else self.get(photo_id)
@@ -420,13 +444,13 @@ class PhotoStore:
             faces = change(photo)
             if faces is None:
                 return None
-            rev = PhotoModel.revision
+            rev, now = PhotoModel.revision, _now()
             seen = rev.does_not_exist() if photo.revision is None else rev == photo.revision
+            revision = (photo.revision or 0) + 1
             actions = [*_face_actions(photo_id, faces, photo.collection),
-                       PhotoModel.revision.set((photo.revision or 0) + 1), PhotoModel.updated_at.set(_now())]
-            item = PhotoModel(photo_id)
-            if self._update_item(item, actions, seen):
-                return _to_photo(item)  # the item as written (the update returns it)
+                       PhotoModel.revision.set(revision), PhotoModel.updated_at.set(now)]
+            if self._update_quietly(photo_id, actions, seen):
+                return replace(photo, faces=faces, revision=revision, updated_at=now)
         raise RuntimeError(f"photo {photo_id} kept changing under {attempts} attempts")
 
     def mark_failed(self, photo_id: str, error: str) -> bool:
@@ -490,6 +514,18 @@ class PhotoStore:
 
     def _update(self, photo_id: str, actions: list, condition: object | None = None) -> bool:
         return self._update_item(PhotoModel(photo_id), actions, condition)
+
+    def _update_quietly(self, photo_id: str, actions: list, condition: object) -> bool:
+        """An update that returns nothing (the caller knows what it wrote: a re-match writes a hundred
+        photos, and each one sent back in full is time on both sides)."""
+        try:
+            PhotoModel._get_connection().update_item(photo_id, actions=actions,
+                                                      condition=PhotoModel.id.exists() & condition)
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
 
     def _update_item(self, item: PhotoModel, actions: list, condition: object | None = None) -> bool:
         exists = PhotoModel.id.exists()

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import aws, logs
-from .models import ALL_MODELS, bind_models
+from .models import ALL_MODELS, PersonModel, bind_models
+from .people import PeopleStore
 from .settings import CommonSettings
 
 log = logging.getLogger("photolane.resources")
@@ -104,11 +105,15 @@ def _ensure_queue(sqs: Any, name: str, visibility_timeout: int) -> str:
 def _ensure_tables(settings: CommonSettings) -> None:
     bind_models(settings)
     dynamodb = aws.client("dynamodb", settings)
+    created = set()
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+            created.add(model)
         else:
             _add_missing_indexes(dynamodb, model)
+    if PersonModel in created:  # nobody from before collections to mark: the default one is read by its index
+        PeopleStore().mark_pooled()
     _expire_settings(aws.client("dynamodb", settings), settings.settings_table)
 
 

@@ -38,6 +38,7 @@ def _fill(settings: CommonSettings) -> None:
         })
     dynamodb.put_item(TableName=names["people"], Item={
         "id": {"S": "p1"}, "name": {"S": "Barack Obama"}, "version": {"N": "3"},
+        "pool": {"S": "default#3"},  # its shard
         "photos": {"L": [{"M": {"key": {"S": "people/p1.jpg"}, "encoding": {"B": b"\x00\xff"}}}]},
         "blobs": {"BS": [b"\x01", b"\x02"]}, "nums": {"NS": ["1", "2.5"]},
     })
@@ -103,7 +104,8 @@ def test_backup_wipe_restore_gives_the_same_items_and_objects(stack: Stack, tmp_
 
     manifest = backup(settings, tmp_path / "backup")
     assert manifest["format"] == "photolane-backup" and manifest["version"] == 1
-    assert manifest["counts"]["tables"] == {"photos": 30, "people": 1, "settings": 1, "faces": 2, "collections": 1}
+    # settings: a switch and the marker that every person carries their pool (people.py)
+    assert manifest["counts"]["tables"] == {"photos": 30, "people": 1, "settings": 2, "faces": 2, "collections": 1}
     assert manifest["counts"]["objects"] == len(KEYS)
     assert (tmp_path / "backup" / "objects" / "originals" / "a.jpg").read_bytes() == b"originals/a.jpg" * 1
     lines = (tmp_path / "backup" / "tables" / "photos.jsonl").read_text().splitlines()
@@ -117,7 +119,7 @@ def test_backup_wipe_restore_gives_the_same_items_and_objects(stack: Stack, tmp_
     first = restore(settings, tmp_path / "backup")
     assert _state(settings) == before
     assert first.objects_written == len(KEYS)
-    assert first.items == {"photos": 30, "people": 1, "settings": 1, "faces": 2, "collections": 1}
+    assert first.items == {"photos": 30, "people": 1, "settings": 2, "faces": 2, "collections": 1}
     assert _objects_created_events(stack) == []  # restored drop-ins (incoming/) are not processed again
     config = aws.client("s3", settings).get_bucket_notification_configuration(Bucket=settings.bucket)
     assert config["QueueConfigurations"][0]["Filter"]["Key"]["FilterRules"][0]["Value"] == "incoming/"
@@ -171,6 +173,12 @@ def _as_made_before(folder: Path, *roles: str) -> None:
         (folder / "tables" / f"{role}.jsonl").unlink()
         del manifest["counts"]["tables"][role]
         del manifest["source"]["tables"][role]
+    if "collections" in roles:  # and people carried no pool then
+        people = folder / "tables" / "people.jsonl"
+        lines = [json.loads(line) for line in people.read_text().splitlines()]
+        for line in lines:
+            line["Item"].pop("pool", None)
+        people.write_text("".join(json.dumps(line) + "\n" for line in lines))
     tables = {role: (folder / "tables" / f"{role}.jsonl").read_text().splitlines()
               for role in manifest["counts"]["tables"]}
     objects = [json.loads(line) for line in (folder / "objects.jsonl").read_text().splitlines()]
@@ -188,7 +196,7 @@ def test_a_backup_made_before_the_faces_table_restores_with_no_faces(stack: Stac
 
     _wipe(settings)
     done = restore(settings, tmp_path / "old")
-    assert done.items == {"photos": 30, "people": 1, "settings": 1, "faces": 0, "collections": 0}
+    assert done.items == {"photos": 30, "people": 1, "settings": 2, "faces": 0, "collections": 0}
     assert _state(settings) == {**before, "tables": {**before["tables"], **empty}}
 
     _fill(settings)  # faces there now: left alone, unless pruned (the backup has none)
@@ -204,7 +212,8 @@ def test_a_backup_made_before_the_faces_table_restores_with_no_faces(stack: Stac
     restored = keeper.restore()
     assert restored is not None and restored.items["faces"] == 0
     assert _state(settings)["tables"] == {**before["tables"], **empty}
-    assert keeper.snapshot() is False  # the same data as the old snapshot's: not written again
+    assert keeper.snapshot() is True  # its people gained their pool (restore): once
+    assert keeper.snapshot() is False  # the same data as the last snapshot's: not written again
 
 
 def test_a_new_backup_without_its_faces_file_is_incomplete(stack: Stack, tmp_path: Path) -> None:
@@ -223,7 +232,7 @@ def test_the_command_line_backs_up_and_restores_with_progress(stack: Stack, tmp_
     runner = CliRunner()
     out = runner.invoke(cli, ["backup", str(tmp_path / "b")])
     assert out.exit_code == 0, out.output
-    assert "backed up 30 photos, 1 people, 1 settings, 2 faces" in out.stdout
+    assert "backed up 30 photos, 1 people, 2 settings, 2 faces" in out.stdout
     assert "objects: 9/9" in out.stderr and "tables/photos: 30" in out.stderr
     _wipe(settings)
     out = runner.invoke(cli, ["restore", str(tmp_path / "b")])
@@ -310,6 +319,7 @@ def test_a_backup_made_before_collections_restores_everything_into_the_default_c
     _as_made_before(tmp_path / "old", "collections")
     _wipe(settings)
     assert restore(settings, tmp_path / "old").items["collections"] == 0
+    assert PeopleStore().pooled()  # this deployment reads its default people by the index: restore pooled ada
     assert "ada" in [p.id for p in PeopleStore().every_of(DEFAULT_COLLECTION)]
     assert PeopleStore().get("ada").collection == PhotoStore().get("kept").collection == DEFAULT_COLLECTION
     assert CollectionStore().get(DEFAULT_COLLECTION).name == "Default" and CollectionStore().get("7b") is None

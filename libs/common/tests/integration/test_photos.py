@@ -10,7 +10,8 @@ import pytest
 
 from photolane.testing import Stack
 from photolane_common.domain import FAILED, PROCESSED, PROCESSING, QUEUED, Face, Photo, ProcessedImage
-from photolane_common.photos import BadCursor, PhotoStore
+from photolane_common.models import FaceModel
+from photolane_common.photos import CLUSTER, SUMMARY, BadCursor, PhotoStore, _count_again
 
 
 def _new_photo(store: PhotoStore, **fields: object) -> Photo:
@@ -152,3 +153,16 @@ def test_a_cluster_emptied_leaves_the_listing(stack: Stack) -> None:
     store.file_faces((Photo(**{**photo.__dict__, "faces": named}), photo.faces))
     assert store.cluster("gone") is None
     assert "gone" not in {s.cluster for s in store.unknown_people(100)[0]}
+
+
+def test_an_emptied_cluster_joined_meanwhile_is_counted_again_not_deleted(stack: Stack) -> None:
+    """The summary of one face, read in a batch before that face left: a face filed in the cluster in
+    between changed its count, so the shortcut's delete is refused and the cluster counted again."""
+    store = PhotoStore()
+    first = _in_clusters(store, "joined")
+    stale = FaceModel.get(f"{SUMMARY}joined", "-", consistent_read=True)
+    FaceModel(f"{CLUSTER}joined", f"{first.id}#0").delete()  # the face taken out…
+    second = _in_clusters(store, "joined")  # …and another one filed before the count
+    _count_again("joined", read=stale, gone=frozenset({f"{first.id}#0"}))
+    summary = store.cluster("joined")
+    assert summary is not None and summary.faces == 1 and summary.sample == (second.id,)

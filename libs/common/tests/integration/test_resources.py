@@ -4,10 +4,10 @@ import json
 
 from photolane.testing import Stack
 from photolane_common import aws
-from photolane_common.collection import CollectionStore
+from photolane_common.collection import CollectionStore, shard
 from photolane_common.domain import DEFAULT_COLLECTION
 from photolane_common.models import CollectionModel, FaceModel, PersonModel, PhotoModel, SettingModel
-from photolane_common.people import PeopleStore
+from photolane_common.people import POOLED, PeopleStore
 from photolane_common.resources import ensure_resources
 from photolane_common.settings import CommonSettings
 
@@ -79,11 +79,39 @@ def test_a_store_kept_from_before_collections_has_everything_in_the_default_one_
     dynamodb.put_item(TableName=people, Item={  # a person as that version wrote them: no collection
         "id": {"S": "ada"}, "name": {"S": "Ada"}, "status": {"S": "enrolled"},
         "created_at": {"S": "2026-01-01T00:00:00.000000+0000"}})
+    SettingModel(POOLED).delete()  # nor did it mark its people pooled
     ensure_resources(settings)
     indexes = dynamodb.describe_table(TableName=people)["Table"].get("GlobalSecondaryIndexes") or []
     assert {i["IndexName"] for i in indexes} == {"people-by-name", "people-by-collection"}
+    assert not PeopleStore().pooled()
     assert CollectionStore().create("7b", "Class 7B", {}) is not None  # the collections table is there
     PeopleStore().create("bo", "Bo", {}, "people/bo/1.jpg", "7b")
     assert [p.id for p in PeopleStore().every_of(DEFAULT_COLLECTION)] == ["ada"]
     assert [p.id for p in PeopleStore().every_of("7b")] == ["bo"]
     assert PeopleStore().page_of("7b", 10)[0][0].collection == "7b"
+    # That first load of the default collection marked ada: from now on it is read by its index
+    assert PersonModel.get("ada").pool == f"{DEFAULT_COLLECTION}#{shard('ada')}" and PeopleStore().pooled()
+    assert [p.id for p in PeopleStore().every_of(DEFAULT_COLLECTION)] == ["ada"]
+    assert [p.id for p in PeopleStore().page_of(DEFAULT_COLLECTION, 10)[0]] == ["ada"]
+
+
+def test_marking_the_default_collections_people_finishes_after_a_load_stopped_half_way(stack: Stack) -> None:
+    """A processor killed while its first load of the default collection marks people from before
+    collections: the marker stays unset, and the next load marks the rest."""
+    dynamodb = aws.client("dynamodb", CommonSettings())
+    for person_id in ("ada", "bo", "cy"):  # as the version before wrote them: no pool
+        dynamodb.put_item(TableName=PersonModel.Meta.table_name, Item={
+            "id": {"S": person_id}, "name": {"S": person_id}, "status": {"S": "enrolled"},
+            "created_at": {"S": "2026-01-01T00:00:00.000000+0000"}})
+    SettingModel(POOLED).delete()
+    loading = PeopleStore().every_of(DEFAULT_COLLECTION)
+    next(loading)
+    loading.close()  # killed after its first person
+    assert not PeopleStore().pooled()
+    assert sum(PersonModel.get(p).pool is not None for p in ("ada", "bo", "cy")) == 1
+    assert sorted(p.id for p in PeopleStore().every_of(DEFAULT_COLLECTION)) == ["ada", "bo", "cy"]
+    assert PeopleStore().pooled() and all(PersonModel.get(p).pool for p in ("ada", "bo", "cy"))
+
+
+def test_a_new_people_table_needs_no_marking(stack: Stack) -> None:
+    assert PeopleStore().pooled()  # made by ensure_resources: the default collection is read by its index

@@ -7,7 +7,7 @@ import mimetypes
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -17,7 +17,7 @@ from pynamodb.exceptions import PutError
 
 from photolane_common.aws import BlobStore, MessageQueue, MissingObject, MissingQueue
 from photolane_common.collection import CollectionStore
-from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, QUEUED, Face, Photo, ProcessedImage
+from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, QUEUED, Face, Person, Photo, ProcessedImage
 from photolane_common.logs import photo_context
 from photolane_common.messages import (
     ClusterNamed,
@@ -58,6 +58,7 @@ from .policy import Candidate, Verdict, template
 from .settings import ProcessorSettings
 
 log = logging.getLogger("photolane.processor")
+RENAME_BATCH = 25  # photos read and decided at once while the batch before is written
 
 
 @dataclass
@@ -399,9 +400,12 @@ def _rename(photo_ids: list[str], collection: str, deps: ProcessorDeps, forgetti
             return None
         return _clustered(photo, tuple(faces), deps, only=unnamed, refresh=False)
 
-    def rewrite(photo: Photo, planned: tuple[Face, ...] | None) -> tuple[Photo, tuple[Face, ...]] | None:
+    def rewrite(photo: Photo, planned: tuple[Face, ...],
+                people: dict[str, Person]) -> tuple[Photo, tuple[Face, ...]] | None:
         with photo_context(photo.id):
             written = deps.photos.change_faces(photo.id, lambda p: planned if p is photo else renamed(p), first=photo)
+            if written is not None:
+                _write_csv(written, people, deps)
         return (written, photo.faces) if written is not None else None
 
     if not photo_ids:
@@ -409,15 +413,23 @@ def _rename(photo_ids: list[str], collection: str, deps: ProcessorDeps, forgetti
     deps.indexes.unknown(collection).refresh()  # once: un-named faces join the clusters of the faces known now
     changed: list[tuple[Photo, tuple[Face, ...]]] = []
     unchanged: list[Photo] = []
-    with ThreadPoolExecutor(4) as pool:  # one conditional write a photo: waiting on them in turn is most of it
-        for start in range(0, len(photo_ids), 100):
-            batch = list(deps.photos.many(photo_ids[start:start + 100]).values())
+    writes: list[tuple[Photo, Future[tuple[Photo, tuple[Face, ...]] | None]]] = []
+    # A batch's writes (a conditional write and a CSV a photo) go on while the next batch is read and
+    # decided: waiting on requests in turn, or on reads then writes, is most of a re-match's time.
+    with ThreadPoolExecutor(4) as pool:
+        for start in range(0, len(photo_ids), RENAME_BATCH):
+            batch = list(deps.photos.many(photo_ids[start:start + RENAME_BATCH]).values())
             plans = [renamed(photo) for photo in batch]
             _file_first(batch, plans, deps)
-            for photo, done in zip(batch, pool.map(rewrite, batch, plans), strict=True):
-                changed += [done] if done is not None else []
-                unchanged += [photo] if done is None else []
-    _written(changed, deps)
+            people = deps.people.many(f.person_id for plan in plans for f in plan or () if f.person_id)
+            writes += [(photo, pool.submit(rewrite, photo, plan, people))
+                       for photo, plan in zip(batch, plans, strict=True) if plan is not None]
+            unchanged += [photo for photo, plan in zip(batch, plans, strict=True) if plan is None]
+        for photo, write in writes:
+            done = write.result()
+            changed += [done] if done is not None else []
+            unchanged += [photo] if done is None else []
+    _written(changed, deps, csv=False)
     if heal and unchanged:
         deps.photos.file_faces(*((photo, ()) for photo in unchanged))
         deps.photos.announce_unknown_of(unchanged)
@@ -448,6 +460,15 @@ def decided(face: Face, verdict: Verdict) -> Face:
                    cluster=face.cluster if face.person_id is None else None,
                    suggestion=suggested.person_id if suggested else None,
                    suggestion_distance=suggested.distance if suggested else None)
+
+
+def _write_csv(photo: Photo, people: dict[str, Person], deps: ProcessorDeps) -> None:
+    """The photo's results CSV again, with the names of the people in it (those not given read here)."""
+    if not photo.results_key:
+        return
+    missing = {f.person_id for f in photo.faces if f.person_id and f.person_id not in people}
+    named = {**people, **deps.people.many(missing)} if missing else people
+    deps.blobs.put(photo.results_key, results_csv(photo.faces, named, photo.collection), "text/csv")
 
 
 def _written(changed: list[tuple[Photo, tuple[Face, ...]]], deps: ProcessorDeps, csv: bool = True) -> None:

@@ -122,7 +122,7 @@ def uploads() -> Any:
 @admin.get("/export")
 @admin_page_required
 def export() -> Any:
-    return export_response(request.args.get("format", "json"))
+    return export_response(request.args.get("format", "json"), request.args.get("collection"))
 
 
 @admin.post("/people")

@@ -148,22 +148,32 @@ def get_uploads() -> Any:
 @api.get("/api/admin/export")
 @described("Every person and photo record, streamed (JSON or CSV)", tags=("admin",), admin=True,
            query=S.ExportFormat,
-           responses={200: {"application/json": S.Export, "text/csv": {"type": "string"}}, 400: S.Error})
+           responses={200: {"application/json": S.Export, "text/csv": {"type": "string"}},
+                      400: (S.Error, "a bad format or collection id"), 404: (S.Error, "no such collection")})
 @admin_required
 def export() -> Any:
-    """Every photo and person record, streamed; ``?format=csv`` for CSV (JSON by default)."""
-    return export_response(request.args.get("format", "json"))
+    """Every photo and person record, streamed; ``?format=csv`` for CSV (JSON by default);
+    ``?collection=<id>`` only that collection's."""
+    return export_response(request.args.get("format", "json"), request.args.get("collection"))
 
 
-def export_response(fmt: str) -> Any:
-    """The export download (the API and the admin page)."""
+def export_response(fmt: str, collection: str | None = None) -> Any:
+    """The export download (the API and the admin page), of everything or of one collection."""
     if fmt not in ("json", "csv"):
         return error(400, "format must be json or csv")
     deps = current_deps()
-    people = deps.people.all()
-    chunks = (export_csv if fmt == "csv" else export_json)(deps.photos.all(), people)
+    try:
+        only = None if collection is None else collection_id(collection)
+    except BadCollection as exc:
+        return error(400, str(exc))
+    if only is not None and deps.collections.get(only) is None:
+        return error(404, f"no collection {only!r}")
+    people = [p for p in deps.people.all() if only is None or p.collection == only]
+    photos = (p for p in deps.photos.all() if only is None or p.collection == only)
+    chunks = (export_csv if fmt == "csv" else export_json)(photos, people)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    headers = {"Content-Disposition": f'attachment; filename="photolane-export-{stamp}.{fmt}"',
+    named = f"-{only}" if only else ""
+    headers = {"Content-Disposition": f'attachment; filename="photolane-export{named}-{stamp}.{fmt}"',
                "Cache-Control": "no-store"}
     mimetype = "text/csv" if fmt == "csv" else "application/json"
     return Response(stream_with_context(chunks), mimetype=mimetype, headers=headers)

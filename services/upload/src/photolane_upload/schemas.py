@@ -383,6 +383,7 @@ class Purged(Model):
 
 class ExportFormat(BaseModel):
     format: Literal["json", "csv"] = Field("json", description="json (the default) or csv")
+    collection: str | None = Field(None, description="only this collection's people and photos")
 
 
 class ExportFace(Model):

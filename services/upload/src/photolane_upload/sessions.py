@@ -75,6 +75,16 @@ def uploaded(email: str, photo_id: str) -> None:
     session.permanent = True
 
 
+def came_by_link(code: str) -> None:
+    """After an upload through an upload link: "Upload another photo" goes back to it."""
+    session["link"] = code
+
+
+def last_link() -> str | None:
+    code = session.get("link")
+    return code if isinstance(code, str) and code else None
+
+
 def owns(photo_id: str, email: str | None) -> bool:
     """May this browser see the upload's email and phone? Its uploader's session, or that email's
     signed-in owner."""

@@ -92,6 +92,8 @@ def upload() -> Any:
         return render_form("The photo could not be queued for processing; try again.", 503)
     if photo.email:
         sessions.uploaded(owner_of(photo.email), photo.id)
+    if link:
+        sessions.came_by_link(link)
     page = url_for("web.photo_page", photo_id=photo.id)
     if wants_json():
         return jsonify(id=photo.id, status=photo.status, url=f"/api/photos/{photo.id}", page=page), 202
@@ -107,7 +109,16 @@ def photo_page(photo_id: str) -> Any:
     reveal = sessions.is_admin(deps.settings) or sessions.owns(photo.id, photo.email)
     into = deps.collections.get(photo.collection) if photo.collection != DEFAULT_COLLECTION else None
     return render_template("photo.html", photo=photo_view(photo, deps, reveal_contacts=reveal), correcting=reveal,
-                           into=into)
+                           into=into, again=_upload_again(photo.collection))
+
+
+def _upload_again(collection: str) -> str:
+    """Where "Upload another photo" goes: back to the upload link this browser came by, while it still
+    opens this photo's collection; else the upload page."""
+    code = sessions.last_link()
+    if code and collection != DEFAULT_COLLECTION and current_deps().upload_links.collection_of(code) == collection:
+        return url_for("web.upload_link", code=code)
+    return url_for("web.index")
 
 
 # What the photo's owner (its uploader's session, the signed-in owner of its email) and the admin may

@@ -140,3 +140,24 @@ def test_deleting_a_collection_refuses_what_would_go_into_it_and_queues_its_eras
     assert _upload(client, ADMIN, collection="7b").status_code == 409
     assert _upload(client, link=code).status_code == 409
     assert client.post("/api/collections/7b/links", json={}, headers=ADMIN).status_code == 409
+
+
+def test_the_export_of_one_collection_holds_only_its_photos_and_people(client: FlaskClient) -> None:
+    _make(client)
+    in_7b = _upload(client, ADMIN, collection="7b").get_json()["id"]
+    elsewhere = _upload(client).get_json()["id"]
+    enrolled = client.post("/api/people", data={"name": "Bo", "collection": "7b",
+                                                "photo": (io.BytesIO(image_bytes()), "bo.jpg")},
+                           content_type="multipart/form-data", headers=ADMIN)
+    assert enrolled.status_code == 202, enrolled.get_json()
+    whole = client.get("/api/admin/export", headers=ADMIN).get_json()
+    assert {in_7b, elsewhere} <= {p["id"] for p in whole["photos"]}
+    only = client.get("/api/admin/export?collection=7B", headers=ADMIN)
+    assert 'export-7b-' in only.headers["Content-Disposition"]
+    assert [p["id"] for p in only.get_json()["photos"]] == [in_7b]
+    assert [p["name"] for p in only.get_json()["people"]] == ["Bo"]
+    as_csv = client.get("/api/admin/export?collection=7b&format=csv", headers=ADMIN).get_data(as_text=True)
+    assert in_7b in as_csv and elsewhere not in as_csv
+    assert client.get("/api/admin/export?collection=nope", headers=ADMIN).status_code == 404
+    assert client.get("/api/admin/export?collection=../x", headers=ADMIN).status_code == 400
+    assert client.get("/api/admin/export?collection=7b").status_code == 401

@@ -36,6 +36,16 @@ def test_the_collections_page_needs_the_admin_and_makes_collections_and_links(cl
     assert url not in client.get("/admin/collections").get_data(as_text=True)  # once
     code = url.rsplit("/", 1)[1]
     assert "Upload a photo to Class 7B" in client.get(f"/u/{code}").get_data(as_text=True)
+    assert "/admin/export?format=csv&amp;collection=7b" in page  # its photos and results, as a CSV
+    parent = client.application.test_client()  # a parent with the link, no admin
+    sent = parent.post("/photos", data={"file": (io.BytesIO(image_bytes()), "a.jpg"), "link": code,
+                                        "csrf_token": form_token(parent, f"/u/{code}")},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 303, sent.get_data(as_text=True)
+    shown = parent.get(sent.headers["Location"]).get_data(as_text=True)
+    assert f'href="/u/{code}" id="upload-again"' in shown  # "Upload another photo" goes back to the link
+    assert 'href="/" id="upload-again"' in client.application.test_client().get(
+        sent.headers["Location"]).get_data(as_text=True)  # a browser that did not come by it: the upload page
     link = CollectionStore().get("7b").links[0]
     assert "days" not in _post(client, "/admin/collections/7b/links", days="0").headers["Location"]
     assert len(CollectionStore().get("7b").links) == 1  # days 0 refused
