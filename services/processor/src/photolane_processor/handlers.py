@@ -404,7 +404,7 @@ def _rename(photo_ids: list[str], collection: str, deps: ProcessorDeps, forgetti
                 people: dict[str, Person]) -> tuple[Photo, tuple[Face, ...]] | None:
         with photo_context(photo.id):
             written = deps.photos.change_faces(photo.id, lambda p: planned if p is photo else renamed(p), first=photo)
-            if written is not None:
+            if written is not None and _named(written.faces) != _named(photo.faces):  # a question is not in it
                 _write_csv(written, people, deps)
         return (written, photo.faces) if written is not None else None
 
@@ -460,6 +460,11 @@ def decided(face: Face, verdict: Verdict) -> Face:
                    cluster=face.cluster if face.person_id is None else None,
                    suggestion=suggested.person_id if suggested else None,
                    suggestion_distance=suggested.distance if suggested else None)
+
+
+def _named(faces: tuple[Face, ...]) -> list[tuple[str | None, float | None]]:
+    """What a results CSV says of each face: who, and at what distance."""
+    return [(f.person_id, f.distance) for f in faces]
 
 
 def _write_csv(photo: Photo, people: dict[str, Person], deps: ProcessorDeps) -> None:
