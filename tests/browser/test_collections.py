@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -69,6 +70,8 @@ def test_a_teacher_uploads_through_a_link_into_the_class_whose_people_name_the_p
         _until(teacher, lambda d: "Kit Harington" in _text(d, "main"), what="Kit named (the class's own person)")
         _images_have_alt(teacher)
         screenshot(teacher, "link-photo-page")
+        again = teacher.find_element(By.ID, "upload-again").get_attribute("href")
+        assert again.endswith(urlparse(link).path), "Upload another photo goes back to the teacher's link"
 
     # Revoked: the link says so.
     driver.get(f"{site.url}/admin/collections")
