@@ -57,6 +57,9 @@ ROLES = ("photos", "people", "settings", "faces", "collections")
 LATER_ROLES = frozenset({"faces", "collections"})
 MANIFEST = "manifest.json"
 HASHED = ".keys"
+# What photolane keeps in its bucket (the stack's grants name the same prefixes): a backup takes these,
+# a restore writes only these and a pruning restore deletes only under them.
+KEY_PREFIXES = ("originals/", "flipped/", "thumbs/", "results/", "faces/", "people/", "index/", "incoming/")
 
 # (stage, done, total or None): "tables/photos", "objects", ... — for a progress line on stderr.
 Progress = Callable[[str, int, int | None], None]
@@ -202,7 +205,7 @@ def read_contents(settings: CommonSettings, progress: Progress | None = None) ->
         objects = []
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket):
             objects += [{"key": o["Key"], "size": o["Size"], "etag": o["ETag"].strip('"')}
-                        for o in page.get("Contents", [])]
+                        for o in page.get("Contents", []) if o["Key"].startswith(KEY_PREFIXES)]
     return Contents(tables, sorted(objects, key=lambda o: o["key"]))
 
 
@@ -230,6 +233,36 @@ def _read_objects_index(folder: Path) -> dict[str, dict[str, Any]]:
     if not index.exists():
         return {}
     return {entry["key"]: entry for entry in map(json.loads, index.read_text().splitlines()) if entry}
+
+
+def _checked_objects_index(folder: Path) -> list[dict[str, Any]]:
+    """The backup's objects, each line checked before anything is written: a key photolane writes, and a
+    file inside the backup's objects/ folder (a backup is read from disk: it may have been edited)."""
+    index, objects = folder / "objects.jsonl", (folder / "objects").resolve()
+    lines = index.read_text().splitlines() if index.exists() else []
+    entries: dict[str, dict[str, Any]] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{index}, line {number}"
+        try:
+            entry = json.loads(line)
+        except ValueError as exc:
+            raise BackupError(f"{where} is not JSON ({exc}); the backup is damaged: restore another") from exc
+        if not isinstance(entry, dict):
+            raise BackupError(f"{where} is not an object's entry; the backup is damaged: restore another")
+        key, file = entry.get("key"), entry.get("file")
+        if not isinstance(key, str) or not key.startswith(KEY_PREFIXES) or "\0" in key:
+            raise BackupError(f"{where}: the key {key!r} is not one photolane writes "
+                              f"(under {', '.join(KEY_PREFIXES)}); nothing was restored")
+        if (not isinstance(file, str) or not file or "\0" in file or Path(file).is_absolute()
+                or not (objects / file).resolve().is_relative_to(objects)):
+            raise BackupError(f"{where}: the file {file!r} is outside the backup's objects/ folder; "
+                              "nothing was restored")
+        if not isinstance(entry.get("size"), int) or not isinstance(entry.get("etag"), str):
+            raise BackupError(f"{where}: the object {key!r} has no size or etag; the backup is damaged")
+        entries[key] = entry
+    return list(entries.values())
 
 
 def write_backup(settings: CommonSettings, contents: Contents, dest: Path, previous: Path | None = None,
@@ -375,7 +408,7 @@ def restore(settings: CommonSettings, folder: Path, progress: Progress | None = 
     """
     folder = folder.resolve()
     read_manifest(folder)
-    entries = list(_read_objects_index(folder).values())
+    entries = _checked_objects_index(folder)
     for entry in entries:
         if not (folder / "objects" / entry["file"]).is_file():
             raise BackupError(f"{folder} is incomplete: objects/{entry['file']} (key {entry['key']!r}) is missing")
@@ -394,7 +427,7 @@ def restore(settings: CommonSettings, folder: Path, progress: Progress | None = 
                 result.deleted_items += _prune_items(dynamodb, name, items)
         s3 = aws.client("s3", settings)
         existing = {o["Key"]: o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket)
-                    for o in page.get("Contents", [])}
+                    for o in page.get("Contents", []) if o["Key"].startswith(KEY_PREFIXES)}
         with _notifications_paused(s3, settings.bucket):
             for done, entry in enumerate(entries, 1):
                 there = existing.get(entry["key"])

@@ -23,8 +23,8 @@ from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 from photolane_common.settings import CommonSettings
 
-KEYS = ["originals/a.jpg", "thumbs/a.jpg", "incoming/holiday photo.jpg", "a", "a/b", "dir/", "x/../y",
-        "weird/ünï cödé?.txt", "empty"]
+KEYS = ["originals/a.jpg", "thumbs/a.jpg", "incoming/holiday photo.jpg", "results/a", "results/a/b", "results/dir/",
+        "results/x/../y", "faces/weird/ünï cödé?.txt", "results/empty"]
 
 
 def _fill(settings: CommonSettings) -> None:
@@ -53,7 +53,7 @@ def _fill(settings: CommonSettings) -> None:
         "links": {"S": '[{"id": "l1", "hash": "ab", "label": "", "created_at": "2026-01-01T00:00:00+00:00"}]'}})
     s3 = aws.client("s3", settings)
     for n, key in enumerate(KEYS):
-        body = b"" if key == "empty" else (key.encode() * (n + 1))
+        body = b"" if key == "results/empty" else (key.encode() * (n + 1))
         s3.put_object(Bucket=settings.bucket, Key=key, Body=body, ContentType="image/jpeg" if n % 2 else "text/csv",
                       Metadata={"n": str(n)})
 
@@ -137,16 +137,19 @@ def test_restore_leaves_other_records_unless_pruned(stack: Stack, tmp_path: Path
     dynamodb, s3 = aws.client("dynamodb", settings), aws.client("s3", settings)
     dynamodb.put_item(TableName=settings.photos_table, Item={"id": {"S": "later"}, "status": {"S": "queued"}})
     dynamodb.put_item(TableName=settings.photos_table, Item={"id": {"S": "photo-00"}, "status": {"S": "changed"}})
-    s3.put_object(Bucket=settings.bucket, Key="later.jpg", Body=b"later")
-    s3.put_object(Bucket=settings.bucket, Key="a", Body=b"changed")
+    s3.put_object(Bucket=settings.bucket, Key="originals/later.jpg", Body=b"later")
+    s3.put_object(Bucket=settings.bucket, Key="results/a", Body=b"changed")
+    s3.put_object(Bucket=settings.bucket, Key="notes/not-ours.txt", Body=b"someone else's")
 
     kept = restore(settings, tmp_path / "b")
     state = _state(settings)
-    assert state["objects"]["a"] == before["objects"]["a"] and "later.jpg" in state["objects"]
+    assert state["objects"]["results/a"] == before["objects"]["results/a"] and "originals/later.jpg" in state["objects"]
     assert kept.objects_written == 1 and len(state["tables"]["photos"]) == 31
 
     pruned = restore(settings, tmp_path / "b", prune=True)
-    assert _state(settings) == before
+    after = _state(settings)
+    assert after["objects"].pop("notes/not-ours.txt")[0] == b"someone else's"  # not photolane's: left alone
+    assert after == before
     assert (pruned.deleted_items, pruned.deleted_objects) == (1, 1)
 
 
@@ -281,7 +284,7 @@ def test_keeper_snapshots_only_changes_atomically_and_restores_them(stack: Stack
     first = keeper.snapshots.latest()
     assert first is not None and (tmp_path / "data" / "current").is_symlink()
     assert keeper.snapshot() is False  # nothing changed: nothing written
-    aws.client("s3", settings).put_object(Bucket=settings.bucket, Key="new.jpg", Body=b"new")
+    aws.client("s3", settings).put_object(Bucket=settings.bucket, Key="originals/new.jpg", Body=b"new")
     assert keeper.snapshot() is True
     second = keeper.snapshots.latest()
     assert second != first and not first.exists()
@@ -293,7 +296,7 @@ def test_keeper_snapshots_only_changes_atomically_and_restores_them(stack: Stack
     assert fresh.snapshot() is False
     fresh.restore()
     after = _state(settings)
-    assert after["tables"] == before["tables"] and after["objects"]["new.jpg"][0] == b"new"
+    assert after["tables"] == before["tables"] and after["objects"]["originals/new.jpg"][0] == b"new"
     assert not (tmp_path / "data" / ".tmp-1").exists()
     assert fresh.snapshot() is False  # the restored state is the snapshot's
     _wipe(settings)
@@ -323,3 +326,26 @@ def test_a_backup_made_before_collections_restores_everything_into_the_default_c
     assert "ada" in [p.id for p in PeopleStore().every_of(DEFAULT_COLLECTION)]
     assert PeopleStore().get("ada").collection == PhotoStore().get("kept").collection == DEFAULT_COLLECTION
     assert CollectionStore().get(DEFAULT_COLLECTION).name == "Default" and CollectionStore().get("7b") is None
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("file", "../../../../etc/hostname", "is outside the backup's objects/ folder"),
+    ("file", "/etc/hostname", "is outside the backup's objects/ folder"),
+    ("key", "../etc/passwd", "is not one photolane writes"),
+    ("key", "website/index.html", "is not one photolane writes"),
+])
+def test_restore_refuses_an_edited_backup_naming_the_line(stack: Stack, tmp_path: Path, field: str, value: str,
+                                                          said: str) -> None:
+    """A backup is read from disk: an objects.jsonl edited to read a file outside it, or to write a key
+    photolane never writes, is refused before anything is restored."""
+    settings = CommonSettings()
+    _fill(settings)
+    backup(settings, tmp_path / "b")
+    index = tmp_path / "b" / "objects.jsonl"
+    lines = [json.loads(line) for line in index.read_text().splitlines()]
+    lines[2][field] = value
+    index.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    _wipe(settings)
+    with pytest.raises(BackupError, match=f"line 3: the {field} .*{said}"):
+        restore(settings, tmp_path / "b")
+    assert _state(settings)["objects"] == {} and _state(settings)["tables"]["photos"] == []
