@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
@@ -313,7 +314,9 @@ def _who_from_form() -> dict[str, Any]:
 
 def _local(path: str | None, default: str) -> str:
     """Where a form asked to go back to: a path of this site only (never another site)."""
-    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path and "\n" not in path:
+    if (path and len(path) <= 2000 and path.startswith("/") and not path.startswith("//") and "\\" not in path
+            and not any(ord(c) < 32 or ord(c) == 127 for c in path)  # a browser drops tabs and newlines:
+            and not urlsplit(path).netloc and not urlsplit(path).scheme):  # "/\t/evil" would be "//evil"
         return path
     return default
 

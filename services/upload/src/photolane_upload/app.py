@@ -12,9 +12,12 @@ from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from photolane_common import cursors
+
 from .admin import admin
 from .api import api
 from .bootstrap import build_deps
+from .bounded_json import BoundedJSONProvider
 from .collection_api import collections
 from .guards import TooMany
 from .handlers import UploadDeps
@@ -32,12 +35,14 @@ def create_app(settings: UploadSettings | None = None, deps: UploadDeps | None =
     if settings.session_key is None:
         raise SessionKeyMissing()
     app = Flask(__name__)
+    app.json = BoundedJSONProvider(app)
     if settings.proxy_hops:
         # Exactly the proxies that are there: the client address is the one the outermost trusted
         # proxy saw, never a value the client wrote into X-Forwarded-For itself.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=1)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024 * 1024  # the form's own fields
     _configure_session(app, settings)
+    cursors.sign_with(settings.session_key.get_secret_value().encode())  # a page cursor from outside: a 400
     app.extensions["photolane"] = deps or build_deps(settings)
     app.register_blueprint(api)
     app.register_blueprint(collections)  # /api/collections
