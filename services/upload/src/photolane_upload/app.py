@@ -17,7 +17,7 @@ from photolane_common import cursors
 from .admin import admin
 from .api import api
 from .bootstrap import build_deps
-from .bounded_json import BoundedJSONProvider
+from .bounded_json import bound_json
 from .collection_api import collections
 from .guards import TooMany
 from .handlers import UploadDeps
@@ -35,7 +35,7 @@ def create_app(settings: UploadSettings | None = None, deps: UploadDeps | None =
     if settings.session_key is None:
         raise SessionKeyMissing()
     app = Flask(__name__)
-    app.json = BoundedJSONProvider(app)
+    bound_json(app)
     if settings.proxy_hops:
         # Exactly the proxies that are there: the client address is the one the outermost trusted
         # proxy saw, never a value the client wrote into X-Forwarded-For itself.
