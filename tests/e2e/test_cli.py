@@ -187,8 +187,11 @@ def test_ctrl_c_stops_waiting_at_once_and_lists_what_was_sent(running: Running, 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOTOLANE_", "AWS_"))}
     env["PHOTOLANE_URL"] = running.url
     before = _photo_count(running)
+    # As from a terminal: a test run started in the background (nohup … &) ignores SIGINT, and a
+    # Python started with it ignored never turns it into KeyboardInterrupt.
     started = subprocess.Popen([str(PHOTOLANE), "upload", str(faces_dir), "--wait", "--concurrency", "1"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for(lambda: _photo_count(running) > before, what="the first photo sent")
     started.send_signal(signal.SIGINT)
     out, err = started.communicate(timeout=15)  # not the minutes of waiting left
