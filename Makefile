@@ -65,7 +65,7 @@ bench: $(STAMP) ## Measure the processor stage by stage against the naive pipeli
 	$(PY) -m photolane_processor.bench --faces tests/fixtures/faces --section venv --command "make bench" \
 		--title "In the venv: dlib from the dlib-bin wheel"
 
-bench-upload: $(STAMP) ## Measure the upload check stage by stage against the old open+verify (venv); writes BENCHMARKS.md
+bench-upload: $(STAMP) ## Measure the upload check stage by stage against the old open+verify, and the sign-in answer (venv); writes BENCHMARKS.md
 	$(PY) -m photolane_upload.bench --faces tests/fixtures/faces --section upload --command "make bench-upload"
 
 N ?= 1000000

@@ -197,18 +197,21 @@ class PhotolaneStack(Stack):
         )
 
     def _grant_notifier(self, role: iam.IRole, email_from: str) -> None:
-        """Claims and records deliveries on the photo record, names the people in it, claims sign-in
-        links and counts each recipient's messages in the settings table, texts (SNS), mails (SES),
-        publishes events. Receiving its notifications is the pattern's own grant."""
+        """Claims and records deliveries on the photo record, names the people in it, decides whether a
+        sign-in link goes (the owner's newest photo), claims, throttles and counts sign-in links and
+        counts each recipient's messages in the settings table, texts (SNS), mails (SES), publishes
+        events. Receiving its notifications is the pattern's own grant."""
         data = self.data
         dynamodb = {
             data.photos_table: ["GetItem", "UpdateItem"],
             data.people_table: ["BatchGetItem"],
-            data.settings_table: ["PutItem", "UpdateItem"],  # once-only claims; daily limits
+            data.settings_table: ["PutItem", "UpdateItem"],  # once-only claims, the sign-in throttle; daily limits
         }
         for table, actions in dynamodb.items():
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],
                                        resource_arns=[table.table_arn])
+        iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],  # a sign-in's owner: the newest photo
+                                   resource_arns=[f"{data.photos_table.table_arn}/index/owner-created"])
         iam.Grant.add_to_principal(  # unreadable messages are moved there at once
             grantee=role, actions=["sqs:GetQueueUrl", "sqs:SendMessage"],
             resource_arns=[data.notifications.dead_letters.queue_arn])

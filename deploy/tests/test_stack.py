@@ -292,3 +292,12 @@ def test_no_nat_gateway(synthesized: Synthesized) -> None:
     synthesized.template.resource_count_is("AWS::EC2::NatGateway", 0)
     synthesized.template.all_resources_properties("AWS::ECS::Service", {"NetworkConfiguration": {
         "AwsvpcConfiguration": Match.object_like({"AssignPublicIp": "ENABLED"})}})
+
+
+def test_the_notifier_reads_only_the_owner_index_of_the_photos_table(synthesized: Synthesized) -> None:
+    """A sign-in is decided in the notifier (the owner's newest photo): Query on that one index, nothing more."""
+    photos = logical_id(synthesized, "AWS::DynamoDB::Table", "PhotosTable")
+    queries = [s for s in task_role_statements(synthesized, "notifier") if "dynamodb:Query" in actions([s])]
+    assert len(queries) == 1 and actions(queries) == {"dynamodb:Query"}
+    resource = queries[0]["Resource"]
+    assert resource == {"Fn::Join": ["", [{"Fn::GetAtt": [photos, "Arn"]}, "/index/owner-created"]]}

@@ -35,8 +35,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, memcached_server: str) -> Ite
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Callable[[], object]]:
-    """A factory of fresh browsers (each its own profile, so its own cookies); all quit after the test."""
+def browser(tmp_path: Path) -> Iterator[Callable[..., object]]:
+    """A factory of fresh browsers (each its own profile, so its own cookies); all quit after the test.
+    ``browser(network_log=True)`` also records the network events (``driver.get_log("performance")``)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -46,11 +47,13 @@ def browser(tmp_path: Path) -> Iterator[Callable[[], object]]:
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never try to download a driver
     drivers = []
 
-    def open_browser() -> webdriver.Chrome:
+    def open_browser(*, network_log: bool = False) -> webdriver.Chrome:
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for flag in FLAGS:
             options.add_argument(flag)
+        if network_log:  # DevTools' network events, for driver.get_log("performance"): the statuses answered
+            options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
         profile = tmp_path / f"profile-{len(drivers)}"
         options.add_argument(f"--user-data-dir={profile}")
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)

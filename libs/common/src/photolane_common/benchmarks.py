@@ -8,8 +8,9 @@ INTRO = """# Benchmarks
 
 Each command rewrites its own section: `make bench` (the processor in the venv, dlib from the
 dlib-bin wheel), `make bench-image` (inside the processor image), `make bench-upload` (the upload
-service's check of an upload), `make bench-people` (the people registry and the unknown faces at a
-million), `make bench-naming` (names right or no name, on real faces of thousands of people).
+service's check of an upload, and its sign-in answer), `make bench-people` (the people registry and
+the unknown faces at a million), `make bench-naming` (names right or no name, on real faces of
+thousands of people).
 """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -97,6 +98,11 @@ def person_status(photos: tuple[PersonPhoto, ...]) -> tuple[str, str | None]:
 def owner_of(email: str | None) -> str | None:
     """Whose gallery a photo is in: its email, compared without case (Me@x and me@x are one person)."""
     return email.strip().lower() if email else None
+
+
+def email_hash(email: str) -> str:
+    """What the logs and the sign-in throttle use instead of the address (the same for any case)."""
+    return hashlib.sha256(email.lower().encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

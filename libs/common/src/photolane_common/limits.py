@@ -1,7 +1,8 @@
 """Abuse limits: counters shared by every worker and task, in the settings table (fixed windows).
 
 One atomic ``UpdateItem ADD`` per event: the count of a key in the current window comes back with
-it, so every process of every instance sees the same count, and nothing is read first.
+it, so every process of every instance sees the same count, and nothing is read first. And the
+throttle: at most one event per key and interval (one conditional write).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from pynamodb.exceptions import PutError
 
 from .models import SettingModel
 
@@ -66,6 +69,24 @@ class Limiter:
         if count <= limit.count:
             return Verdict(True, count, 0)
         return Verdict(False, count, max(1, math.ceil(ends - now)))
+
+
+class Throttle:
+    """At most one event per key and interval, across every worker and instance (one conditional write)."""
+
+    def allow(self, key: str, interval_seconds: int) -> bool:
+        if interval_seconds <= 0:
+            return True
+        now = time.time()
+        free = SettingModel.key.does_not_exist() | (SettingModel.counter < now)
+        item = SettingModel(key, counter=now + interval_seconds, expires_at=int(now) + interval_seconds + 60)
+        try:
+            item.save(condition=free)
+        except PutError as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
 
 def subject_key(subject: str) -> str:

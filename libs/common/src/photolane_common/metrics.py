@@ -44,7 +44,9 @@ NAMESPACE = "photolane"
 UPLOADS_ACCEPTED = "UploadsAccepted"  # service
 UPLOADS_REFUSED = "UploadsRefused"  # service, reason
 RATE_LIMITED = "RateLimited"  # service, limit (uploads-client, signin-client, signin-email, admin-login)
-SIGNIN_LINKS = "SigninLinks"  # service, status (upload: requested; notifier: sent, failed, refused)
+# service, status (upload: requested, for every well-formed request; notifier: sent, no_photos, throttled,
+# failed, refused)
+SIGNIN_LINKS = "SigninLinks"
 PHOTOS_PROCESSED = "PhotosProcessed"  # service
 PHOTOS_FAILED = "PhotosFailed"  # service
 STAGE_MS = "StageMs"  # service, stage (timing: the processor's per-stage milliseconds)

@@ -7,7 +7,7 @@ from functools import partial
 from botocore.config import Config
 
 from photolane_common import aws
-from photolane_common.limits import DynamoCounters, Limiter
+from photolane_common.limits import DynamoCounters, Limiter, Throttle
 from photolane_common.models import bind_models
 from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
@@ -34,6 +34,7 @@ def build_deps(settings: NotifierSettings) -> NotifierDeps:
         topic=EventTopic(sns, settings.events_topic_arn) if settings.events_topic_arn else None,
         claims=Claims(),
         limiter=Limiter(DynamoCounters()),
+        throttle=Throttle(),
         outbox=Outbox(settings.outbox_dir) if settings.outbox_dir else None,
     )
 

@@ -1,4 +1,4 @@
-"""What the notifier does with each photo.processed message."""
+"""What the notifier does with each photo.processed and signin.requested message."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Photo
+from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Photo, email_hash, owner_of
 from photolane_common.limits import Limiter
 from photolane_common.messages import Envelope, PhotoProcessed, SigninRequested
 from photolane_common.metrics import NOTIFICATIONS, SIGNIN_LINKS, SMS_SEGMENTS, metrics, sms_segments
@@ -33,6 +33,10 @@ class DeliveryInProgress(RetryLater):
     """
 
 
+class Throttle(Protocol):
+    def allow(self, key: str, interval_seconds: int) -> bool: ...
+
+
 @dataclass
 class NotifierDeps:
     settings: NotifierSettings
@@ -41,6 +45,7 @@ class NotifierDeps:
     senders: dict[Channel, Sender]
     claims: Claims
     limiter: Limiter
+    throttle: Throttle
     topic: EventTopic | None = None
     outbox: Outbox | None = None
 
@@ -53,26 +58,47 @@ def handle(envelope: Envelope, deps: NotifierDeps) -> None:
 
 
 def send_signin_link(message_id: str, request: SigninRequested, deps: NotifierDeps) -> None:
-    """The link by email only (the channel that proves who owns the gallery), at most once per request.
+    """The link by email only (the channel that proves who owns the gallery), when the email has photos,
+    at most once per request and once per ``PHOTOLANE_SIGNIN_INTERVAL_SECONDS``.
 
-    The claim is on the message's id (the same message delivered twice sends once); the link is a
+    The upload service sends every well-formed request here without looking (its answer takes the same
+    time whether or not the email has photos); this decides. First the owner's newest photo, a read
+    only, so a failed read leaves nothing behind and the message is tried again; no photos: nothing is
+    sent and the message is done (deleted, never retried). Then the claim on the message's id (the same
+    message delivered twice sends once), the throttle, and the sign-in links' own daily limit (photo
+    notices never use it up). The link goes to the newest photo's spelling of the email. It is a
     credential, so it is neither logged nor put in the outbox or on the events topic.
     """
-    if not deps.claims.claim(f"signin:{message_id}:email"):
-        log.info("signin.already_sent", extra={"channel": "email"})
+    owner = owner_of(request.email) or request.email
+    who = {"channel": "email", "email_hash": email_hash(owner)}
+    newest = deps.photos.newest_of(owner)
+    if newest is None:
+        log.info("signin.no_photos", extra=who)
+        metrics.count(SIGNIN_LINKS, status="no_photos")
         return
-    refusal = _over_daily_limit("email", request.email, deps)
-    if refusal:
-        log.warning("signin.refused", extra={"channel": "email", "error": refusal})
+    if not deps.claims.claim(f"signin:{message_id}:email"):
+        log.info("signin.already_sent", extra=who)
+        return
+    # Its own key, not the upload service's old "signin:<hash>": a message that service sent just before
+    # a deploy (throttled there already) is not throttled again here by that service's mark.
+    if not deps.throttle.allow(f"signin-interval:{email_hash(owner)}", deps.settings.signin_interval_seconds):
+        log.info("signin.throttled", extra=who)
+        metrics.count(SIGNIN_LINKS, status="throttled")
+        return
+    to = newest.email or request.email
+    limit = deps.settings.signin_limit
+    if not deps.limiter.check(limit, to).allowed:
+        refusal = f"not sent: this address had {limit.describe()} already (the limit); the count restarts at 00:00 UTC"
+        log.warning("signin.refused", extra={**who, "error": refusal})
         metrics.count(SIGNIN_LINKS, status="refused")
         return
     try:
-        deps.senders["email"].send(request.email, signin_note(request.link, request.valid_seconds // 60))
+        deps.senders["email"].send(to, signin_note(request.link, request.valid_seconds // 60))
     except SendFailed as exc:
-        log.warning("signin.failed", extra={"channel": "email", "error": str(exc)})
+        log.warning("signin.failed", extra={**who, "error": str(exc)})
         metrics.count(SIGNIN_LINKS, status="failed")
         return
-    log.info("signin.sent", extra={"channel": "email"})
+    log.info("signin.sent", extra=who)
     metrics.count(SIGNIN_LINKS, status="sent")
 
 

@@ -29,7 +29,11 @@ class NotifierSettings(WorkerSettings):
     fault_pause_after_claim_to: str = ""
     # At most this many messages to one recipient a day (UTC), counted across every notifier task.
     sms_per_recipient_day: int = Field(default=10, ge=0)
-    emails_per_recipient_day: int = Field(default=30, ge=0)
+    emails_per_recipient_day: int = Field(default=30, ge=0)  # photo notices (sign-in links apart)
+    # Sign-in links, counted on their own: photo notices (anyone can upload naming any email) never
+    # use them up, so an address flooded with uploads can still sign in.
+    signin_links_per_recipient_day: int = Field(default=10, ge=0)
+    signin_interval_seconds: int = Field(default=60, ge=0)  # at most one link per email in this time
 
     @property
     def send_bound_seconds(self) -> float:
@@ -48,3 +52,7 @@ class NotifierSettings(WorkerSettings):
         if channel == "sms":
             return Limit("sms-recipient", self.sms_per_recipient_day, 86400, "SMS")
         return Limit("email-recipient", self.emails_per_recipient_day, 86400, "emails")
+
+    @property
+    def signin_limit(self) -> Limit:
+        return Limit("signin-recipient", self.signin_links_per_recipient_day, 86400, "sign-in links")

@@ -11,7 +11,7 @@ import pytest
 from photolane.testing import Stack
 from photolane_common import aws
 from photolane_common.domain import QUEUED, Face, Photo, ProcessedImage
-from photolane_common.messages import PhotoProcessed, decode, encode
+from photolane_common.messages import Envelope, PhotoProcessed, decode, encode
 from photolane_common.models import DeliveryAttribute, PhotoModel
 from photolane_notifier.bootstrap import build_deps
 from photolane_notifier.handlers import DeliveryInProgress, NotifierDeps, handle
@@ -153,22 +153,82 @@ def test_events_are_published_to_the_topic(deps: NotifierDeps, stack: Stack) -> 
     assert json.loads(got[0]["Body"])["photo_id"] == photo.id
 
 
-def test_a_signin_link_goes_by_email_only_once_and_is_never_published(deps: NotifierDeps, stack: Stack) -> None:
+def _signin(email: str, **old: str) -> Envelope:
+    """A signin.requested message as the upload service sends it (``old``: fields of older messages)."""
     from photolane_common.messages import SigninRequested
 
-    phone, email = _unique_phone(), f"{uuid.uuid4().hex[:8]}@example.com"
     link = f"http://photos.example/signin/open#{uuid.uuid4().hex}"
     body = json.loads(encode(SigninRequested(email=email, link=link, valid_seconds=600)))
-    body["data"]["phone"] = phone  # a message of the old kind, naming a phone: never texted
-    message = decode(json.dumps(body))
+    body["data"].update(old)
+    return decode(json.dumps(body))
+
+
+def _mails_to(stack: Stack, email: str) -> list[dict]:
+    return [m for m in stack.standin.emails() if email in m["destinations"]["ToAddresses"]]
+
+
+def test_a_signin_link_goes_by_email_only_once_and_is_never_published(deps: NotifierDeps, stack: Stack) -> None:
+    phone, email = _unique_phone(), f"{uuid.uuid4().hex[:8]}@example.com"
+    _processed_photo(deps, email=email, phone=phone)
+    message = _signin(email.upper(), phone=phone)  # a message of the old kind, naming a phone: never texted
+    link = message.data["link"]
     handle(message, deps)
     handle(message, deps)  # delivered twice: sent once
 
-    emails = [m for m in stack.standin.emails() if email in m["destinations"]["ToAddresses"]]
+    emails = _mails_to(stack, email)  # the newest photo's spelling of the address, not the typed one
     assert len(emails) == 1 and link in emails[0]["body"] and emails[0]["subject"] == "Your photolane sign-in link"
     assert "10 minutes" in emails[0]["body"]
     assert not [m for m in stack.standin.sms() if m["phone_number"] == phone]
     assert not deps.outbox.path.exists() or link not in deps.outbox.path.read_text()
+
+
+def test_a_signin_for_an_email_without_photos_sends_nothing_and_is_done(deps: NotifierDeps, stack: Stack) -> None:
+    from photolane_common.worker import Worker
+
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    _processed_photo(deps, email=f"other-{email}")  # someone else's photo: not this owner's
+    sqs, url = aws.client("sqs", deps.settings), stack.resources.notifications_queue_url
+    sqs.send_message(QueueUrl=url, MessageBody=_signin(email).model_dump_json())
+    worker = Worker(sqs, url, lambda envelope: handle(envelope, deps), deps.settings)
+    assert worker.poll_once() == 1
+    assert not _mails_to(stack, email)
+    # Done with: deleted, neither back on the queue nor dead-lettered.
+    dlq = sqs.get_queue_url(QueueName=f"{stack.env['PHOTOLANE_NOTIFICATIONS_QUEUE']}-dlq")["QueueUrl"]
+    assert not sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages")
+    assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0, VisibilityTimeout=0).get("Messages")
+    _processed_photo(deps, email=email)
+    handle(_signin(email), deps)  # once the email has a photo, its next request gets a link
+    assert len(_mails_to(stack, email)) == 1
+
+
+def test_one_signin_link_per_email_an_interval(stack: Stack) -> None:
+    deps = build_deps(NotifierSettings(signin_interval_seconds=2))
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    _processed_photo(deps, email=email)
+    handle(_signin(email), deps)
+    handle(_signin(email.upper()), deps)  # another request, within the interval: throttled (a conditional put)
+    assert len(_mails_to(stack, email)) == 1
+    time.sleep(2.1)
+    handle(_signin(email), deps)  # the interval over
+    assert len(_mails_to(stack, email)) == 2
+
+
+def test_photo_notices_never_use_up_the_sign_in_links_of_an_address(stack: Stack) -> None:
+    """Finding B: 30 anonymous uploads naming an email used up its emails of the day, sign-in links too."""
+    limited = build_deps(NotifierSettings(emails_per_recipient_day=2, signin_links_per_recipient_day=2,
+                                          signin_interval_seconds=0))
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    photos = [_processed_photo(limited, email=email) for _ in range(3)]
+    for photo in photos:  # anyone's uploads naming that email
+        _deliver(photo, limited)
+    assert limited.photos.get(photos[2].id).delivery("email").status == "refused"  # its photo notices used up
+    assert len(_mails_to(stack, email)) == 2
+
+    for _ in range(3):
+        handle(_signin(email), limited)
+    mails = _mails_to(stack, email)
+    assert [m["subject"] for m in mails].count("Your photolane sign-in link") == 2  # their own limit, then refused
+    assert len(mails) == 4
 
 
 def test_a_recipients_daily_limit_refuses_more_and_counts_sms_and_email_apart(stack: Stack, tmp_path: Path) -> None:

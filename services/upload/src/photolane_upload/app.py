@@ -19,9 +19,11 @@ from .api import api
 from .bootstrap import build_deps
 from .bounded_json import bound_json
 from .collection_api import collections
+from .cross_site import refuse_cross_site
 from .guards import TooMany
 from .handlers import UploadDeps
 from .keys import SessionKeyMissing, with_session_key
+from .logged_paths import logged_path
 from .openapi import docs
 from .outage import add_outage_answers
 from .settings import UploadSettings
@@ -35,6 +37,7 @@ def create_app(settings: UploadSettings | None = None, deps: UploadDeps | None =
     if settings.session_key is None:
         raise SessionKeyMissing()
     app = Flask(__name__)
+    refuse_cross_site(app, settings.public_url)  # first, before CSRF, limits and body checks: a 403
     bound_json(app)
     if settings.proxy_hops:
         # Exactly the proxies that are there: the client address is the one the outermost trusted
@@ -104,7 +107,7 @@ def _add_request_log(app: Flask) -> None:
     def log_request(response: Response) -> Response:
         if request.path != "/healthz":
             log.info("http.request", extra={
-                "method": request.method, "path": _logged_path(request.path), "status": response.status_code,
+                "method": request.method, "path": logged_path(request.path), "status": response.status_code,
                 "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
             })
         return response
@@ -119,11 +122,6 @@ def _add_limits(app: Flask) -> None:
             return {"error": exc.message}, 429, headers
         return render_template("message.html", title="Too many requests", message=exc.message[0].upper() +
                                exc.message[1:] + ".", status=429), 429, headers
-
-
-def _logged_path(path: str) -> str:
-    """The path as logged: whatever follows /signin/ (once a token lived there) is never written."""
-    return "/signin/…" if path.startswith("/signin/") and path != "/signin/open" else path
 
 
 def _add_security_headers(app: Flask, image_origin: str, https: bool) -> None:

@@ -17,7 +17,7 @@ from .gallery import Gallery
 from .handlers import UploadDeps
 from .queues import QueueAdmin
 from .settings import UploadSettings
-from .switches import Revocations, Switches, Throttle, UsedLinks
+from .switches import Revocations, Switches, UsedLinks
 from .upload_links import UploadLinks
 
 
@@ -56,7 +56,6 @@ def build_deps(settings: UploadSettings) -> UploadDeps:
         gallery=Gallery(photos, people, build_cache(settings.memcached), settings.gallery_cache_seconds,
                         settings.gallery_size),
         queues=QueueAdmin(sqs, {"jobs": settings.jobs_queue, "notifications": settings.notifications_queue}),
-        throttle=Throttle(),
         limiter=Limiter(DynamoCounters()),
         revocations=Revocations(),
         used_links=UsedLinks(),

@@ -2,10 +2,12 @@
 
 The client's address is ``request.remote_addr`` after ProxyFix has taken exactly
 ``PHOTOLANE_PROXY_HOPS`` trusted entries off X-Forwarded-For: a client cannot choose it by sending
-the header itself.
+the header itself. An IPv6 client is counted by its /64.
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 from flask import request
 
@@ -28,7 +30,20 @@ class TooMany(Exception):
 
 
 def client_address() -> str:
-    return request.remote_addr or "unknown"
+    return subscriber_of(request.remote_addr)
+
+
+def subscriber_of(address: str | None) -> str:
+    """Who the limits count: an IPv4 address, or an IPv6 address's /64 (one subscriber's network: a
+    client given a /64 can send from any of its 2^64 addresses)."""
+    try:
+        parsed = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or "unknown"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        mapped = parsed.ipv4_mapped  # an IPv4 client on a dual-stack socket
+        return str(mapped) if mapped else str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 def _check(limit: Limit, subject: str, whose: str) -> None:

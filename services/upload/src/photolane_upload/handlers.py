@@ -43,10 +43,6 @@ class SwitchBoard(Protocol):
     def set_uploads_blocked(self, blocked: bool) -> None: ...
 
 
-class Throttle(Protocol):
-    def allow(self, key: str, interval_seconds: int) -> bool: ...
-
-
 @dataclass
 class UploadDeps:
     settings: UploadSettings
@@ -58,7 +54,6 @@ class UploadDeps:
     notifications: MessageQueue
     gallery: Gallery
     queues: QueueAdmin
-    throttle: Throttle
     limiter: Limiter
     revocations: Revocations
     used_links: UsedLinks

@@ -21,6 +21,7 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template
 from pydantic import BaseModel, TypeAdapter
 
 from . import schemas
+from .cross_site import STATE_CHANGING
 
 F = TypeVar("F", bound=Callable[..., Any])
 REF = "#/components/schemas/{model}"
@@ -31,6 +32,8 @@ PATH_PARAMS = {  # what each path parameter is, unless the route says more
     "person_id": "a person's id (POST /api/people answered it)",
     "cluster": "an unknown person's id: a group of similar unknown faces (GET /api/faces/unknown)",
 }
+CROSS_SITE = ("a browser request sent from another site's page (Sec-Fetch-Site: cross-site, or an Origin "
+              "not this site's)")
 LOCATION = {"Location": {"description": "the resource's API URL", "schema": {"type": "string"}}}
 
 # An answer: a model, a (model, description) pair, or {media type: model or JSON schema} for several.
@@ -121,6 +124,14 @@ def _answer(status: int, answer: Answer, components: _Components, headers: dict[
     return out
 
 
+def _with_cross_site(answer: Answer) -> Answer:
+    """A route's own 403 (if it has one) plus the cross-site refusal, as one answer."""
+    if answer is None:
+        return schemas.Error, CROSS_SITE
+    model, description = answer if isinstance(answer, tuple) else (answer, HTTPStatus.FORBIDDEN.phrase)
+    return model, f"{description}; or {CROSS_SITE}"
+
+
 def _path(rule: str) -> tuple[str, list[str]]:
     names: list[str] = []
 
@@ -160,7 +171,8 @@ def openapi_document(app: Flask) -> dict[str, Any]:
             continue
         path, names = _path(rule.rule)
         for method in sorted(rule.methods - IGNORED_METHODS):
-            paths.setdefault(path, {})[method.lower()] = _describe(rule.endpoint, operation, names, components)
+            paths.setdefault(path, {})[method.lower()] = _describe(rule.endpoint, method, operation, names,
+                                                                   components)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -179,7 +191,8 @@ def openapi_document(app: Flask) -> dict[str, Any]:
     }
 
 
-def _describe(endpoint: str, op: Operation, names: list[str], components: _Components) -> dict[str, Any]:
+def _describe(endpoint: str, method: str, op: Operation, names: list[str],
+              components: _Components) -> dict[str, Any]:
     out: dict[str, Any] = {"operationId": endpoint.rsplit(".", 1)[-1], "summary": op.summary}
     if op.description:
         out["description"] = op.description
@@ -205,6 +218,8 @@ def _describe(endpoint: str, op: Operation, names: list[str], components: _Compo
     if op.admin:
         answers.setdefault(401, (error, "no admin token (Authorization: Bearer <PHOTOLANE_ADMIN_TOKEN>)"))
         out["security"] = [{"admin": []}]
+    if method in STATE_CHANGING:  # cross_site.py refuses these on every route
+        answers[403] = _with_cross_site(answers.get(403))
     if op.limited:
         answers.setdefault(429, (error, "over a limit (guards.py): says which and when to try again"))
     if op.body is not None or op.form is not None:

@@ -37,7 +37,6 @@ class UploadSettings(CommonSettings):
     # Base of the links sent by email/SMS (never taken from the request's Host header).
     public_url: str = "http://127.0.0.1:5000"
     signin_max_age_seconds: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
-    signin_interval_seconds: int = Field(default=60, ge=0)  # at most one link per email in this time
     memcached: str | None = None  # host:port; unset: an in-process cache per worker
     gallery_cache_seconds: int = Field(default=60, ge=1)
     gallery_size: int = Field(default=100, ge=1, le=1000)

@@ -1,5 +1,7 @@
 """Sign-in links: a signed, expiring, single-use token naming an email; asking for one never tells who
-has photos.
+has photos, not even by the time the answer takes: every well-formed email gets the same work here
+(a token, a link, one ``signin.requested`` message) and no read of the photos; the notifier decides
+whether the email has photos, and sends the link only then.
 
 The link goes to the email only: the one channel that proves who owns the gallery (a phone given with
 an upload proves nothing: anyone can upload with someone else's email and their own phone). The token
@@ -9,7 +11,6 @@ so no server, proxy or load balancer log ever holds it; the page posts it back.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Protocol
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel
 
-from photolane_common.domain import Photo, owner_of
+from photolane_common.domain import email_hash, owner_of
 from photolane_common.messages import SigninRequested
 from photolane_common.metrics import SIGNIN_LINKS, metrics
 
@@ -88,42 +89,23 @@ def signin_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/signin/open#{token}"
 
 
-def email_hash(email: str) -> str:
-    """What the logs and the throttle use instead of the address."""
-    return hashlib.sha256(email.lower().encode()).hexdigest()[:16]
-
-
-class Owners(Protocol):
-    def newest_of(self, owner: str) -> Photo | None: ...
-
-
-class Throttle(Protocol):
-    def allow(self, key: str, interval_seconds: int) -> bool: ...
-
-
 class Sender(Protocol):
     def send(self, data: BaseModel) -> str: ...
 
 
-def request_link(raw_email: str | None, *, key: str, public_url: str, interval: int, max_age: int, photos: Owners,
-                 throttle: Throttle, notifications: Sender) -> None:
-    """Send a sign-in link, to the email only, when it has photos; the caller answers the same either way.
+def request_link(raw_email: str | None, *, key: str, public_url: str, max_age: int, notifications: Sender) -> None:
+    """Ask the notifier to send a sign-in link, to the email only; the caller answers the same either way.
 
+    The same steps for every well-formed email, whether or not it has photos (no read of the photos
+    here: its time would tell): the notifier looks the owner up, sends the link only when they have
+    photos, at most one a ``PHOTOLANE_SIGNIN_INTERVAL_SECONDS``, to the spelling of their newest photo.
     Raises InvalidUpload for a malformed email (that says nothing about who has photos).
     """
     email = normalize_email(raw_email)
-    if email is None:
-        raise InvalidUpload("enter the email you gave when uploading")
     owner = owner_of(email)
-    who = {"email_hash": email_hash(owner)}
-    newest = photos.newest_of(owner)
-    if newest is None:
-        log.info("signin.no_photos", extra=who)
-        return
-    if not throttle.allow(f"signin:{email_hash(owner)}", interval):
-        log.info("signin.throttled", extra=who)
-        return
+    if email is None or owner is None:
+        raise InvalidUpload("enter the email you gave when uploading")
     link = signin_url(public_url, make_token(key, owner))
-    notifications.send(SigninRequested(email=newest.email or email, link=link, valid_seconds=max_age))
-    log.info("signin.requested", extra=who)
+    notifications.send(SigninRequested(email=email, link=link, valid_seconds=max_age))
+    log.info("signin.requested", extra={"email_hash": email_hash(owner)})
     metrics.count(SIGNIN_LINKS, status="requested")

@@ -204,9 +204,8 @@ def signin_request() -> Any:
             {"Retry-After": str(exc.retry_after)}
     try:
         request_link(request.form.get("email"), key=settings.session_key.get_secret_value(),
-                     public_url=settings.public_url, interval=settings.signin_interval_seconds,
-                     max_age=settings.signin_max_age_seconds,
-                     photos=deps.photos, throttle=deps.throttle, notifications=deps.notifications)
+                     public_url=settings.public_url, max_age=settings.signin_max_age_seconds,
+                     notifications=deps.notifications)
     except InvalidUpload as exc:
         return render_template("signin.html", sent=None, error=sentence(exc.message)), 400
     message = NEUTRAL_SIGNIN.format(minutes=settings.signin_max_age_seconds // 60)

@@ -59,6 +59,15 @@ def test_the_client_is_the_address_the_trusted_proxy_saw_not_one_it_claims(stack
     assert _post(direct, **{"X-Forwarded-For": "192.0.2.2"}).status_code == 429
 
 
+def test_an_ipv6_client_is_counted_by_its_slash_64(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One subscriber holds a whole /64: a new address of it is not a new client."""
+    behind_alb = _app(monkeypatch, uploads_per_client_hour=2, proxy_hops=1).test_client()
+    assert _post(behind_alb, **{"X-Forwarded-For": "2001:db8:7:7::1"}).status_code == 202
+    assert _post(behind_alb, **{"X-Forwarded-For": "2001:db8:7:7:dead:beef:0:2"}).status_code == 202
+    assert _post(behind_alb, **{"X-Forwarded-For": "2001:db8:7:7:1234::9"}).status_code == 429
+    assert _post(behind_alb, **{"X-Forwarded-For": "2001:db8:7:8::1"}).status_code == 202  # the next /64
+
+
 def test_signin_requests_are_limited_per_email_and_per_client(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     app = _app(monkeypatch, signins_per_email_hour=2, signins_per_client_hour=4, proxy_hops=1)
 

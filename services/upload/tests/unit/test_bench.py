@@ -30,3 +30,10 @@ def test_measure_times_every_stage_of_every_input() -> None:
     assert len(photos["lying"]) == 633
     section = bench.report(photos, table, 1, "pytest", "title")
     assert "| jpeg | " in section and "whole / old" in section
+
+
+def test_the_signin_report_gives_both_medians_and_their_ratio() -> None:
+    times = {"email with photos": [10.0, 12.0, 11.0], "email without photos": [10.0, 11.0, 10.5]}
+    section = bench.signin_report(times, "pytest")
+    assert "| email with photos | 11.0 |" in section and "| email without photos | 10.5 |" in section
+    assert "**1.05x**" in section and "3 requests of each kind" in section

@@ -1,10 +1,15 @@
 """Sign-in tokens: signed, expiring, bound to their purpose and key."""
 
+import inspect
+
 import pytest
 from itsdangerous import URLSafeTimedSerializer
+from pydantic import BaseModel
 
+from photolane_common.messages import SigninRequested
 from photolane_upload import signin
 from photolane_upload.signin import LinkExpired, LinkInvalid, LinkUsed, make_token, open_link, read_token, token_of
+from photolane_upload.validation import InvalidUpload
 
 
 def test_a_token_names_its_email_and_a_nonce_of_its_own() -> None:
@@ -71,3 +76,35 @@ def test_an_old_token_has_expired(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_email_hash_is_stable_and_hides_the_address() -> None:
     assert signin.email_hash("Me@Example.com") == signin.email_hash("me@example.com")
     assert "example" not in signin.email_hash("me@example.com")
+
+
+class Queue:
+    """The notifications queue: records what is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[BaseModel] = []
+
+    def send(self, data: BaseModel) -> str:
+        self.sent.append(data)
+        return "message-id"
+
+
+def test_asking_for_a_link_does_the_same_for_every_email_and_never_looks_at_photos() -> None:
+    """The upload service cannot tell (nor let the answer's time tell) who has photos: it has no photo
+    store to ask; every well-formed email gets one message of the same shape; the notifier decides."""
+    assert "photos" not in inspect.signature(signin.request_link).parameters
+    sent: dict[str, list[BaseModel]] = {}
+    for email in ("has-photos@example.com", "no-photos@example.com"):
+        queue = Queue()
+        signin.request_link(f" {email} ", key="key", public_url="https://photos.example/", max_age=600,
+                            notifications=queue)
+        sent[email] = queue.sent
+    assert [len(messages) for messages in sent.values()] == [1, 1]
+    for email, (message,) in sent.items():
+        assert isinstance(message, SigninRequested)
+        assert message.email == email and message.valid_seconds == 600
+        assert read_token("key", token_of(message.link), 600).email == email
+        assert message.link.startswith("https://photos.example/signin/open#")
+    with pytest.raises(InvalidUpload):
+        signin.request_link("not an email", key="key", public_url="https://photos.example", max_age=600,
+                            notifications=Queue())
