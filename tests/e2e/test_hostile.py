@@ -312,6 +312,29 @@ CASES: dict[str, tuple[Send, Expect]] = {
                                                      accept="application/json"), json(400, "says it is 7000x7000")),
     "form-oversize": (lambda h: h.form_upload(JPEG + bytes(MAX_MB * 2**20 * 2)), page(413, "the limit is 1 MB")),
     "form-signin-email-crlf": (lambda h: _signin(h, "me@example.com\r\nBcc: victim@example.org"), page(400, "Email")),
+    # -- a browser sending for another site's page: refused before anything is read -------------------------
+    "crosssite-upload-api": (lambda h: requests.post(
+        f"{h.url}/api/photos", files={"file": ("a.jpg", JPEG)}, data={"phone": "+14155550123"},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, timeout=30),
+        json(403, "another site")),
+    "crosssite-upload-form-origin-null": (lambda h: h.raw("/photos", b"x", Origin="null"), page(403, "another site")),
+    "crosssite-signin-same-site-other-origin": (lambda h: requests.post(
+        f"{h.url}/signin", data={"email": "a@example.com"},
+        headers={"Origin": "http://127.0.0.1:1", "Sec-Fetch-Site": "same-site"}, timeout=10), page(403, "another site")),
+    # -- crafted cursors and bodies: a 400 with a sentence, never a 500 -------------------------------------
+    "crafted-cursor-unsigned": (lambda h: h.get("/api/people?cursor=eyJncm91cCI6IHsiUyI6ICJ4In19",
+                                                Authorization=f"Bearer {h.stack.admin_token}"), json(400, "cursor")),
+    "crafted-cursor-forged-signature": (lambda h: h.get("/api/people?cursor=eyJpZCI6ICJ4In0.AAAAAAAAAAAAAAAAAAAAAAAA",
+                                                        Authorization=f"Bearer {h.stack.admin_token}"),
+                                        json(400, "cursor")),
+    "crafted-json-nested-5000-deep": (lambda h: requests.post(
+        f"{h.url}/api/people", data=b'{"name": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {h.stack.admin_token}"}, timeout=10),
+        json(400)),
+    "crafted-json-over-64-kb": (lambda h: requests.post(
+        f"{h.url}/api/people", data=b'{"name": "' + b"a" * 70_000 + b'"}',
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {h.stack.admin_token}"}, timeout=10),
+        json(400, "64 KB")),
 }
 
 

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 
-KEY_NAMES = frozenset({"id", "group", "face", "listing", "size", "name", "pool"})
+KEY_NAMES = frozenset({"id", "group", "face", "listing", "size", "name", "pool", "created_at"})
 
 
 _signing: list[bytes] = []  # the key cursors are signed with in this process (none: not signed)

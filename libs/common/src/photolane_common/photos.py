@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from .collection import people_pools, photo_pool, unknown_feed, unknown_listing, unknown_mark, unknown_marks
@@ -214,6 +215,12 @@ def _face_actions(photo_id: str, faces: tuple[Face, ...], collection: str) -> li
     ]
 
 
+def older_than(created_at: datetime, photo_id: str) -> str:
+    """The cursor of an owner's photos older than this one (``owned_page``)."""
+    stamp = UTCDateTimeAttribute().serialize(created_at)
+    return encode_cursor({"created_at": {"S": stamp}, "id": {"S": photo_id}}) or ""
+
+
 class PhotoStore:
     """Reads and writes photo records in DynamoDB, and files their faces in the faces table."""
 
@@ -284,6 +291,20 @@ class PhotoStore:
         """The owner's photos, newest first, at most ``limit`` (the owner-created index)."""
         items = PhotoModel.owner_index.query(owner, scan_index_forward=False, limit=limit, page_size=limit)
         return [_to_photo(item) for item in items]
+
+    def owned_page(self, owner: str, limit: int, cursor: str | None) -> tuple[list[Photo], str | None]:
+        """The owner's photos older than the cursor's, newest first, at most ``limit``, and the next page's
+        cursor or None (raises BadCursor). The cursor holds a photo's time and id, never the owner: a
+        cursor always reads the gallery of whoever pages with it."""
+        start = decode_cursor(cursor)
+        if start is not None and set(start) != {"created_at", "id"}:
+            raise BadCursor("not a cursor of a gallery")
+        items = PhotoModel.owner_index.query(owner, scan_index_forward=False, limit=limit, page_size=limit,
+                                             last_evaluated_key={**start, "owner": {"S": owner}} if start else None)
+        photos = [_to_photo(item) for item in items]
+        last = items.last_evaluated_key
+        return photos, (encode_cursor({"created_at": last["created_at"], "id": last["id"]})
+                        if last and len(photos) == limit else None)
 
     def many(self, photo_ids: Iterable[str]) -> dict[str, Photo]:
         """Several records by id in one batch read (consistent: the processor may have just written)."""
@@ -539,4 +560,4 @@ class PhotoStore:
         return True
 
 
-__all__ = ["BadCursor", "ClusterSummary", "FaceRef", "PhotoStore"]
+__all__ = ["BadCursor", "ClusterSummary", "FaceRef", "PhotoStore", "older_than"]

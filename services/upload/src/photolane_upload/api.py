@@ -88,7 +88,7 @@ def create_photo() -> Any:
     except BadCollection as exc:
         return error(400, str(exc))
     except InvalidUpload as exc:
-        return error(exc.status, exc.message)
+        return *error(exc.status, exc.message), exc.headers
     except UploadsBlocked:
         return error(503, "uploads are blocked for now; try again later")
     except QueueUnavailable:

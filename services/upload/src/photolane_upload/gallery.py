@@ -17,9 +17,11 @@ import json
 import logging
 from collections import Counter
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Protocol
 
 from photolane_common.domain import PROCESSING, QUEUED, Photo
+from photolane_common.photos import older_than
 
 from .cache import Cache
 
@@ -57,6 +59,7 @@ class Entry:
 class PhotoIndex(Protocol):
     def newest_of(self, owner: str) -> Photo | None: ...
     def owned_by(self, owner: str, limit: int) -> list[Photo]: ...
+    def owned_page(self, owner: str, limit: int, cursor: str | None) -> tuple[list[Photo], str | None]: ...
     def many(self, photo_ids: list[str]) -> dict[str, Photo]: ...
 
 
@@ -113,6 +116,19 @@ class Gallery:
         entries = _merged(fetched, cached.entries if cached else ())[: self.size]
         self.cache.set(key, Cached(version, tuple(entries)).dumps(), self.ttl)
         return entries
+
+    def older(self, owner: str, cursor: str) -> tuple[list[Entry], str | None]:
+        """A page of the owner's photos older than the cursor's (read from the index, not cached: a
+        flood of new photos never hides the old ones), and the next page's cursor (raises BadCursor)."""
+        photos, after = self.photos.owned_page(owner, self.size, cursor)
+        return [Entry.of(p) for p in photos], after
+
+    def after(self, entries: list[Entry]) -> str | None:
+        """The cursor of the photos older than a full page of entries (None: there are no more)."""
+        if len(entries) < self.size:
+            return None
+        last = entries[-1]
+        return older_than(datetime.fromisoformat(last.created_at), last.id)
 
     def added(self, owner: str, photo: Photo) -> None:
         """Write-through of a new upload (a gallery not cached yet is built on its next read)."""

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from photolane_common.aws import BlobStore, MessageQueue
 from photolane_common.collection import CollectionStore
 from photolane_common.domain import DEFAULT_COLLECTION, QUEUED, Face, Person, Photo, owner_of
-from photolane_common.limits import Limiter
+from photolane_common.limits import Limit, Limiter, wait_phrase
 from photolane_common.logs import photo_context
 from photolane_common.messages import PersonDeleted, PersonPhotoAdded, PhotoUploaded
 from photolane_common.metrics import UPLOADS_ACCEPTED, UPLOADS_REFUSED, metrics
@@ -34,6 +34,8 @@ from .validation import (
     person_attributes,
     person_name,
 )
+
+DAY = 86400
 
 log = logging.getLogger("photolane.upload")
 
@@ -106,6 +108,8 @@ def _accept(upload: Upload, deps: UploadDeps) -> Photo:
     if refusal:
         raise InvalidUpload(f"phone: {refusal}", reason="sms_refused")
     info = inspect_image(upload.data, deps.settings.max_upload_bytes, deps.settings.max_pixels)
+    if email and not upload.admin:
+        _count_for_email(owner_of(email), deps)
     photo_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     photo = Photo(
@@ -128,6 +132,17 @@ def _accept(upload: Upload, deps: UploadDeps) -> Photo:
         log.info("photo.uploaded", extra={"bytes": len(upload.data), "format": info.format,
                                           "width": info.width, "height": info.height})
     return photo
+
+
+def _count_for_email(owner: str, deps: UploadDeps) -> None:
+    """Uploads naming one email, per day, from anyone: a flood of photos sent with somebody's email
+    would bury theirs in their gallery and use up the notifications they get (an admin is not counted)."""
+    limit = Limit("uploads-email", deps.settings.uploads_per_email_day, DAY, "uploads")
+    verdict = deps.limiter.check(limit, owner)
+    if not verdict.allowed:
+        raise InvalidUpload(f"too many uploads for this email: the limit is {limit.describe()}; try again "
+                            f"{wait_phrase(verdict.retry_after)}", 429, reason="email_limited",
+                            retry_after=verdict.retry_after)
 
 
 def destination(upload: Upload, deps: UploadDeps) -> str:

@@ -29,6 +29,7 @@ class UploadSettings(CommonSettings):
     proxy_hops: int = Field(default=0, ge=0, le=5)
     # Abuse limits (0: none), counted in the settings table across every worker and task.
     uploads_per_client_hour: int = Field(default=100, ge=0)
+    uploads_per_email_day: int = Field(default=50, ge=0)  # uploads naming one email, from anyone (0: none)
     signins_per_client_hour: int = Field(default=20, ge=0)
     signins_per_email_hour: int = Field(default=5, ge=0)
     admin_logins_per_client_hour: int = Field(default=20, ge=0)

@@ -35,11 +35,17 @@ UNREADABLE = "the file is not a readable image (JPEG, PNG, WebP or HEIC)"
 class InvalidUpload(ValueError):
     """Refused with this HTTP status and message; ``reason`` is a short code for the metrics (UploadsRefused)."""
 
-    def __init__(self, message: str, status: int = 400, reason: str = "invalid") -> None:
+    def __init__(self, message: str, status: int = 400, reason: str = "invalid",
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after  # seconds, for a 429's Retry-After
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from photolane_common.cursors import BadCursor
 from photolane_common.domain import DEFAULT_COLLECTION, Collection, Person, owner_of
 
 from . import sessions
@@ -85,7 +86,7 @@ def upload() -> Any:
             Upload(file.read(), file.filename, request.form.get("email"), request.form.get("phone"), link=link), deps
         )
     except InvalidUpload as exc:
-        return render_form(sentence(exc.message), exc.status, into, link)
+        return *render_form(sentence(exc.message), exc.status, into, link), exc.headers
     except UploadsBlocked:
         return render_form("Uploads are blocked for now; try again later.", 503)
     except QueueUnavailable:
@@ -170,10 +171,18 @@ def gallery() -> Any:
     if viewer is None:
         return redirect(url_for("web.signin"), 303)
     deps = current_deps()
-    entries = [e for e in deps.gallery.entries(viewer.owner) if viewer.may_see(e.id)]
-    items = gallery_items(entries, deps)
+    cursor = request.args.get("older")
+    try:
+        shown, older = (deps.gallery.older(viewer.owner, cursor) if cursor
+                        else (entries := deps.gallery.entries(viewer.owner), deps.gallery.after(entries)))
+    except BadCursor:
+        return render_template("message.html", title="Page not found", status=400,
+                               message="That page link is not one this site made; start from the newest photos.",
+                               link=(url_for("web.gallery"), "Your newest photos")), 400
+    items = gallery_items([e for e in shown if viewer.may_see(e.id)], deps)
     pending = any(i["status"] in ("queued", "processing") for i in items)
-    return render_template("gallery.html", viewer=viewer, photos=items, pending=pending)
+    return render_template("gallery.html", viewer=viewer, photos=items, pending=pending and not cursor,
+                           older=older, paged=bool(cursor))
 
 
 def _normalized(email: str) -> str | None:

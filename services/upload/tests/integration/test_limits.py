@@ -68,6 +68,27 @@ def test_an_ipv6_client_is_counted_by_its_slash_64(stack: Stack, monkeypatch: py
     assert _post(behind_alb, **{"X-Forwarded-For": "2001:db8:7:8::1"}).status_code == 202  # the next /64
 
 
+def test_uploads_naming_one_email_are_limited_a_day_from_any_address(stack: Stack,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flood sent with somebody's email cannot bury their gallery: the uploader is told when to retry."""
+    client = _app(monkeypatch, uploads_per_email_day=2, proxy_hops=1).test_client()
+
+    def send(email: str, address: str, **headers: str) -> object:
+        return client.post("/api/photos", data={"file": (io.BytesIO(image_bytes()), "x.jpg"), "email": email},
+                           content_type="multipart/form-data", headers={"X-Forwarded-For": address, **headers})
+
+    assert [send("victim@example.com", f"203.0.113.{i}").status_code for i in (1, 2)] == [202, 202]
+    refused = send("Victim@Example.com", "198.51.100.9")  # the same owner, from another address
+    assert refused.status_code == 429
+    assert "too many uploads for this email: the limit is 2 uploads a day" in refused.get_json()["error"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 86400
+    assert send("someone.else@example.com", "198.51.100.9").status_code == 202
+    assert send("victim@example.com", "198.51.100.9", Authorization=f"Bearer {ADMIN_TOKEN}").status_code == 202
+    form = form_upload(client, email="victim@example.com")
+    assert form.status_code == 429 and "Retry-After" in form.headers
+    assert "Too many uploads for this email" in form.get_data(as_text=True)
+
+
 def test_signin_requests_are_limited_per_email_and_per_client(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     app = _app(monkeypatch, signins_per_email_hour=2, signins_per_client_hour=4, proxy_hops=1)
 

@@ -247,3 +247,39 @@ def test_the_gallery_follows_uploads_and_processing_through_its_cache(app: Flask
 
     second = form_upload(client, email="d@example.com").headers["Location"].rsplit("/", 1)[1]
     assert _gallery_ids(client) == [second, first]  # written through: at once
+
+
+def test_the_gallery_pages_by_date_so_a_flood_never_hides_the_owners_photos(stack: Stack,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from photolane_upload.app import create_app
+    from photolane_upload.settings import UploadSettings
+
+    from ..conftest import SESSION_KEY
+
+    monkeypatch.setenv("PHOTOLANE_SESSION_KEY", SESSION_KEY)
+    app = create_app(UploadSettings(max_upload_mb=1, gallery_size=3))
+    app.config["TESTING"] = True
+    own = [form_upload(app.test_client(), email="dora@example.com").headers["Location"].rsplit("/", 1)[1]
+           for _ in range(2)]
+    junk = [form_upload(app.test_client(), email="dora@example.com").headers["Location"].rsplit("/", 1)[1]
+            for _ in range(5)]
+    _messages(stack, stack.resources.notifications_queue_url)
+    owner = app.test_client()
+    owner.post("/signin", data={"email": "dora@example.com", "csrf_token": form_token(owner, "/signin")})
+    assert _open_link(owner, _signin_messages(stack)[-1]["link"]).status_code == 303
+
+    pages, url = [], "/gallery"
+    while url:
+        text = owner.get(url).get_data(as_text=True)
+        pages.append(re.findall(r'<article id="photo-([0-9a-f-]+)"', text))
+        older = re.search(r'id="older" href="([^"]+)"', text)
+        url = older.group(1).replace("&amp;", "&") if older else ""
+    assert pages == [junk[::-1][:3], [*junk[::-1][3:], own[1]], [own[0]]]  # newest first, every photo once
+    assert "Older photos sent with" in text and 'id="newest"' in text
+
+    cursor = re.search(r"older=([^\"&]+)", owner.get("/gallery").get_data(as_text=True)).group(1)
+    stranger = app.test_client()  # someone else's session with Dora's cursor sees only their own gallery
+    form_upload(stranger, email="eve@example.com")
+    assert re.findall(r'<article id="photo-', stranger.get(f"/gallery?older={cursor}").get_data(as_text=True)) == []
+    forged = owner.get("/gallery?older=eyJpZCI6IHsiUyI6ICJ4In19")
+    assert forged.status_code == 400 and "not one this site made" in forged.get_data(as_text=True)
