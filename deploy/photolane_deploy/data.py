@@ -28,6 +28,13 @@ ORIGINALS, FLIPPED, THUMBS, RESULTS, PEOPLE = "originals/", "flipped/", "thumbs/
 INDEX = "index/"  # the processor's snapshots of its in-memory face indexes
 FACES = "faces/"  # each face's picture (faces/<photo id>/<index>.jpg)
 SETTINGS_TTL = "expires_at"  # SettingModel.expires_at: the settings table's time-to-live attribute
+# The photo bucket is versioned: a deleted or overwritten object stays recoverable (by the account, not the
+# app) this many days as a noncurrent version, then S3's lifecycle removes it for good. So an erasure
+# (a deleted photo, person or collection) is final after NONCURRENT_DAYS, plus the day or so S3 may
+# take to run the rule. Face index snapshots (index/, rewritten often, encodings of people's faces)
+# keep their old versions INDEX_NONCURRENT_DAYS only.
+NONCURRENT_DAYS = 30
+INDEX_NONCURRENT_DAYS = 1
 
 
 class WorkQueue(Construct):
@@ -148,7 +155,17 @@ class DataLayer(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.logs_bucket,
             server_access_logs_prefix="s3/",
-            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
+            versioned=True,  # a mistaken delete or overwrite can be undone for NONCURRENT_DAYS
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="noncurrent-versions",
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_DAYS),
+                    expired_object_delete_marker=True,  # a deleted key's marker goes once no version is left
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                ),
+                s3.LifecycleRule(id="index-noncurrent-versions", prefix=INDEX,
+                                 noncurrent_version_expiration=Duration.days(INDEX_NONCURRENT_DAYS)),
+            ],
             removal_policy=keep,
         )
         self._notify_jobs_of_drop_ins(bucket, f"arn:{Aws.PARTITION}:s3:::{name}")

@@ -1,7 +1,8 @@
 """One construct per kind of service: upload behind the ALB, and a queue worker (processor, notifier).
 
 Each runs its image from ``make push`` (ECR ``photolane/<service>:<tag>``) in the public subnets with a
-public IP and no inbound rule but the ALB's to upload: no NAT gateway to pay for (see README).
+public IP and no inbound rule but the ALB's to upload: no NAT gateway to pay for (see README). Behind
+CloudFront the ALB itself is internal, in subnets with no route to the internet (edge.py).
 """
 
 from __future__ import annotations
@@ -58,16 +59,20 @@ def secret(scope: Construct, id: str, description: str) -> secretsmanager.Secret
 
 
 class UploadService(Construct):
-    """Flask/gunicorn behind a public ALB: health check /healthz, HTTPS when a certificate is given,
+    """Flask/gunicorn behind an ALB: health check /healthz, HTTPS when a certificate is given,
     scaled on requests per task. The admin token and session key come from Secrets Manager.
 
-    ``open_listener=False`` leaves the ALB's security group without its open inbound rule: the edge in
-    front (edge.py) opens it to CloudFront alone."""
+    ``internal_subnets``: the ALB is internal (no public address), in those subnets, with no open
+    inbound rule: the edge in front (edge.py) reaches it through a CloudFront VPC origin and opens its
+    security group to CloudFront alone. None: an internet-facing ALB in the public subnets, open to all."""
 
     def __init__(self, scope: Construct, id: str, *, cluster: ecs.ICluster, image: ecs.ContainerImage,
                  environment: dict[str, str], scaling: Scaling, size: TaskSize, logs_bucket: s3.IBucket,
-                 certificate_arn: str | None = None, open_listener: bool = True) -> None:
+                 certificate_arn: str | None = None, internal_subnets: list[ec2.ISubnet] | None = None) -> None:
         super().__init__(scope, id)
+        internal = (elbv2.ApplicationLoadBalancer(
+            self, "InternalLB", vpc=cluster.vpc, internet_facing=False,
+            vpc_subnets=ec2.SubnetSelection(subnets=internal_subnets)) if internal_subnets else None)
         self.admin_token = secret(self, "AdminToken", "photolane: bearer token of the admin routes")
         self.session_key = secret(self, "SessionKey", "photolane: key that signs the upload service's sessions")
         certificate = (acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn)
@@ -88,8 +93,9 @@ class UploadService(Construct):
                 },
                 log_driver=log_driver(self, "upload"),
             ),
-            public_load_balancer=True,
-            open_listener=open_listener,
+            public_load_balancer=internal is None,
+            load_balancer=internal,  # None: the pattern's own, internet-facing in the public subnets
+            open_listener=internal is None,
             assign_public_ip=True,
             task_subnets=PUBLIC,
             certificate=certificate,

@@ -17,7 +17,7 @@ from . import nag
 from .config import DeployConfig
 from .dashboard import Dashboard
 from .data import FACES, FLIPPED, INCOMING_PREFIX, INDEX, ORIGINALS, PEOPLE, RESULTS, THUMBS, DataLayer
-from .edge import PROXY_HOPS, VIEWER_IP_HEADER, CloudFrontEntrance, WebFirewall
+from .edge import PROXY_HOPS, VIEWER_IP_HEADER, CloudFrontEntrance, OriginSubnets, WebFirewall
 from .monitoring import Alarms
 from .services import TaskSize, UploadService, WorkerService, image
 
@@ -38,8 +38,9 @@ class DataStack(Stack):
 
 
 class PhotolaneStack(Stack):
-    """VPC (public subnets only), ECS cluster, the three services, the data layer, alarms; HTTPS at the
-    edge: CloudFront in front of the ALB, or the ALB's own listener with a certificate; WAF on the ALB."""
+    """VPC (public subnets for the tasks; behind CloudFront, private ones for the internal ALB), ECS cluster,
+    the three services, the data layer, alarms; HTTPS at the edge: CloudFront in front of the ALB (a VPC
+    origin), or the ALB's own listener with a certificate; WAF on the ALB."""
 
     def __init__(self, scope: Construct, id: str, *, config: DeployConfig, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
@@ -66,10 +67,12 @@ class PhotolaneStack(Stack):
             self, "Upload", cluster=cluster, image=image(self, "upload", config.tag, config.registry),
             environment=common, scaling=config.upload, size=TaskSize(cpu=512, memory=1024),
             logs_bucket=self.data.logs_bucket, certificate_arn=config.certificate_arn,
-            open_listener=not config.cloudfront,  # behind CloudFront the ALB admits CloudFront alone
+            # behind CloudFront the ALB is internal, in private subnets, and admits CloudFront alone
+            internal_subnets=OriginSubnets(self, "OriginSubnets", vpc=vpc).subnets if config.cloudfront else None,
         )
         # HTTPS everywhere: CloudFront's own certificate, or the ALB's listener with the one given.
-        self.edge = CloudFrontEntrance(self, "Edge", service=self.upload.service) if config.cloudfront else None
+        self.edge = (CloudFrontEntrance(self, "Edge", service=self.upload.service, logs_bucket=self.data.logs_bucket)
+                     if config.cloudfront else None)
         if self.edge:
             self.public_url = self.edge.url
         else:
@@ -217,9 +220,11 @@ class PhotolaneStack(Stack):
             resource_arns=[data.notifications.dead_letters.queue_arn])
         iam.Grant.add_to_principal(  # a channel held by a live claim: the message back as a delayed copy (RetryLater)
             grantee=role, actions=["sqs:SendMessage"], resource_arns=[data.notifications.queue.queue_arn])
-        data.events_topic.grant_publish(role)
-        # An SMS is published to a phone number, which has no ARN: IAM only takes "*" for it.
-        iam.Grant.add_to_principal(grantee=role, actions=["sns:Publish"], resource_arns=["*"])
+        data.events_topic.grant_publish(role)  # the one topic it may publish to
+        # An SMS is published to a phone number, which has no ARN, so no Resource can name it: the grant is
+        # every resource that is NOT an SNS ARN (phone numbers), never another topic or a platform endpoint.
+        role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["sns:Publish"], not_resources=[f"arn:{Aws.PARTITION}:sns:*:*:*"]))
         # In the SES sandbox the recipients' identities are checked too, so the resource is every
         # identity of the account; the sender is pinned by the condition.
         iam.Grant.add_to_principal(

@@ -10,11 +10,13 @@ from pynamodb.models import Model
 
 from photolane_common.models import FaceModel, PersonModel, PhotoModel, SettingModel
 from photolane_common.resources import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT
+from photolane_deploy.data import INDEX, INDEX_NONCURRENT_DAYS, NONCURRENT_DAYS
 from photolane_notifier.settings import NotifierSettings
 from photolane_processor.settings import ProcessorSettings
 from photolane_upload.settings import UploadSettings
 
 from .conftest import CERTIFICATE_ARN, Synthesized
+from .grants.policy import Call, allowing, local_resources, role_statements
 
 SETTINGS = {"upload": UploadSettings, "processor": ProcessorSettings, "notifier": NotifierSettings}
 
@@ -130,11 +132,11 @@ def test_admin_token_and_session_key_are_secrets_never_values(synthesized: Synth
     upload = container(synthesized, "upload")
     secrets = {s["Name"]: s["ValueFrom"] for s in upload["Secrets"]}
     assert set(secrets) == {"PHOTOLANE_ADMIN_TOKEN", "PHOTOLANE_SESSION_KEY"}
-    generated = synthesized.resources("AWS::SecretsManager::Secret")  # and CloudFront's origin header value
-    assert len(generated) == 3
+    generated = synthesized.resources("AWS::SecretsManager::Secret")  # no origin secret: the ALB is internal
+    assert len(generated) == 2
     for secret in generated.values():
         assert "GenerateSecretString" in secret["Properties"] and "SecretString" not in secret["Properties"]
-    assert {ref["Ref"] for ref in secrets.values()} < set(generated)
+    assert {ref["Ref"] for ref in secrets.values()} == set(generated)
     for name in SETTINGS:
         env = {e["Name"] for e in container(synthesized, name)["Environment"]}
         assert not env & {"PHOTOLANE_ADMIN_TOKEN", "PHOTOLANE_SESSION_KEY"}
@@ -172,6 +174,32 @@ def test_each_task_role_has_only_what_its_service_does(synthesized: Synthesized)
     listed = [s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]] for s in deleting]
     prefixes = {r["Fn::Join"][1][-1] for resources in listed for r in resources}
     assert prefixes == {"/index/*", "/originals/*", "/flipped/*", "/thumbs/*", "/results/*", "/faces/*", "/people/*"}
+
+
+def test_the_notifier_publishes_to_the_events_topic_and_phone_numbers_only(synthesized: Synthesized) -> None:
+    """SMS to a phone number (no ARN: the call's resource is "*") and the events topic; no other topic, no
+    platform endpoint, in this account or another (evaluated as IAM would, grants/policy.py)."""
+    found = local_resources(synthesized.json)
+    statements = role_statements(synthesized.json, "notifier", found)
+    events = next(local.arn for local in found.values() if local.hint == "data.events_topic")
+
+    def publishes(resource: str) -> bool:
+        return bool(allowing(statements, Call("notifier", "sns:Publish", resource)))
+
+    assert publishes(events) and publishes("*")
+    for other in ("arn:aws:sns:us-east-1:123456789012:someone-elses-topic",
+                  "arn:aws:sns:eu-west-1:210987654321:photolane-events",
+                  "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+                  "arn:aws:sns:us-east-1:123456789012:app/GCM/app"):
+        assert not publishes(other), other
+    publishing = [st for st in task_role_statements(synthesized, "notifier") if "sns:Publish" in actions([st])]
+    assert not [st for st in publishing if "*" in _listed(st.get("Resource", []))], publishing  # never Resource "*"
+    for name in ("upload", "processor"):
+        assert "sns:Publish" not in actions(task_role_statements(synthesized, name))
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def test_upload_redrives_and_purges_but_never_takes_the_workers_messages(synthesized: Synthesized) -> None:
@@ -239,6 +267,18 @@ def test_the_bucket_is_private_encrypted_and_notifies_jobs_of_drop_ins(synthesiz
     jobs_policy = logical_id(synthesized, "AWS::SQS::QueuePolicy", "DataJobsQueuePolicy")
     assert jobs_policy in bucket["DependsOn"]  # S3 checks the queue policy when the notification is set
     assert bucket["DeletionPolicy"] == "Retain"
+    # Versioned: a deleted or overwritten object is recoverable NONCURRENT_DAYS, then gone for good (an
+    # erasure is final then); face index snapshots keep old versions a day; stray uploads are aborted.
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert (NONCURRENT_DAYS, INDEX_NONCURRENT_DAYS) == (30, 1)
+    rules = {rule.pop("Id"): rule for rule in properties["LifecycleConfiguration"]["Rules"]}
+    assert rules == {
+        "noncurrent-versions": {"Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                                "ExpiredObjectDeleteMarker": True,
+                                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
+        "index-noncurrent-versions": {"Status": "Enabled", "Prefix": INDEX,
+                                      "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
+    }
     statements = synthesized.json["Resources"][jobs_policy]["Properties"]["PolicyDocument"]["Statement"]
     assert any(s.get("Principal") == {"Service": "s3.amazonaws.com"} and "aws:SourceArn" in s["Condition"]["ArnLike"]
                for s in statements)

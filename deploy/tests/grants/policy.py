@@ -190,6 +190,9 @@ def resolve(value: Any, locals_: dict[str, Local]) -> str:
 
 
 # -- the task roles' statements -------------------------------------------------------------------
+NOT = "NOT "  # how a NotResource statement's grant is named: "NOT <pattern> | <pattern>"
+
+
 @dataclass(frozen=True)
 class Statement:
     service: str
@@ -197,11 +200,20 @@ class Statement:
     actions: tuple[str, ...]
     resources: tuple[str, ...]  # patterns; an unresolvable one is "<unresolved: …>", which matches nothing
     conditions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    not_resource: bool = False  # NotResource: the statement covers every resource that matches none of them
+
+    @property
+    def granted(self) -> tuple[str, ...]:
+        """What the statement grants, by resource: its patterns, or the one NotResource grant's name."""
+        return (NOT + " | ".join(self.resources),) if self.not_resource else self.resources
 
     def allows(self, action: str, resource: str, context: dict[str, str]) -> list[tuple[str, str]]:
         """The (action pattern, resource pattern) pairs of this statement that cover the request."""
         actions = [a for a in self.actions if wildcard(a, action, ignore_case=True)]
-        resources = [r for r in self.resources if wildcard(r, resource)]
+        if self.not_resource:
+            resources = [] if any(wildcard(r, resource) for r in self.resources) else list(self.granted)
+        else:
+            resources = [r for r in self.resources if wildcard(r, resource)]
         if not actions or not resources or not conditions_hold(self.conditions, context):
             return []
         return [(a, r) for a in actions for r in resources]
@@ -225,10 +237,10 @@ def role_statements(template: dict[str, Any], service: str, locals_: dict[str, L
     statements = []
     for document in documents:
         for raw in document["Statement"]:
-            if "NotAction" in raw or "NotResource" in raw:
-                raise ValueError(f"{service}: NotAction/NotResource is not modelled: {raw}")
+            if "NotAction" in raw:
+                raise ValueError(f"{service}: NotAction is not modelled: {raw}")
             resources = []
-            for resource in _listed(raw["Resource"]):
+            for resource in _listed(raw["Resource"] if "Resource" in raw else raw["NotResource"]):
                 try:
                     resources.append(resolve(resource, locals_))
                 except Unresolved as exc:
@@ -236,7 +248,7 @@ def role_statements(template: dict[str, Any], service: str, locals_: dict[str, L
             conditions = {op: {k: [resolve(v, locals_) for v in _listed(vs)] for k, vs in tests.items()}
                           for op, tests in raw.get("Condition", {}).items()}
             statements.append(Statement(service, raw["Effect"], tuple(_listed(raw["Action"])), tuple(resources),
-                                        conditions))
+                                        conditions, not_resource="NotResource" in raw))
     return statements
 
 
@@ -270,7 +282,7 @@ def allowing(statements: list[Statement], call: Call) -> list[tuple[int, str, st
 
 def grants(statements: list[Statement]) -> list[tuple[int, str, str]]:
     """Every (statement index, action, resource) an Allow statement grants."""
-    return [(i, a, r) for i, s in enumerate(statements) if s.effect == "Allow" for a in s.actions for r in s.resources]
+    return [(i, a, r) for i, s in enumerate(statements) if s.effect == "Allow" for a in s.actions for r in s.granted]
 
 
 # -- what to write in stack.py ---------------------------------------------------------------------

@@ -120,6 +120,37 @@ def test_a_call_is_allowed_by_a_matching_statement_and_a_deny_wins() -> None:
     assert (2, "sns:Publish", "*") in grants(statements)
 
 
+def test_not_resource_covers_every_resource_but_its_patterns() -> None:
+    """The notifier's SMS grant: sns:Publish on what is not an SNS ARN (a phone number's call is "*"), the
+    events topic by its own statement; a Deny with NotResource denies everything but its patterns."""
+    topic = {"Ref": "Topic"}
+    not_sns = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sns:*:*:*"]]}
+    template = _template([
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": topic},
+        {"Effect": "Allow", "Action": "sns:Publish", "NotResource": not_sns},
+    ])
+    statements = role_statements(template, "notifier", local_resources(template))
+    assert statements[1].not_resource and statements[1].resources == ("arn:aws:sns:*:*:*",)
+    events = "arn:aws:sns:us-east-1:123456789012:photolane-events"
+    assert allowing(statements, Call("notifier", "sns:Publish", "*")) == [(1, "sns:Publish", "NOT arn:aws:sns:*:*:*")]
+    assert allowing(statements, Call("notifier", "sns:Publish", events)) == [(0, "sns:Publish", events)]
+    for other in ("arn:aws:sns:us-east-1:123456789012:other", "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/a/b"):
+        assert not allowing(statements, Call("notifier", "sns:Publish", other)), other
+    assert grants(statements) == [(0, "sns:Publish", events), (1, "sns:Publish", "NOT arn:aws:sns:*:*:*")]
+
+    template = _template([
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"},
+        {"Effect": "Deny", "Action": "sns:Publish", "NotResource": [topic]},
+    ])
+    statements = role_statements(template, "notifier", local_resources(template))
+    assert allowing(statements, Call("notifier", "sns:Publish", events))
+    assert not allowing(statements, Call("notifier", "sns:Publish", "arn:aws:sns:us-east-1:123456789012:other"))
+    assert not allowing(statements, Call("notifier", "sns:Publish", "*"))  # why the notifier's grant is no Deny
+    with pytest.raises(ValueError, match="NotAction is not modelled"):
+        role_statements(_template([{"Effect": "Allow", "NotAction": "sns:Publish", "Resource": "*"}]), "notifier",
+                        local_resources(template))
+
+
 def test_recorded_arns_take_the_stand_ins_region_and_account() -> None:
     assert normalize("arn:aws:dynamodb:eu-west-1:*:table/t") == "arn:aws:dynamodb:us-east-1:123456789012:table/t"
     assert normalize("arn:aws:s3:::b/k") == "arn:aws:s3:::b/k"
