@@ -1,5 +1,6 @@
 """The CloudWatch dashboard: the services' own figures (the EMF log lines of photolane_common.metrics,
-in its namespace and with the dimensions they are emitted with), the queues, the SMS spend, the alarms."""
+in its namespace and with the dimensions they are emitted with), the queues, the SMS spend and ceiling,
+the alarms."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from constructs import Construct
 from photolane_common import metrics as m
 
 from .data import WorkQueue
+from .monitoring import SMS_CEILING_ALARM_PERCENT
 
 PERIOD = Duration.minutes(5)
 WIDTH = 8  # three graphs a row (the dashboard is 24 wide)
 
 
 class Dashboard(Construct):
-    """One dashboard: uploads, photos, stage times, faces, notifications, sign-ins, limits, queues."""
+    """One dashboard: uploads, photos, stage times, faces, notifications, sign-ins, limits, queues, the SMS
+    ceiling."""
 
     def __init__(self, scope: Construct, id: str, *, namespace: str, queues: dict[str, WorkQueue],
                  alarms: list[cloudwatch.Alarm]) -> None:
@@ -72,6 +75,17 @@ class Dashboard(Construct):
                 for service in ("processor", "notifier")
                 for name, what in ((m.MESSAGES_FAILED, "failed tries"), (m.MESSAGES_DEAD_LETTERED, "dead-lettered"))],
                 []),
+        )
+        ceiling = f"alarm ({SMS_CEILING_ALARM_PERCENT} %)"
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="SMS ceiling (every recipient together)", width=WIDTH,
+                left=[self._metric(m.SMS_CEILING_USED, "day's ceiling used (%)", statistic="Maximum",
+                                   service="notifier")],
+                right=[self._metric(m.NOTIFICATIONS, "SMS deferred (waiting for the window)", service="notifier",
+                                    channel="sms", status="deferred")],
+                left_y_axis=cloudwatch.YAxisProps(min=0, max=100, show_units=False),
+                left_annotations=[cloudwatch.HorizontalAnnotation(value=SMS_CEILING_ALARM_PERCENT, label=ceiling)]),
         )
         if alarms:
             self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24))

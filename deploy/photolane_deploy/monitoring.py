@@ -1,5 +1,6 @@
 """Alarms: a dead letter anywhere, a job (or notification) waiting too long, SMS spend near its limit,
-too many photos failing; and the account's SMS spend limit itself."""
+the day's SMS ceiling nearly used or an SMS made to wait by it, too many photos failing; and the
+account's SMS spend limit itself."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from photolane_common.metrics import PHOTOS_FAILED, PHOTOS_PROCESSED
+from photolane_common.metrics import NOTIFICATIONS, PHOTOS_FAILED, PHOTOS_PROCESSED, SMS_CEILING_USED
 from photolane_common.resources import MAX_RECEIVE_COUNT
 
 from .data import WorkQueue
@@ -27,6 +28,10 @@ SMS_SPEND_ALARM_FRACTION = 0.8  # of the monthly limit: time to look before SNS 
 FAILURE_RATE_PERCENT = 5
 FAILURE_RATE_WINDOW = Duration.minutes(15)
 FAILURE_RATE_MIN_PHOTOS = 10
+# The notifier's deployment-wide SMS ceiling (its ceiling.py): an alarm once this share of the day's is used
+# (before any SMS has to wait), and one when an SMS waits (deferred: the hour's or the day's is full).
+SMS_CEILING_ALARM_PERCENT = 80
+SMS_CEILING_WINDOW = Duration.minutes(5)
 
 
 class Alarms(Construct):
@@ -90,6 +95,27 @@ class Alarms(Construct):
                     f"photolane: over {FAILURE_RATE_PERCENT} % of the photos finished in "
                     f"{FAILURE_RATE_WINDOW.to_minutes()} minutes failed (of {FAILURE_RATE_MIN_PHOTOS} or more); "
                     "see the processor's photo.failed log lines", strictly=True)
+
+    def watch_sms_ceiling(self, namespace: str) -> None:
+        """The notifier's SMS ceiling (SMS parts a day and an hour for every recipient together, from the
+        month's budget): an alarm at SMS_CEILING_ALARM_PERCENT of the day's (its SmsCeilingUsed, the
+        largest in the window), and one as soon as an SMS is deferred (Notifications, status deferred)."""
+        used = cloudwatch.Metric(
+            namespace=namespace, metric_name=SMS_CEILING_USED, statistic="Maximum", period=SMS_CEILING_WINDOW,
+            dimensions_map={"service": "notifier"})
+        deferred = cloudwatch.Metric(
+            namespace=namespace, metric_name=NOTIFICATIONS, statistic="Sum", period=SMS_CEILING_WINDOW,
+            dimensions_map={"service": "notifier", "channel": "sms", "status": "deferred"})
+        self._alarm("SmsCeilingNear", used, SMS_CEILING_ALARM_PERCENT,
+                    f"photolane: {SMS_CEILING_ALARM_PERCENT} % of today's SMS ceiling is used (every recipient "
+                    "together); SMS over it wait (deferred) until the window reopens. Many uploads with phones: "
+                    "see the Notifications graph and the upload service's rate-limit refusals",
+                    # Emitted with each SMS: no SMS keeps the state; the next day's first SMS brings it back to OK.
+                    missing=cloudwatch.TreatMissingData.IGNORE)
+        self._alarm("SmsDeferred", deferred, 1,
+                    "photolane: an SMS waits (deferred): the hour's or the day's SMS ceiling is reached; it goes "
+                    "out when the window reopens (the ceiling: the notifier's PHOTOLANE_SMS_SEGMENTS_PER_HOUR and "
+                    "PHOTOLANE_SMS_SEGMENTS_PER_DAY, else from the month's budget, sms_monthly_limit_usd)")
 
     def _alarm(self, id: str, metric: cloudwatch.IMetric, threshold: float, description: str,
                missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -98,7 +98,10 @@ class PhotolaneStack(Stack):
             image=image(self, "notifier", config.tag, config.registry), queue=self.data.notifications.queue,
             environment={**common, "PHOTOLANE_PUBLIC_URL": self.public_url,
                          "PHOTOLANE_SMS_COUNTRIES": config.sms_countries,
-                         "PHOTOLANE_EVENTS_TOPIC_ARN": self.data.events_topic.topic_arn},
+                         "PHOTOLANE_EVENTS_TOPIC_ARN": self.data.events_topic.topic_arn,
+                         # The SMS ceiling's month (none: the account's limit left alone, the services' 1 USD)
+                         **({"PHOTOLANE_SMS_MONTHLY_BUDGET_USD": str(config.sms_monthly_limit_usd)}
+                            if config.sms_monthly_limit_usd is not None else {})},
             scaling=config.notifier, size=TaskSize(cpu=256, memory=512),
             stop_timeout=Duration.seconds(30),
         )
@@ -110,6 +113,7 @@ class PhotolaneStack(Stack):
         if config.sms_monthly_limit_usd is not None:
             self.alarms.limit_sms_spend(config.sms_monthly_limit_usd)
         self.alarms.watch_failures(NAMESPACE)
+        self.alarms.watch_sms_ceiling(NAMESPACE)
         self.dashboard = Dashboard(self, "Dashboard", namespace=NAMESPACE, alarms=self.alarms.alarms,
                                    queues={"Jobs": self.data.jobs, "Notifications": self.data.notifications})
         CfnOutput(self, "DashboardName", value=self.dashboard.name,
@@ -158,22 +162,25 @@ class PhotolaneStack(Stack):
     def _grant_processor(self, role: iam.IRole) -> None:
         """Reads originals (uploads, drop-ins, enrollment photos), writes what it makes, updates the
         records and files each face under its group, keeps snapshots of its face indexes (index/), sends
-        notifications and stats answers. Receiving its jobs is the pattern's own grant."""
+        notifications and stats answers, erases deleted photos (theirs: a drop-in's original under
+        incoming/ too), people and collections. Receiving its jobs is the pattern's own grant."""
         data = self.data
         sources = [ORIGINALS, INCOMING_PREFIX, PEOPLE, FACES]  # faces/: a named face's picture for the person
         data.grant_objects(role, ["s3:GetObject"], sources)
         data.grant_list(role)  # a vanished original must read as missing, not as denied
         data.grant_objects(role, ["s3:PutObject"], [FLIPPED, THUMBS, RESULTS, FACES, PEOPLE])
-        # a deleted collection's photos and people erased
-        data.grant_objects(role, ["s3:DeleteObject"], [ORIGINALS, FLIPPED, THUMBS, RESULTS, FACES, PEOPLE])
+        # deleted photos (a drop-in's original is its incoming/ key), people and collections erased
+        data.grant_objects(role, ["s3:DeleteObject"],
+                           [ORIGINALS, INCOMING_PREFIX, FLIPPED, THUMBS, RESULTS, FACES, PEOPLE])
         data.grant_objects(role, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [INDEX])  # face index snapshots
         dynamodb = {  # photos: records of drop-ins, status, faces; people: the known encodings (Scan and
             # UpdateItem: the first load of the default collection marks the people from before collections)
             # DeleteItem: a deleted collection's photos, people, feeds and upload links; a merge
             data.photos_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"],
             data.people_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Scan"],
+            # change feeds; Scan: an erased photo's mentions (feed entries made tombstones, the rest deleted)
             data.settings_table: ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchGetItem",
-                                  "BatchWriteItem"],  # change feeds
+                                  "BatchWriteItem", "Scan"],
             data.collections_table: ["GetItem", "DeleteItem"],  # a collection being deleted, erased last
             # each face under its group; each cluster's summary (read in batches; a conditional put or
             # delete: its count)
@@ -183,8 +190,9 @@ class PhotolaneStack(Stack):
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],
                                        resource_arns=[table.table_arn])
         iam.Grant.add_to_principal(  # unknown faces' and a collection's people's first load; reconciler; erasure
-            grantee=role, actions=["dynamodb:Query"],
-            resource_arns=[f"{data.photos_table.table_arn}/index/unknown-faces",
+            grantee=role, actions=["dynamodb:Query"],  # owner-created: an owner's "delete all my photos"
+            resource_arns=[f"{data.photos_table.table_arn}/index/owner-created",
+                           f"{data.photos_table.table_arn}/index/unknown-faces",
                            f"{data.photos_table.table_arn}/index/pending-updated",
                            f"{data.photos_table.table_arn}/index/photos-by-collection",
                            f"{data.people_table.table_arn}/index/people-by-collection"])

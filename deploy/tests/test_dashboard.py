@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from photolane_common import metrics as m
-from photolane_deploy.monitoring import FAILURE_RATE_MIN_PHOTOS, FAILURE_RATE_PERCENT
+from photolane_deploy.monitoring import FAILURE_RATE_MIN_PHOTOS, FAILURE_RATE_PERCENT, SMS_CEILING_ALARM_PERCENT
 from photolane_deploy.outputs import main
 
-from .conftest import Synthesized
+from .conftest import Synthesized, synthesize
 
 
 def _body(synthesized: Synthesized) -> str:
@@ -32,7 +32,7 @@ def test_one_dashboard_with_every_figure_the_services_emit(synthesized: Synthesi
     body = _body(synthesized)
     for name in (m.UPLOADS_ACCEPTED, m.UPLOADS_REFUSED, m.RATE_LIMITED, m.SIGNIN_LINKS, m.PHOTOS_PROCESSED,
                  m.PHOTOS_FAILED, m.STAGE_MS, m.FACES_FOUND, m.FACES_NAMED, m.NOTIFICATIONS, m.SMS_SEGMENTS,
-                 m.QUEUE_LAG_MS, m.MESSAGES_FAILED, m.MESSAGES_DEAD_LETTERED):
+                 m.QUEUE_LAG_MS, m.MESSAGES_FAILED, m.MESSAGES_DEAD_LETTERED, m.SMS_CEILING_USED):
         assert name in body, name
     assert f'"{m.NAMESPACE}"' in body or f"{{{m.NAMESPACE}," in body
     # The by-value graphs search the dimensions exactly as they are emitted (service plus their own).
@@ -85,3 +85,43 @@ def test_alarms_on_the_oldest_job_and_the_sms_spend(synthesized: Synthesized) ->
     assert len(oldest) == 2 and all(a["Threshold"] == 1800 for a in oldest)  # jobs and notifications
     (spend,) = [a for a in alarms if a.get("MetricName") == "SMSMonthToDateSpentUSD"]
     assert spend["Namespace"] == "AWS/SNS" and spend["Threshold"] == 0.8  # 80 % of the default 1 USD limit
+
+
+def _of_notifier(alarm: dict[str, Any]) -> dict[str, str]:
+    return {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+
+
+def test_alarms_before_and_at_the_sms_ceiling_shown_on_the_dashboard(synthesized: Synthesized) -> None:
+    alarms = {name: a["Properties"] for name, a in synthesized.resources("AWS::CloudWatch::Alarm").items()}
+    (near,) = [(n, a) for n, a in alarms.items() if a.get("MetricName") == m.SMS_CEILING_USED]
+    name, alarm = near
+    assert alarm["Namespace"] == m.NAMESPACE and _of_notifier(alarm) == {"service": "notifier"}
+    assert alarm["Statistic"] == "Maximum" and alarm["Period"] == 300
+    assert alarm["Threshold"] == SMS_CEILING_ALARM_PERCENT == 80  # of the day's, before any SMS has to wait
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["AlarmActions"] and alarm["OKActions"]
+    assert alarm["TreatMissingData"] == "ignore"  # emitted with each SMS: quiet hours keep the state
+    (deferred,) = [(n, a) for n, a in alarms.items() if a.get("MetricName") == m.NOTIFICATIONS]
+    deferred_name, deferred_alarm = deferred
+    assert _of_notifier(deferred_alarm) == {"service": "notifier", "channel": "sms", "status": "deferred"}
+    assert deferred_alarm["Statistic"] == "Sum" and deferred_alarm["Threshold"] == 1  # any SMS made to wait
+    assert deferred_alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert deferred_alarm["TreatMissingData"] == "notBreaching"  # none deferred lately: OK again
+
+    body = _body(synthesized)
+    assert "SMS ceiling (every recipient together)" in body
+    assert f'"value":{SMS_CEILING_ALARM_PERCENT}' in body  # the alarm's line on the graph
+    assert '"status","deferred"' in body and '"stat":"Maximum"' in body
+    for alarm_name in (name, deferred_name):  # both in the alarms' states widget
+        assert alarm_name in body, alarm_name
+
+
+def test_the_notifier_paces_sms_on_the_months_budget(synthesized: Synthesized, tmp_path: Path) -> None:
+    def notifier_env(s: Synthesized) -> dict[str, str]:
+        (container,) = [c for d in s.resources("AWS::ECS::TaskDefinition").values()
+                        for c in d["Properties"]["ContainerDefinitions"] if c["Name"] == "notifier"]
+        return {e["Name"]: e["Value"] for e in container.get("Environment", [])}
+
+    assert notifier_env(synthesized)["PHOTOLANE_SMS_MONTHLY_BUDGET_USD"] == "1"  # the account's limit, 1 USD
+    alone = synthesize(tmp_path, {"sms_monthly_limit_usd": "none"})
+    assert "PHOTOLANE_SMS_MONTHLY_BUDGET_USD" not in notifier_env(alone)  # the notifier's own default (1 USD)

@@ -166,14 +166,15 @@ def test_each_task_role_has_only_what_its_service_does(synthesized: Synthesized)
     assert not {a for a in upload | processor | notifier
                 if a.startswith(("iam:", "dynamodb:DeleteTable", "dynamodb:CreateTable"))}
     assert not {a for a in upload | notifier if a.startswith("s3:Delete")}
-    # The processor deletes its own face index snapshots (index/) and, erasing a deleted collection, its
-    # photos' and people's objects: never a drop-in waiting under incoming/, never the whole bucket.
+    # The processor deletes its own face index snapshots (index/) and, erasing a deleted photo, person or
+    # collection, their objects (a deleted drop-in's original is its incoming/ key): never the whole bucket.
     deleting = [s for s in task_role_statements(synthesized, "processor")
                 if any(a.startswith("s3:Delete") for a in actions([s]))]
     assert {a for a in actions(deleting) if a.startswith("s3:Delete")} == {"s3:DeleteObject"}
     listed = [s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]] for s in deleting]
     prefixes = {r["Fn::Join"][1][-1] for resources in listed for r in resources}
-    assert prefixes == {"/index/*", "/originals/*", "/flipped/*", "/thumbs/*", "/results/*", "/faces/*", "/people/*"}
+    assert prefixes == {"/index/*", "/originals/*", "/incoming/*", "/flipped/*", "/thumbs/*", "/results/*",
+                        "/faces/*", "/people/*"}
 
 
 def test_the_notifier_publishes_to_the_events_topic_and_phone_numbers_only(synthesized: Synthesized) -> None:

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -70,7 +71,7 @@ class Outcome:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--email", help="Where to send the result by email.")
-@click.option("--phone", help="Where to send the result by SMS (E.164, e.g. +14155550123).")
+@click.option("--phone", help="Where to send the result by SMS (E.164, e.g. +14155552671).")
 @click.option("--wait", is_flag=True, help="Wait until each photo is processed.")
 @click.option("--download", "download_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Save the flipped image, thumbnail and results CSV here (implies --wait).")
@@ -560,6 +561,62 @@ def restore_command(folder: Path, prune: bool) -> None:
     pruned = f"; deleted {done.deleted_items} records and {done.deleted_objects} objects not in it" if prune else ""
     click.echo(f"restored {items}, {done.objects_written} objects written, {done.objects_unchanged} already there"
                + pruned)
+
+
+# -- the local inbox -------------------------------------------------------------------------------
+@main.command("inbox")
+@click.option("-n", "--limit", type=click.IntRange(1, 100), default=20, show_default=True,
+              help="The newest N messages.")
+@click.option("--signin", "signin_only", is_flag=True, help="Only the emails that carry a sign-in link.")
+@click.option("--json", "as_json", is_flag=True, help="The messages as JSON (one object).")
+@click.pass_context
+def inbox_command(ctx: click.Context, limit: int, signin_only: bool, as_json: bool) -> None:
+    """The SMS and emails photolane sent, newest first, sign-in links included: local mode only.
+
+    Under make run they go to the AWS stand-in, not to anyone; the upload service's /dev/inbox reads
+    them from it, and this prints the same. It exists only in local mode (make run sets
+    PHOTOLANE_DEV_INBOX), never on AWS.
+    """
+    api = _api(ctx)
+    try:
+        answer = api.inbox()
+    except ApiError as exc:
+        if exc.status == 404:
+            raise Failed(f"{api.url} has no inbox: it exists only in local mode (make run, which sets "
+                         "PHOTOLANE_DEV_INBOX=true), never on AWS") from exc
+        raise Failed(str(exc)) from exc
+    messages = [m for m in answer["messages"] if m["signin"] or not signin_only][:limit]
+    if as_json:
+        click.echo(json.dumps({"messages": messages, "total": answer["total"]}, indent=2, ensure_ascii=False))
+        return
+    if not messages:
+        click.echo("no sign-in link sent yet" if signin_only else "nothing sent yet", err=True)
+        return
+    click.echo("\n\n".join(_inbox_text(m) for m in messages))
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # a terminal's escapes: never printed as they are
+
+
+def _local_time(stamp: str | None) -> str | None:
+    return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if stamp else None
+
+
+def _inbox_text(message: dict[str, Any]) -> str:
+    """A message as the terminal shows it: when, channel and recipient, subject, then its text indented."""
+    head = f"{_local_time(message['sent_at']) or 'time not recorded'}  {message['channel']} to " \
+           f"{', '.join(message['to']) or 'nobody'}"
+    if message["signin"]:
+        expires = message.get("expires_at")
+        if expires and datetime.fromisoformat(expires) <= datetime.now(UTC):
+            head += f"  (sign-in link, expired {_local_time(expires)})"
+        else:
+            head += f"  (sign-in link, works once{f', until {_local_time(expires)}' if expires else ''})"
+    lines = [head]
+    if message.get("subject"):
+        lines.append(f"  Subject: {message['subject']}")
+    lines += [f"  {line}" if line else "" for line in message["text"].splitlines()]
+    return CONTROL.sub("?", "\n".join(lines))
 
 
 # -- numbers over queues ---------------------------------------------------------------------------

@@ -127,6 +127,11 @@ class Api:
     def redrive(self, name: str) -> int:
         return self._call("POST", f"/api/admin/queues/{name}/redrive", admin=True)["moved"]
 
+    # -- the local inbox (make run only) -----------------------------------------------------------
+    def inbox(self) -> dict[str, Any]:
+        """The SMS and emails sent, newest first: ``{"messages", "shown", "total"}`` (404 outside local mode)."""
+        return self._call("GET", "/dev/inbox")
+
     # -- plumbing ----------------------------------------------------------------------------------
     def _call(self, method: str, path: str, admin: bool = False, **kwargs: Any) -> Any:
         return self._send(method, path, admin, **kwargs).json()

@@ -84,6 +84,8 @@ class Digest:
         elif (service == "notifier" and photo_id and name == "message.done"
               and entry.get("type") == "photo.processed"):
             self._photo(photo_id, entry).notified = True
+        elif service == "processor" and photo_id and name == "photo.erased":
+            self.say(f"{clock(entry.get('ts'))}  photo {short(photo_id)} erased (deleted: it and its faces)")
         elif name == "person.photo_enrolled":
             self.say(f"{clock(entry.get('ts'))}  person {short(str(entry.get('person_id')))} enrolled")
         if entry.get("level") in ("error", "critical", "warning") and name not in IN_PHOTO_LINE:

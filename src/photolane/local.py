@@ -62,6 +62,49 @@ def _die_with_parent() -> None:
         pass
 
 
+SIGINT_BIT = 1 << (signal.SIGINT - 1)  # in /proc/<pid>/status's SigCgt mask
+
+
+def caught_signals(pid: int) -> int | None:
+    """The signals a process handles itself (``SigCgt`` in /proc), or None when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt:")), None)
+
+
+class ParentWatch:
+    """Under `make run` the launcher's parent is make, and a stop sent to make alone (a process
+    manager's, ``kill -INT <make>``) never reaches the launcher: on SIGINT make resets its own handler
+    and waits for its child; killed, it leaves the launcher to init. Either shows from here: the
+    handler gone from make's SigCgt, or another parent."""
+
+    def __init__(self, parent: int | None = None, read: Callable[[int], int | None] = caught_signals,
+                 command: Callable[[int], str] | None = None) -> None:
+        self.parent = parent if parent is not None else os.getppid()
+        self.read = read
+        name = (command or _command)(self.parent)
+        caught = read(self.parent) if name == "make" else None
+        self.watched = caught is not None and bool(caught & SIGINT_BIT)  # make, handling SIGINT itself
+
+    def gone(self, parent_now: int | None = None) -> bool:
+        """True once make was told to stop (or the launcher's parent is no longer the one it had)."""
+        if (parent_now if parent_now is not None else os.getppid()) != self.parent:
+            return True
+        if not self.watched:
+            return False
+        caught = self.read(self.parent)
+        return caught is None or not caught & SIGINT_BIT
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 @dataclass
 class LocalConfig:
     port: int
@@ -259,8 +302,12 @@ class Embedded:
             "PHOTOLANE_SESSION_KEY": cfg.session_key,
             "PHOTOLANE_PUBLIC_URL": env.get("PHOTOLANE_PUBLIC_URL", cfg.url),
             "PHOTOLANE_OUTBOX_DIR": str(cfg.outbox_dir),
+            # /dev/inbox and `photolane inbox`: the SMS and emails sent, read from the stand-in (local only).
+            "PHOTOLANE_DEV_INBOX": "true" if inbox_on() else "false",
             # The figures of the admin page: hourly counters in the settings table (on AWS: CloudWatch's).
             "PHOTOLANE_METRICS_COUNTERS": env.get("PHOTOLANE_METRICS_COUNTERS", "true"),
+            # The stand-in bills no SMS: no deployment-wide SMS ceiling unless one is asked for.
+            "PHOTOLANE_SMS_MONTHLY_BUDGET_USD": env.get("PHOTOLANE_SMS_MONTHLY_BUDGET_USD", "0"),
         })
         return env
 
@@ -320,6 +367,11 @@ def _service_log(folder: Path, name: str) -> Any:
     return open(path, "ab")
 
 
+def inbox_on() -> bool:
+    """The local inbox (/dev/inbox): on unless PHOTOLANE_DEV_INBOX says otherwise."""
+    return os.environ.get("PHOTOLANE_DEV_INBOX", "true").strip().lower() not in ("0", "false", "no", "off")
+
+
 def banner(cfg: LocalConfig) -> str:
     token_note = "from PHOTOLANE_ADMIN_TOKEN"
     if cfg.token_generated:
@@ -333,6 +385,8 @@ def banner(cfg: LocalConfig) -> str:
         f"  session key:  {session_note}",
         f"  AWS stand-in: {cfg.aws_url} (moto server; its log in {cfg.run_dir / 'standin.log'})",
         f"  outbox:       {cfg.outbox_dir / 'events.jsonl'}",
+        *([f"  inbox:        {cfg.url}/dev/inbox (the SMS and emails sent, sign-in links included; "
+           "photolane inbox)"] if inbox_on() else []),
         f"  data:         kept in {cfg.data_dir} (a snapshot every few seconds and at Ctrl-C; "
         "make run-fresh starts empty)",
         f"  processors:   {cfg.processors} (PHOTOLANE_PROCESSORS; a service that dies is restarted)",
@@ -361,6 +415,7 @@ def main() -> int:
     console = Console()
     stack = Embedded(cfg, say=console.say)
     follower = LogFollower(cfg.log_dir, Digest(console.say, people_in(cfg)))
+    parent = ParentWatch()
     started = stopping = False
 
     def request_stop(_signum: int, _frame: object) -> None:
@@ -382,6 +437,9 @@ def main() -> int:
         while not stopping:
             stack.tick()
             time.sleep(0.3)
+            if parent.gone():
+                print("photolane: make was stopped; stopping the stack too", file=sys.stderr, flush=True)
+                break
     except CannotStart as exc:
         print(f"photolane: {exc}; stopping (see {cfg.log_dir})", file=sys.stderr, flush=True)
         code = 1

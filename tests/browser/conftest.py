@@ -79,6 +79,22 @@ def phone_width(driver: Any) -> Iterator[None]:
         time.sleep(0.2)
 
 
+WIDEST = """
+const limit = document.documentElement.clientWidth;
+const wide = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > limit + 1
+    && getComputedStyle(e).position !== 'fixed' && !e.closest('.table-wrap, pre'));
+return [document.documentElement.scrollWidth - limit,
+        wide.slice(0, 3).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' +
+                             Math.round(e.getBoundingClientRect().right))];
+"""
+
+
+def no_sideways_scroll(driver: Any, name: str) -> None:
+    """At a phone's width the page never scrolls sideways (a wide table scrolls in its own box)."""
+    over, widest = driver.execute_script(WIDEST)
+    assert over <= 1, f"{name} scrolls sideways by {over} px at {PHONE[0]} px: {widest}"
+
+
 def _settle(driver: Any, width: int) -> None:
     for _ in range(25):  # the resize is asynchronous: wait until the page has reflowed to the new width
         if abs(driver.execute_script("return document.documentElement.clientWidth") - width) <= 20:
@@ -100,6 +116,7 @@ def screenshot(tmp_path: Path) -> Callable[..., Path]:
     def take(driver: Any, name: str, *, phone: bool = False) -> Path:
         if phone:
             with phone_width(driver):
+                no_sideways_scroll(driver, name)
                 return take(driver, f"{name}-phone")
         path = folder / f"{name}.png"
         width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]

@@ -31,7 +31,7 @@ from .test_web import _text, _until
 
 pytestmark = pytest.mark.e2e
 
-PHONE = "+14155550123"  # the number an attacking page would choose: it must never get an SMS
+PHONE = "+14155552671"  # the number an attacking page would choose: it must never get an SMS
 # The attacking site's pages: no CSP there (it is not photolane), but the script still comes from a file.
 FORMS = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Win a prize</title></head>

@@ -271,6 +271,14 @@ def test_a_wrong_name_taken_back_and_a_person_renamed_from_the_person_page(
     assert person["attributes"] == {"role": "music director", "show": "Hamilton"}
     screenshot(driver, "person-page-renamed")
 
+    driver.find_element(By.ID, "delete-person").click()  # one click only asks
+    _until(driver, lambda d: d.find_elements(By.ID, "confirm-delete-person"), "the confirmation")
+    assert requests.get(f"{site.url}/api/people/{alex}", headers=_token(site), timeout=10).status_code == 200
+    screenshot(driver, "delete-person-confirm", phone=True)
+    driver.find_element(By.ID, "confirm-delete-person").click()
+    _until(driver, lambda d: f"{new_name} is deleted" in d.page_source, "the deletion's answer")
+    assert requests.get(f"{site.url}/api/people/{alex}", headers=_token(site), timeout=10).status_code == 404
+
 
 def test_the_owner_answers_a_suggestion_on_the_photo_page(site: Running, browser: Any, faces_dir: Path,
                                                            screenshot: Any) -> None:

@@ -214,3 +214,33 @@ def test_an_old_or_unknown_link_explains_itself(site: Running, browser: Any, scr
     screenshot(driver, "signin")
     screenshot(driver, "signin", phone=True)
     _fits_a_phone(driver)
+
+
+def test_the_pages_with_tables_fit_a_phone(site: Running, browser: Any, faces_dir: Path, screenshot: Any) -> None:
+    """A phone never scrolls a page sideways: its tables become lists (``screenshot(phone=True)`` checks)."""
+    from photolane.testing import wait_for
+
+    from ..e2e.conftest import finished
+    from .test_faces import _admin
+
+    sent = requests.post(f"{site.url}/api/photos", timeout=30,
+                         files={"file": ("a-rather-long-file-name-from-a-phone-camera.jpg",
+                                         (faces_dir / "biden_1.jpg").read_bytes())},
+                         data={"email": f"someone.with.a.long.address.{_email()}", "phone": "+14155552671"})
+    photo_id = sent.json()["id"]
+    assert finished(site, photo_id)["status"] == "processed"
+
+    def notified(d: Any) -> bool:
+        photo = requests.get(f"{site.url}/api/photos/{photo_id}", timeout=10).json()
+        return len([n for n in photo["notifications"] if n["status"] == "sent"]) == 2
+
+    wait_for(lambda: notified(None), 60, "both notifications")
+    driver = browser()
+    _admin(driver, site)
+    driver.get(f"{site.url}/photos/{photo_id}")
+    assert driver.find_element(By.CSS_SELECTOR, "#notifications time").get_attribute("datetime")
+    screenshot(driver, "photo-page-notifications", phone=True)
+    driver.get(f"{site.url}/admin")
+    screenshot(driver, "admin-page", phone=True)
+    driver.get(f"{site.url}/api/docs")
+    screenshot(driver, "api-docs", phone=True)

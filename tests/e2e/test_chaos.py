@@ -88,6 +88,7 @@ def test_nothing_lost_nothing_twice_under_kill_9(tmp_path_factory: pytest.TempPa
         "PHOTOLANE_RECONCILE_INTERVAL_SECONDS": "5",
         "PHOTOLANE_RECONCILE_AFTER_SECONDS": "45",
         "PHOTOLANE_UPLOADS_PER_CLIENT_HOUR": "100000",
+        "PHOTOLANE_UNKNOWN_LINE_NUMBERS_PER_CLIENT_HOUR": "100000",  # a different US number each, from one client
     }
     errors = ("message.failed", "notification.late", "worker.tick_failed")
     with started(tmp_path_factory, expected_errors=errors, **env) as running:

@@ -250,6 +250,7 @@ CASES: dict[str, tuple[Send, Expect]] = {
     "phone-premium-rate-us": (up(JPEG, phone="+19005550123"), json(400, "premium-rate")),
     "phone-premium-rate-uk": (up(JPEG, phone="+449098790123"), json(400, "phone")),
     "phone-toll-free": (up(JPEG, phone="+18005550123"), json(400, "phone")),
+    "phone-fictitious-nanp-555-01xx": (up(JPEG, phone="+12125550142"), json(400, "555-0100 to 555-0199")),
     "phone-country-not-allowed-de": (up(JPEG, phone="+4915112345678"), json(400, "SMS are not sent to numbers of DE")),
     "phone-country-not-allowed-cu": (up(JPEG, phone="+5351234567"), json(400, "phone")),
     "phone-unassigned-country-code": (up(JPEG, phone="+999123456789"), json(400, E164)),
@@ -320,7 +321,8 @@ CASES: dict[str, tuple[Send, Expect]] = {
     "crosssite-upload-form-origin-null": (lambda h: h.raw("/photos", b"x", Origin="null"), page(403, "another site")),
     "crosssite-signin-same-site-other-origin": (lambda h: requests.post(
         f"{h.url}/signin", data={"email": "a@example.com"},
-        headers={"Origin": "http://127.0.0.1:1", "Sec-Fetch-Site": "same-site"}, timeout=10), page(403, "another site")),
+        headers={"Origin": "http://127.0.0.1:1", "Sec-Fetch-Site": "same-site"}, timeout=10),
+        page(403, "another site")),
     # -- crafted cursors and bodies: a 400 with a sentence, never a 500 -------------------------------------
     "crafted-cursor-unsigned": (lambda h: h.get("/api/people?cursor=eyJncm91cCI6IHsiUyI6ICJ4In19",
                                                 Authorization=f"Bearer {h.stack.admin_token}"), json(400, "cursor")),

@@ -28,6 +28,12 @@ def test_a_photo_is_one_line_once_the_notifier_is_done(tmp_path: Path) -> None:
                             "· email sent")
 
 
+def test_an_erased_photo_is_a_line(tmp_path: Path) -> None:
+    said: list[str] = []
+    Digest(said.append).event(entry("processor", "photo.erased", photo_id=PHOTO, faces=2))
+    assert len(said) == 1 and said[0].endswith("  photo 3f2a9c1e… erased (deleted: it and its faces)")
+
+
 def test_failures_refusals_and_a_silent_notifier(tmp_path: Path) -> None:
     said: list[str] = []
     now = [0.0]

@@ -57,3 +57,21 @@ def test_session_key_is_generated_once_for_every_worker_and_never_printed(monkey
     assert stat.S_IMODE((tmp_path / "secrets" / "session-key").stat().st_mode) == 0o600
     monkeypatch.setenv("PHOTOLANE_SESSION_KEY", "chosen")
     assert (LocalConfig.from_env().session_key, LocalConfig.from_env().session_key_generated) == ("chosen", False)
+
+
+def test_the_launcher_sees_make_told_to_stop_or_gone() -> None:
+    from photolane.local import SIGINT_BIT, ParentWatch
+
+    masks = {7: 0x1814203}
+    watch = ParentWatch(7, read=masks.get, command=lambda pid: "make")
+    assert watch.watched and not watch.gone(parent_now=7)
+    masks[7] = 0x1814203 & ~SIGINT_BIT  # make got SIGINT: it reset its handler and waits for us
+    assert watch.gone(parent_now=7)
+    assert watch.gone(parent_now=1)  # make killed: the launcher was handed to init
+
+
+def test_under_a_shell_only_a_new_parent_stops_the_launcher() -> None:
+    from photolane.local import ParentWatch
+
+    watch = ParentWatch(9, read=lambda pid: 0, command=lambda pid: "bash")  # a shell's handlers come and go
+    assert not watch.watched and not watch.gone(parent_now=9) and watch.gone(parent_now=1)

@@ -58,6 +58,11 @@ class BlobStore:
     def delete(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=key)
 
+    def keys_under(self, prefix: str) -> list[str]:
+        """The keys of every object whose key starts with ``prefix`` (a page of up to 1,000 at a time)."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
     def delete_under(self, prefix: str) -> int:
         """Every object whose key starts with ``prefix`` (a page of up to 1,000 at a time); how many."""
         deleted = 0

@@ -12,6 +12,9 @@ Channel = Literal["sms", "email"]
 CHANNELS: tuple[Channel, ...] = ("sms", "email")
 
 QUEUED, PROCESSING, PROCESSED, FAILED = "queued", "processing", "processed", "failed"
+# Its owner or the admin deleted it: shown nowhere any more, and erased with everything made from it
+# by the processor (erasure.py); the record goes last.
+ERASING = "erasing"
 
 
 ENROLLING, ENROLLED = "enrolling", "enrolled"
@@ -110,10 +113,12 @@ class Delivery:
     channel: Channel
     to: str
     # sending | sent | failed | refused (a limit: never tried) | uncertain (its sender died mid-send: never repeated)
+    # | deferred (an SMS waiting for the deployment's SMS ceiling to reopen: sent then, once)
     status: str
     claimed_at: datetime
     sent_at: datetime | None = None
     error: str | None = None
+    until: datetime | None = None  # deferred: the end of the ceiling's window it waits for
 
 
 @dataclass(frozen=True)

@@ -11,22 +11,31 @@ changed and no entry: the job that made the change is delivered again (SQS), and
 announces again on a redelivery. One that dies between the counter and the entry leaves a hole: the
 reader skips it after a while (``Mirror`` in the processor), as its change is announced again.
 
+An erasure (a deleted photo) rewrites the entries naming it as tombstones, which name nothing: a reader
+meeting one cannot know which rows changed, so it loads its index again (``ERASED``; ``Mirror`` in the
+processor), from a snapshot written after the erasure or from the table.
+
 Each feed also names its latest snapshot (``<name>:snapshot``): the index as of a number, in the
 bucket, so a processor starting cold reads one object and the changes since, not the table.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.expressions.operand import Path
 
 from .models import SettingModel
 
 ENTRY_DAYS = 7
 BATCH = 100  # BatchGetItem's limit
+ERASED = ""  # what ``changes`` says of a tombstone: an entry whose id was erased (``erase_mentions``)
+TOMBSTONE = {"erased": True}
+_ENTRY = re.compile(r".+#\d+$")  # "<feed>#<number>"
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,8 @@ class ChangeFeed:
         for start in range(0, len(wanted), BATCH):
             keys = [f"{self.name}#{n}" for n in wanted[start:start + BATCH]]
             for item in SettingModel.batch_get(keys, consistent_read=True):
-                found[int(item.key.rsplit("#", 1)[1])] = str((item.value or {}).get("id"))
+                changed = (item.value or {}).get("id")
+                found[int(item.key.rsplit("#", 1)[1])] = ERASED if changed is None else str(changed)
         return found
 
     # -- snapshots -------------------------------------------------------------------------------
@@ -117,3 +127,18 @@ class ChangeFeed:
                 return False
             raise
         return True
+
+
+def erase_mentions(text: str) -> int:
+    """Every item of the settings table naming ``text`` (an erased photo's id), found by one filtered
+    scan: a feed's entry becomes a tombstone (its number stays taken, its TTL kept), anything else is
+    deleted. Idempotent; returns how many items named it."""
+    mentions = Path("key").contains(text) | Path("value").contains(text)
+    found = 0
+    for item in SettingModel.scan(filter_condition=mentions):
+        if _ENTRY.match(item.key) and isinstance(item.value, dict) and "id" in item.value:
+            SettingModel(item.key, value=TOMBSTONE, expires_at=item.expires_at).save()
+        else:
+            item.delete()
+        found += 1
+    return found

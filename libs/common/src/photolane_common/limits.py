@@ -40,16 +40,28 @@ class Verdict:
 
 
 class Counters(Protocol):
-    def hit(self, key: str, expires_at: int) -> int: ...
+    def hit(self, key: str, expires_at: int, amount: int = 1) -> int: ...
+    def seen(self, key: str) -> bool: ...
+    def mark(self, key: str, expires_at: int) -> None: ...
 
 
 class DynamoCounters:
     """Counters in the settings table; each dies with its window (the table's TTL on ``expires_at``)."""
 
-    def hit(self, key: str, expires_at: int) -> int:
+    def hit(self, key: str, expires_at: int, amount: int = 1) -> int:
         item = SettingModel(key)
-        item.update(actions=[SettingModel.counter.add(1), SettingModel.expires_at.set(expires_at)])
+        item.update(actions=[SettingModel.counter.add(amount), SettingModel.expires_at.set(expires_at)])
         return int(item.counter or 0)
+
+    def seen(self, key: str) -> bool:
+        try:
+            SettingModel.get(key, consistent_read=True)
+        except SettingModel.DoesNotExist:
+            return False
+        return True
+
+    def mark(self, key: str, expires_at: int) -> None:
+        SettingModel(key, counter=1, expires_at=expires_at).save()
 
 
 class Limiter:
@@ -57,18 +69,36 @@ class Limiter:
         self.counters = counters
         self.clock = clock
 
-    def check(self, limit: Limit, subject: str) -> Verdict:
-        """Count one event of ``subject`` (an address, a recipient) against ``limit``."""
+    def check(self, limit: Limit, subject: str, cost: int = 1) -> Verdict:
+        """Count one event of ``subject`` (an address, a recipient) against ``limit``; ``cost``: what the
+        event counts for (an SMS of three parts: 3). Counted even when refused: over the limit, the
+        window is spent already."""
         if limit.count <= 0:
             return Verdict(True, 0, 0)
         now = self.clock()
         window = int(now // limit.window_seconds)
         ends = (window + 1) * limit.window_seconds
         key = f"limit:{limit.name}:{subject_key(subject)}:{window}"
-        count = self.counters.hit(key, expires_at=ends + 60)
+        count = self.counters.hit(key, expires_at=ends + 60, amount=max(1, cost))
         if count <= limit.count:
             return Verdict(True, count, 0)
         return Verdict(False, count, max(1, math.ceil(ends - now)))
+
+    def check_distinct(self, limit: Limit, subject: str, item: str) -> Verdict:
+        """Count ``item`` (a phone number) against ``subject``'s limit once a window: at most
+        ``limit.count`` different items; an item already counted this window is free. The mark is
+        written only when the item is allowed, so one refused is refused again when it comes back (two
+        at once may both be counted: the limit errs on the strict side)."""
+        if limit.count <= 0:
+            return Verdict(True, 0, 0)
+        window = int(self.clock() // limit.window_seconds)
+        mark = f"limit:{limit.name}:{subject_key(subject)}:{subject_key(item)}:{window}"
+        if self.counters.seen(mark):
+            return Verdict(True, 0, 0)
+        verdict = self.check(limit, subject)
+        if verdict.allowed:
+            self.counters.mark(mark, expires_at=(window + 1) * limit.window_seconds + 60)
+        return verdict
 
 
 class Throttle:

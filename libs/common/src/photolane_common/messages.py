@@ -99,6 +99,23 @@ class CollectionDeleted(BaseModel):
     collection: str = Field(min_length=1, max_length=40)
 
 
+class PhotoDeleted(BaseModel):
+    """A photo marked ``erasing`` by its owner or the admin: erase it and everything made from it (its
+    objects, faces, samples, index rows and snapshots, feed entries), then its record."""
+
+    model_config = ConfigDict(extra="ignore")
+    photo_id: str = Field(min_length=1, max_length=64)
+
+
+class OwnerPhotosDeleted(BaseModel):
+    """A signed-in owner deleted all their photos: each one sent before ``before`` is marked ``erasing``
+    and gets a ``photo.deleted`` of its own."""
+
+    model_config = ConfigDict(extra="ignore")
+    owner: str = Field(min_length=3, max_length=320)  # the gallery's email, lower case (domain.owner_of)
+    before: datetime
+
+
 REPLY_QUEUE_PREFIX = "photolane-replies-"
 MAX_NUMBERS = 10_000  # fits an SQS message (256 KiB) with room to spare
 
@@ -169,6 +186,8 @@ MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     "person.face_unnamed": FaceUnnamed,
     "person.merged": PeopleMerged,
     "collection.deleted": CollectionDeleted,
+    "photo.deleted": PhotoDeleted,
+    "owner.photos_deleted": OwnerPhotosDeleted,
     "stats.requested": StatsRequested,
     "stats.answered": StatsAnswered,
     "signin.requested": SigninRequested,

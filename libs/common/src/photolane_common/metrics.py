@@ -1,7 +1,7 @@
 """Metrics: each figure is one JSON log line in CloudWatch's embedded metric format (EMF).
 
 On AWS the tasks' log lines go to CloudWatch Logs, which turns every EMF line into metric data (no
-agent, no PutMetricData grant). ``count`` and ``timing`` write one line each, through the project's
+agent, no PutMetricData grant). ``count``, ``timing`` and ``level`` write one line each, through the project's
 JSON logger, so a line is also an ordinary log event (``"event": "metric"``, the service, the photo
 id in hand)::
 
@@ -52,13 +52,17 @@ PHOTOS_FAILED = "PhotosFailed"  # service
 STAGE_MS = "StageMs"  # service, stage (timing: the processor's per-stage milliseconds)
 FACES_FOUND = "FacesFound"  # service
 FACES_NAMED = "FacesNamed"  # service, phase (processing: matched as found; later: by enrollment or naming)
-NOTIFICATIONS = "Notifications"  # service, channel (sms, email), status (sent, failed, refused, uncertain, late)
+# service, channel (sms, email), status (sent, failed, refused, uncertain, late, deferred: an SMS made to wait
+# for the deployment's SMS ceiling, counted once when it first waits)
+NOTIFICATIONS = "Notifications"
 SMS_SEGMENTS = "SmsSegments"  # service (what SNS bills: 160 GSM-7 or 70 UCS-2 characters a part)
+# service (level, percent: the share of the day's SMS ceiling used, after each SMS counted against it)
+SMS_CEILING_USED = "SmsCeilingUsed"
 QUEUE_LAG_MS = "QueueLagMs"  # service (timing: a message's SentTimestamp to its first receipt)
 MESSAGES_FAILED = "MessagesFailed"  # service (a handler raised: retried, or dead-lettered after the last try)
 MESSAGES_DEAD_LETTERED = "MessagesDeadLettered"  # service (the last try failed, or the message is unreadable)
 
-COUNT, MILLISECONDS = "Count", "Milliseconds"
+COUNT, MILLISECONDS, PERCENT = "Count", "Milliseconds", "Percent"
 FLUSH_SECONDS = 10.0
 KEEP_SECONDS = 8 * 86400
 KEY_PREFIX = "metrics:"
@@ -79,13 +83,17 @@ class Metrics:
     def timing(self, name: str, ms: float, **dimensions: str) -> None:
         self._emit(name, ms, MILLISECONDS, dimensions)
 
+    def level(self, name: str, percent: float, **dimensions: str) -> None:
+        """A share in percent, as it is now (graphed and alarmed by its Maximum); locally kept like a timing."""
+        self._emit(name, percent, PERCENT, dimensions)
+
     def _emit(self, name: str, value: float, unit: str, dimensions: dict[str, str]) -> None:
         try:
             dims = {"service": self.service, **{k: str(v) for k, v in dimensions.items()}}
             if name in _RESERVED or name in dims or _RESERVED & dims.keys():
                 raise ValueError(f"metric {name} {sorted(dims)}: a name the log line uses already")
             now = self.clock()
-            number = round(float(value), 3) if unit == MILLISECONDS else value
+            number = round(float(value), 3) if unit != COUNT else value
             line = {
                 "_aws": {
                     "Timestamp": int(now * 1000),
@@ -100,7 +108,7 @@ class Metrics:
             }
             log.info("metric", extra=line)
             if self.sink is not None:
-                self.sink.add(name, dims, float(value), unit == MILLISECONDS, now)
+                self.sink.add(name, dims, float(value), unit != COUNT, now)
         except ValueError:
             raise
         except Exception:  # noqa: BLE001 - a figure never fails the work it measures

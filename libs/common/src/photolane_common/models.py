@@ -42,10 +42,12 @@ class DeliveryAttribute(MapAttribute):
 
     to = UnicodeAttribute()
     # sending | sent | failed | refused (a limit: never tried) | uncertain (its worker died mid-send: never repeated)
+    # | deferred (an SMS waiting for the deployment's SMS ceiling: claimed again when its window reopens)
     status = UnicodeAttribute()
     claimed_at = UTCDateTimeAttribute()
     sent_at = UTCDateTimeAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    until = UTCDateTimeAttribute(null=True)  # deferred: the end of the window it waits for
 
 
 class OwnerIndex(GlobalSecondaryIndex):

@@ -1,7 +1,13 @@
-"""Where an SMS may go: a mobile number of an allowed country, never a premium-rate or shared-cost one.
+"""Where an SMS may go: a mobile number of an allowed country, never a premium-rate or shared-cost one,
+never a number reserved for fiction.
 
 SMS pumping sends texts to numbers whose owner is paid per message; refusing the number at upload
 (and again before sending) keeps photolane from paying for it.
+
+In the North American plan (+1: US, CA, ...) a number does not tell a mobile from a landline:
+``phonenumbers`` says FIXED_LINE_OR_MOBILE. Such numbers may take an SMS, but the upload service counts
+them against a lower per-client limit (``line_unknown``), and NANP 555-0100 … 555-0199, reserved for
+films and examples, are refused: no SMS can reach one, and a script making up numbers loves them.
 """
 
 from __future__ import annotations
@@ -19,6 +25,22 @@ KIND_NAMES = {
 }
 
 
+def fictitious(number: phonenumbers.PhoneNumber) -> bool:
+    """A NANP number of 555-0100 … 555-0199 (any area code): reserved for fiction, never in service."""
+    national = phonenumbers.national_significant_number(number)
+    return number.country_code == 1 and len(national) == 10 and national[3:6] == "555" and \
+        "0100" <= national[6:] <= "0199"
+
+
+def line_unknown(phone: str) -> bool:
+    """True when the number plan cannot tell a mobile from a landline (FIXED_LINE_OR_MOBILE: +1 NANP)."""
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(number) == PhoneNumberType.FIXED_LINE_OR_MOBILE
+
+
 def sms_refusal(phone: str, countries: frozenset[str]) -> str | None:
     """Why no SMS may go to this E.164 number, or None when one may."""
     try:
@@ -33,4 +55,7 @@ def sms_refusal(phone: str, countries: frozenset[str]) -> str | None:
     kind = phonenumbers.number_type(number)
     if kind not in TEXTABLE:
         return f"{phone} is {KIND_NAMES.get(kind, 'not a mobile number')}; SMS go only to mobile numbers"
+    if fictitious(number):
+        return (f"{phone} is in 555-0100 to 555-0199, the numbers reserved for films and examples: "
+                "no SMS can reach it; give a real mobile number, or none")
     return None

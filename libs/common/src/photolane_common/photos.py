@@ -17,6 +17,7 @@ from .collection import people_pools, photo_pool, unknown_feed, unknown_listing,
 from .cursors import BadCursor, decode_cursor, encode_cursor
 from .domain import (
     DEFAULT_COLLECTION,
+    ERASING,
     FAILED,
     PROCESSED,
     PROCESSING,
@@ -168,7 +169,7 @@ def _to_photo(item: PhotoModel) -> Photo:
         for f in item.faces or []
     )
     deliveries = tuple(
-        Delivery(channel, d.to, d.status, d.claimed_at, d.sent_at, d.error)
+        Delivery(channel, d.to, d.status, d.claimed_at, d.sent_at, d.error, d.until)
         for channel, d in (("sms", item.sms_delivery), ("email", item.email_delivery))
         if d is not None
     )
@@ -254,16 +255,17 @@ class PhotoStore:
         item.save(condition=PhotoModel.id.does_not_exist())
 
     def mark_processing(self, photo_id: str) -> bool:
-        """Queued (or failed, on a retry) → processing; False when it is already processed."""
+        """Queued (or failed, on a retry) → processing; False when it is already processed (or being erased)."""
         return self._update(
             photo_id,
             [PhotoModel.status.set(PROCESSING), PhotoModel.updated_at.set(_now()),
              PhotoModel.pending.set(pending_shard(photo_id))],  # a retry after a settled failure too
-            PhotoModel.status != PROCESSED,
+            (PhotoModel.status != PROCESSED) & (PhotoModel.status != ERASING),
         )
 
-    def mark_processed(self, photo_id: str, result: ProcessedImage, collection: str = DEFAULT_COLLECTION) -> None:
-        self._update(
+    def mark_processed(self, photo_id: str, result: ProcessedImage, collection: str = DEFAULT_COLLECTION) -> bool:
+        """Processed, with what was made of it; False when it is being erased (or gone) meanwhile."""
+        return self._update(
             photo_id,
             [
                 PhotoModel.status.set(PROCESSED),
@@ -276,7 +278,21 @@ class PhotoStore:
                 PhotoModel.error.remove(),
                 *_face_actions(photo_id, result.faces, collection),
             ],
+            PhotoModel.status != ERASING,
         )
+
+    def mark_erasing(self, photo_id: str) -> bool:
+        """Deleted by its owner or the admin → erasing (idempotent); False when there is no such record.
+
+        The revision moves, so a face change read before (a re-match in flight) is refused and read
+        again; the pending shard is set, so the reconciler sends the erasure again if its job is lost."""
+        return self._update(photo_id, [PhotoModel.status.set(ERASING), PhotoModel.updated_at.set(_now()),
+                                       PhotoModel.pending.set(pending_shard(photo_id)),
+                                       PhotoModel.revision.add(1)])
+
+    def owned_all(self, owner: str) -> Iterator[Photo]:
+        """Every photo of an owner, newest first, page by page (the owner-created index)."""
+        return (_to_photo(item) for item in PhotoModel.owner_index.query(owner, scan_index_forward=False))
 
     def all(self) -> Iterator[Photo]:
         """Every record, page by page (the admin export); never all in memory at once."""
@@ -460,7 +476,7 @@ class PhotoStore:
         """
         for attempt in range(attempts):
             photo = first if attempt == 0 and first is not None else self.get(photo_id)
-            if photo is None:
+            if photo is None or photo.status == ERASING:  # being erased: its faces never change again
                 return None
             faces = change(photo)
             if faces is None:
@@ -475,11 +491,11 @@ class PhotoStore:
         raise RuntimeError(f"photo {photo_id} kept changing under {attempts} attempts")
 
     def mark_failed(self, photo_id: str, error: str) -> bool:
-        """Anything but processed → failed with a readable error."""
+        """Anything but processed (or being erased) → failed with a readable error."""
         return self._update(
             photo_id,
             [PhotoModel.status.set(FAILED), PhotoModel.updated_at.set(_now()), PhotoModel.error.set(error[:1000])],
-            PhotoModel.status != PROCESSED,
+            (PhotoModel.status != PROCESSED) & (PhotoModel.status != ERASING),
         )
 
     def claim_delivery(self, photo_id: str, channel: Channel, to: str) -> datetime | None:
@@ -501,6 +517,35 @@ class PhotoStore:
         expired = (attr.status == "sending") & (attr.claimed_at < _now() - lease)
         actions = [attr.status.set("uncertain"), attr.error.set(UNCERTAIN_ERROR), PhotoModel.uncertain.set("yes")]
         return self._update(photo_id, actions, expired)
+
+    # -- deferred: an SMS waiting for the deployment's SMS ceiling (notifier) ---------------------
+    # Each step is one conditional write on the delivery's status and ``claimed_at`` (the first claim's
+    # time, kept while it waits), so of two workers holding copies of one message one acts, once.
+    def defer_delivery(self, photo_id: str, channel: Channel, claimed_at: datetime, until: datetime,
+                       reason: str) -> bool:
+        """Our own claim ('sending', ``claimed_at``), or a delivery deferred already → deferred until
+        ``until``. False when it is neither any more (marked uncertain, resumed, given up)."""
+        attr = _delivery_attr(channel)
+        mine = attr.status.is_in("sending", "deferred") & (attr.claimed_at == claimed_at)
+        return self._update(photo_id, [attr.status.set("deferred"), attr.until.set(until), attr.error.set(reason)],
+                            mine)
+
+    def resume_delivery(self, photo_id: str, channel: Channel, claimed_at: datetime) -> datetime | None:
+        """A deferred delivery claimed again to send it now ('sending', a new claim time and lease):
+        that time for exactly one caller, else None."""
+        attr = _delivery_attr(channel)
+        now = _now()
+        waiting = (attr.status == "deferred") & (attr.claimed_at == claimed_at)
+        actions = [attr.status.set("sending"), attr.claimed_at.set(now), attr.until.remove(), attr.error.remove()]
+        return now if self._update(photo_id, actions, waiting) else None
+
+    def refuse_deferred(self, photo_id: str, channel: Channel, claimed_at: datetime, reason: str) -> bool:
+        """Our own claim, or a deferred delivery, that may not wait (longer) → refused, final; True for
+        the one caller that did it."""
+        attr = _delivery_attr(channel)
+        waiting = attr.status.is_in("sending", "deferred") & (attr.claimed_at == claimed_at)
+        return self._update(photo_id, [attr.status.set("refused"), attr.until.remove(), attr.error.set(reason)],
+                            waiting)
 
     def with_uncertain_deliveries(self) -> list[Photo]:
         """The photos with an uncertain notification (a sparse index, then one batch read)."""

@@ -24,7 +24,9 @@ def test_decode_gives_back_the_typed_payload() -> None:
         ("not json", "not JSON"),
         ("[1, 2]", "not a JSON object"),
         ('{"data": {}}', "bad envelope"),
-        ('{"type": "photo.deleted", "data": {}}', "unknown message type"),
+        ('{"type": "photo.teleported", "data": {}}', "unknown message type"),
+        ('{"type": "photo.deleted", "data": {}}', "bad photo.deleted data"),
+        ('{"type": "owner.photos_deleted", "data": {"owner": "a@example.com"}}', "bad owner.photos_deleted data"),
         ('{"type": "photo.uploaded", "data": {"photo_id": "p1"}}', "bad photo.uploaded data"),
         ('{"type": "photo.processed", "data": {"photo_id": "p1", "status": "odd"}}', "bad photo.processed"),
         ('{"type": "photo.uploaded", "version": 2, "data": {"photo_id": "p", "original_key": "k"}}', "version"),
@@ -33,6 +35,18 @@ def test_decode_gives_back_the_typed_payload() -> None:
 def test_decode_refuses_what_can_never_be_handled(body: str, reason: str) -> None:
     with pytest.raises(InvalidMessage, match=reason):
         decode(body)
+
+
+def test_the_erasure_jobs_round_trip() -> None:
+    from datetime import UTC, datetime
+
+    from photolane_common.messages import OwnerPhotosDeleted, PhotoDeleted
+
+    assert decode(encode(PhotoDeleted(photo_id="p1"))).expect(PhotoDeleted).photo_id == "p1"
+    before = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    envelope = decode(encode(OwnerPhotosDeleted(owner="a@example.com", before=before)))
+    assert envelope.type == "owner.photos_deleted"
+    assert envelope.expect(OwnerPhotosDeleted) == OwnerPhotosDeleted(owner="a@example.com", before=before)
 
 
 def test_expect_refuses_a_message_of_another_type() -> None:

@@ -49,7 +49,7 @@ def assert_valid_emf(line: dict[str, Any]) -> None:
         assert directive["Metrics"]
         for metric in directive["Metrics"]:
             assert set(metric) <= {"Name", "Unit", "StorageResolution"}
-            assert metric["Unit"] in ("Count", "Milliseconds")
+            assert metric["Unit"] in ("Count", "Milliseconds", "Percent")  # CloudWatch's own unit names
             value = line[metric["Name"]]  # every metric: a top-level number
             assert isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -79,6 +79,22 @@ def test_a_timing_is_in_milliseconds_and_carries_the_photo_id(lines: list[dict[s
     assert line["StageMs"] == 41.25 and line["stage"] == "detect"
     assert line["photo_id"] == "p-1"  # a log field, never a dimension
     assert "photo_id" not in line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+
+
+def test_a_level_is_in_percent_and_kept_locally_like_a_timing(lines: list[dict[str, Any]]) -> None:
+    dynamo = FakeDynamo()
+    sink = m.CounterSink(dynamo, "settings", start=False)
+    metrics = m.Metrics("notifier", sink=sink, clock=lambda: 1764441600.0)
+    metrics.level(m.SMS_CEILING_USED, 40.0)
+    metrics.level(m.SMS_CEILING_USED, 80.0)
+    line = lines[0]
+    assert_valid_emf(line)
+    assert line["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "SmsCeilingUsed", "Unit": "Percent"}]
+    assert line["SmsCeilingUsed"] == 40.0 and line["service"] == "notifier"
+    sink.flush()
+    values = dynamo.calls[0]["ExpressionAttributeValues"]
+    assert sorted(v["N"] for k, v in values.items() if k != ":expires") == ["120", "2"]  # sum and count: a mean
+    assert dynamo.calls[1]["ExpressionAttributeValues"] == {":m": {"N": "80"}}  # and the largest
 
 
 def test_dimension_values_are_strings(lines: list[dict[str, Any]]) -> None:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Photo, email_hash, owner_of
-from photolane_common.limits import Limiter
+from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Delivery, Photo, email_hash, owner_of
+from photolane_common.limits import Limiter, wait_phrase
 from photolane_common.messages import Envelope, PhotoProcessed, SigninRequested
 from photolane_common.metrics import NOTIFICATIONS, SIGNIN_LINKS, SMS_SEGMENTS, metrics, sms_segments
 from photolane_common.people import PeopleStore
@@ -18,11 +18,14 @@ from photolane_common.phones import sms_refusal
 from photolane_common.photos import PhotoStore
 from photolane_common.worker import RetryLater
 
+from .ceiling import SmsCeiling, Wait
 from .channels import Claims, EventTopic, Outbox, Sender, SendFailed
 from .settings import NotifierSettings
 from .text import Note, compose, photo_link, signin_note
 
 log = logging.getLogger("photolane.notifier")
+
+DEFERRED = "deferred"  # an SMS waiting for the deployment's SMS ceiling (ceiling.py) to reopen
 
 
 class DeliveryInProgress(RetryLater):
@@ -31,6 +34,11 @@ class DeliveryInProgress(RetryLater):
     Not a failure: the worker puts the message back with a delay, spending none of its receives, so
     a claim held by a worker that died never sends the message to the dead-letter queue.
     """
+
+
+class SmsDeferred(RetryLater):
+    """The deployment's SMS ceiling is reached: the SMS is recorded ``deferred`` and its message comes
+    back (a delayed copy, up to 15 minutes at a time) until the window has reopened. Not a failure."""
 
 
 class Throttle(Protocol):
@@ -48,6 +56,11 @@ class NotifierDeps:
     throttle: Throttle
     topic: EventTopic | None = None
     outbox: Outbox | None = None
+    ceiling: SmsCeiling | None = None  # None: the settings' ceiling, on the limiter (and its clock)
+
+    def __post_init__(self) -> None:
+        if self.ceiling is None:
+            self.ceiling = SmsCeiling(self.limiter, *self.settings.sms_ceiling)
 
 
 def handle(envelope: Envelope, deps: NotifierDeps) -> None:
@@ -107,6 +120,9 @@ def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
 
     Once every channel is settled (sent, failed, refused or uncertain) the photo leaves the pending
     index; a channel claimed by another worker brings the message back when that claim's lease ends.
+    An SMS over the deployment's SMS ceiling is ``deferred``: the email goes now, the photo leaves the
+    pending index too (its message, never deleted before a delayed copy is queued, carries the SMS, not
+    the reconciler), and the message comes back until the SMS can go.
     """
     photo = deps.photos.get(event.photo_id)
     if photo is None:
@@ -119,6 +135,7 @@ def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
     link = photo_link(deps.settings.public_url, photo.id)
     note = compose(photo, link, _names(photo, deps))
     held: list[DeliveryInProgress] = []
+    deferred: list[SmsDeferred] = []
     for channel in CHANNELS:
         to = photo.recipient(channel)
         if to:
@@ -126,8 +143,14 @@ def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
                 _deliver(photo, channel, to, note, deps)
             except DeliveryInProgress as exc:  # the other channel is still done now
                 held.append(exc)
+            except SmsDeferred as exc:
+                deferred.append(exc)
     if held:
         raise DeliveryInProgress("; ".join(map(str, held)), max(h.delay_seconds for h in held))
+    if deferred:
+        if photo.pending is not None:
+            deps.photos.settled(photo.id)  # off the reconciler's index: this message carries the SMS
+        raise deferred[0]
     _publish(deps.photos.get(photo.id) or photo, link, deps)
     deps.photos.settled(photo.id)
 
@@ -140,21 +163,17 @@ def _names(photo: Photo, deps: NotifierDeps) -> list[str]:
 
 def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: NotifierDeps) -> None:
     done = photo.delivery(channel)
+    if done is not None and done.status == DEFERRED:
+        _resume(photo, channel, done, note, deps)
+        return
     if done is not None and done.status != "sending":
         return
     claimed_at = None if done is not None else deps.photos.claim_delivery(photo.id, channel, to)
     if claimed_at is None:
-        current = (deps.photos.get(photo.id) or photo).delivery(channel)
-        if current is not None and current.status == "sending":
-            _held(photo, channel, current.claimed_at, deps)
+        _claimed_by_another(photo, channel, note, deps)
         return
     _pause_for_tests(channel, to, deps)
-    if _lease_left(claimed_at, deps) < deps.settings.send_bound_seconds:
-        # Too late to send within the lease (a slow store): another worker may be marking it uncertain.
-        error = "not sent: the claim's lease ran out before the send could start"
-        deps.photos.finish_delivery(photo.id, channel, to, error)
-        log.error("notification.late", extra={"channel": channel, "error": error})
-        metrics.count(NOTIFICATIONS, channel=channel, status="late")
+    if _too_late(photo, channel, to, claimed_at, deps):
         return
     refusal = _refusal(channel, to, deps)
     if refusal:
@@ -162,6 +181,97 @@ def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: Notifier
         log.warning("notification.refused", extra={"channel": channel, "error": refusal})
         metrics.count(NOTIFICATIONS, channel=channel, status="refused")
         return
+    if channel == "sms":
+        wait = deps.ceiling.take(sms_segments(note.sms))
+        if wait is not None:
+            _wait_or_refuse(photo, channel, to, claimed_at, wait, deps, first=True)
+            return  # refused, or no longer ours (marked uncertain meanwhile): never sent
+    _send(photo, channel, to, note, deps)
+
+
+def _wait_or_refuse(photo: Photo, channel: Channel, to: str, claimed_at: datetime, wait: Wait, deps: NotifierDeps,
+                    first: bool) -> None:
+    """Over the ceiling: deferred (raises SmsDeferred) when its window reopens within
+    PHOTOLANE_SMS_MAX_WAIT_SECONDS of its first claim, else refused now (0: never waits). Either write
+    is conditional on the delivery still being ours (``claimed_at``: the first claim)."""
+    most = deps.settings.sms_max_wait_seconds
+    if wait.until - claimed_at.timestamp() > most:
+        longest = f"{wait_phrase(most).removeprefix('in ')}, the most an SMS waits" if most else "SMS never wait"
+        reason = f"not sent: {wait.full} ({longest})"
+        if deps.photos.refuse_deferred(photo.id, channel, claimed_at, reason):
+            log.warning("notification.refused", extra={"channel": channel, "error": reason})
+            metrics.count(NOTIFICATIONS, channel=channel, status="refused")
+        return
+    if deps.photos.defer_delivery(photo.id, channel, claimed_at, wait.until_datetime, wait.reason):
+        if first:
+            log.warning("notification.deferred", extra={"channel": channel, "error": wait.reason})
+            metrics.count(NOTIFICATIONS, channel=channel, status=DEFERRED)
+        else:
+            log.info("notification.still_deferred", extra={"channel": channel, "error": wait.reason})
+        raise SmsDeferred(wait.reason, _wait_left(wait.until, deps))
+
+
+def _claimed_by_another(photo: Photo, channel: Channel, note: Note, deps: NotifierDeps) -> None:
+    current = (deps.photos.get(photo.id) or photo).delivery(channel)
+    if current is not None and current.status == "sending":
+        _held(photo, channel, current.claimed_at, deps)
+    elif current is not None and current.status == DEFERRED:
+        _resume(photo, channel, current, note, deps)
+
+
+def _resume(photo: Photo, channel: Channel, waiting: Delivery, note: Note, deps: NotifierDeps) -> None:
+    """A deferred SMS: still waiting (its window not over: back later, nothing counted), waited too
+    long (refused), over the ceiling again (deferred to the next window), or claimed again and sent.
+
+    The ceiling is counted before the claim, so a kill between the two loses nothing (the parts are
+    counted for an SMS still deferred: the ceiling errs on the side of spending less). Each write is
+    conditional on the delivery being deferred since the same first claim: of two copies of the
+    message, one claims it; the other finds it ``sending`` and comes back after the lease.
+    """
+    now = deps.ceiling.now()
+    waited = now - waiting.claimed_at.timestamp()
+    most = deps.settings.sms_max_wait_seconds
+    if waited > most:  # its notifier was away longer than the wait (the windows reopened meanwhile)
+        reason = (f"not sent: it waited {wait_phrase(int(waited)).removeprefix('in ')} for the deployment's "
+                  f"SMS ceiling, longer than {wait_phrase(most).removeprefix('in ')} (the most an SMS waits)")
+        if deps.photos.refuse_deferred(photo.id, channel, waiting.claimed_at, reason):
+            log.warning("notification.refused", extra={"channel": channel, "error": reason})
+            metrics.count(NOTIFICATIONS, channel=channel, status="refused")
+        return
+    if waiting.until is not None and waiting.until.timestamp() > now:
+        raise SmsDeferred(waiting.error or "deferred", _wait_left(waiting.until.timestamp(), deps))
+    wait = deps.ceiling.take(sms_segments(note.sms))
+    if wait is not None:
+        _wait_or_refuse(photo, channel, waiting.to, waiting.claimed_at, wait, deps, first=False)
+        return
+    claimed_at = deps.photos.resume_delivery(photo.id, channel, waiting.claimed_at)
+    if claimed_at is None:  # another copy of the message took it (or refused it) first
+        current = (deps.photos.get(photo.id) or photo).delivery(channel)
+        if current is not None and current.status == "sending":
+            _held(photo, channel, current.claimed_at, deps)
+        return
+    _pause_for_tests(channel, waiting.to, deps)
+    if not _too_late(photo, channel, waiting.to, claimed_at, deps):
+        _send(photo, channel, waiting.to, note, deps)
+
+
+def _wait_left(until: float, deps: NotifierDeps) -> float:
+    """Seconds to the window's end, by the ceiling's clock (the worker waits at most 15 minutes a time)."""
+    return max(1.0, until - deps.ceiling.now())
+
+
+def _too_late(photo: Photo, channel: Channel, to: str, claimed_at: datetime, deps: NotifierDeps) -> bool:
+    if _lease_left(claimed_at, deps) >= deps.settings.send_bound_seconds:
+        return False
+    # Too late to send within the lease (a slow store): another worker may be marking it uncertain.
+    error = "not sent: the claim's lease ran out before the send could start"
+    deps.photos.finish_delivery(photo.id, channel, to, error)
+    log.error("notification.late", extra={"channel": channel, "error": error})
+    metrics.count(NOTIFICATIONS, channel=channel, status="late")
+    return True
+
+
+def _send(photo: Photo, channel: Channel, to: str, note: Note, deps: NotifierDeps) -> None:
     error = None
     try:
         deps.senders[channel].send(to, note)

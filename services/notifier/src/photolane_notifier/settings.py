@@ -10,6 +10,8 @@ from photolane_common.domain import Channel
 from photolane_common.limits import Limit
 from photolane_common.settings import WorkerSettings
 
+from .ceiling import sms_ceiling_limits
+
 
 class NotifierSettings(WorkerSettings):
     health_file: Path | None = Path("/tmp/photolane-notifier.health")
@@ -34,6 +36,14 @@ class NotifierSettings(WorkerSettings):
     # use them up, so an address flooded with uploads can still sign in.
     signin_links_per_recipient_day: int = Field(default=10, ge=0)
     signin_interval_seconds: int = Field(default=60, ge=0)  # at most one link per email in this time
+    # The deployment's SMS ceiling (ceiling.py): SMS parts a day and an hour for every recipient together,
+    # derived from the month's SMS budget and the price of a part unless given (0: no ceiling). Over it an
+    # SMS waits (deferred) for the window to reopen, at most sms_max_wait_seconds, then it is refused.
+    sms_monthly_budget_usd: float = Field(default=1.0, ge=0)  # as the deploy's sms_monthly_limit_usd (0: none)
+    sms_segment_price_usd: float = Field(default=0.00645, gt=0)  # the dearest SMS part of the countries texted
+    sms_segments_per_day: int | None = Field(default=None, ge=0)  # None: derived from the budget
+    sms_segments_per_hour: int | None = Field(default=None, ge=0)  # None: a quarter of the day's, rounded up
+    sms_max_wait_seconds: int = Field(default=86400, ge=0)
 
     @property
     def send_bound_seconds(self) -> float:
@@ -52,6 +62,12 @@ class NotifierSettings(WorkerSettings):
         if channel == "sms":
             return Limit("sms-recipient", self.sms_per_recipient_day, 86400, "SMS")
         return Limit("email-recipient", self.emails_per_recipient_day, 86400, "emails")
+
+    @property
+    def sms_ceiling(self) -> tuple[Limit, Limit]:
+        """The deployment's SMS ceiling: (the hour's, the day's) SMS parts, every recipient together."""
+        return sms_ceiling_limits(self.sms_monthly_budget_usd, self.sms_segment_price_usd,
+                                  self.sms_segments_per_day, self.sms_segments_per_hour)
 
     @property
     def signin_limit(self) -> Limit:

@@ -19,7 +19,7 @@ from photolane_notifier.settings import NotifierSettings
 
 
 def _unique_phone() -> str:
-    return f"+1415555{uuid.uuid4().int % 10_000:04d}"
+    return f"+1415555{2000 + uuid.uuid4().int % 8000:04d}"  # never 555-01xx: fictitious numbers are refused
 
 
 @pytest.fixture
@@ -256,3 +256,204 @@ def test_no_sms_to_a_country_not_allowed_even_for_a_record_made_before(stack: St
     assert not [m for m in stack.standin.sms() if m["phone_number"] == phone]
     delivery = only_gb.photos.get(photo.id).delivery("sms")
     assert delivery.status == "refused" and "allowed countries: GB" in delivery.error
+
+
+# -- the deployment's SMS ceiling (ceiling.py): deferred SMS, sent once when the window reopens ----------------
+class Clock:
+    """The ceiling's clock, moved by the test instead of waiting for the hour to end."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def next_hour(self) -> None:
+        self.now = (self.now // 3600 + 1) * 3600 + 1
+
+
+def _ceiling_deps(clock: Clock, tmp_path: Path | None = None, **settings: object) -> NotifierDeps:
+    """The notifier's deps with the ceiling's counters on a clock of the test's (the same settings table)."""
+    from dataclasses import replace
+
+    from photolane_common.limits import DynamoCounters, Limiter
+
+    built = build_deps(NotifierSettings(public_url="http://photos.example", **settings,  # type: ignore[arg-type]
+                                        **({"outbox_dir": tmp_path / "outbox"} if tmp_path else {})))
+    return replace(built, limiter=Limiter(DynamoCounters(), clock=clock), ceiling=None)  # the ceiling on it
+
+
+def _sms_to(stack: Stack, phone: str) -> list[dict]:
+    return [m for m in stack.standin.sms() if m["phone_number"] == phone]
+
+
+def test_sms_over_the_hours_ceiling_wait_and_go_once_when_it_reopens_and_email_does_not_wait(
+        stack: Stack, tmp_path: Path) -> None:
+    from photolane_notifier.handlers import SmsDeferred
+
+    clock = Clock()
+    deps = _ceiling_deps(clock, tmp_path, sms_segments_per_hour=1, sms_segments_per_day=10)
+    first, second = (_processed_photo(deps, phone=_unique_phone(), email=f"{uuid.uuid4().hex[:8]}@example.com")
+                     for _ in range(2))
+    _deliver(first, deps)
+    assert len(_sms_to(stack, first.phone)) == 1  # the hour's one part
+
+    with pytest.raises(SmsDeferred) as deferred:
+        _deliver(second, deps)
+    assert 0 < deferred.value.delay_seconds <= 3600  # back when the hour ends (the worker: 15 minutes at most)
+    sms = deps.photos.get(second.id).delivery("sms")
+    assert sms.status == "deferred" and sms.sent_at is None and sms.until is not None
+    assert "SMS ceiling (1 SMS parts an hour, every recipient together) is reached; it goes out after" in sms.error
+    assert not _sms_to(stack, second.phone)
+    assert len(_mails_to(stack, second.email)) == 1  # the email went now
+    assert deps.photos.get(second.id).delivery("email").status == "sent"
+    assert deps.photos.get(second.id).pending is None  # its message carries the SMS, not the reconciler
+    assert second.id not in deps.outbox.path.read_text()  # announced once every channel is settled
+
+    for _ in range(3):  # the message again before the hour ends (a copy, a redrive): still waiting, nothing sent
+        with pytest.raises(SmsDeferred):
+            _deliver(second, deps)
+    assert not _sms_to(stack, second.phone) and len(_mails_to(stack, second.email)) == 1
+
+    clock.next_hour()
+    _deliver(second, deps)
+    _deliver(second, deps)  # and again: sent once
+    sent = _sms_to(stack, second.phone)
+    assert len(sent) == 1 and f"http://photos.example/photos/{second.id}" in sent[0]["message"]
+    sms = deps.photos.get(second.id).delivery("sms")
+    assert (sms.status, sms.error, sms.until) == ("sent", None, None) and sms.sent_at is not None
+    assert len(_mails_to(stack, second.email)) == 1
+    events = [json.loads(line) for line in deps.outbox.path.read_text().splitlines()]
+    (event,) = [e for e in events if e["photo_id"] == second.id]
+    assert {n["channel"]: n["status"] for n in event["notifications"]} == {"sms": "sent", "email": "sent"}
+
+    third = _processed_photo(deps, phone=_unique_phone())
+    with pytest.raises(SmsDeferred):  # that hour's one part is the deferred SMS's
+        _deliver(third, deps)
+
+
+def test_the_days_ceiling_counts_parts_and_an_sms_that_may_not_wait_is_refused(stack: Stack) -> None:
+    from photolane_notifier.handlers import SmsDeferred
+
+    clock = Clock()
+    deps = _ceiling_deps(clock, sms_segments_per_hour=0, sms_segments_per_day=3)
+    photos = [_processed_photo(deps, phone=_unique_phone()) for _ in range(4)]
+    for photo in photos[:3]:
+        _deliver(photo, deps)  # one part each
+    with pytest.raises(SmsDeferred) as deferred:
+        _deliver(photos[3], deps)
+    assert "3 SMS parts a day" in str(deferred.value) and deferred.value.delay_seconds <= 86400
+    assert [len(_sms_to(stack, p.phone)) for p in photos] == [1, 1, 1, 0]
+
+    impatient = _ceiling_deps(clock, sms_segments_per_hour=0, sms_segments_per_day=3, sms_max_wait_seconds=0)
+    refused = _processed_photo(impatient, phone=_unique_phone())
+    _deliver(refused, impatient)  # the same ceiling, spent; 0: an SMS never waits
+    sms = impatient.photos.get(refused.id).delivery("sms")
+    assert sms.status == "refused" and "3 SMS parts a day" in sms.error and "SMS never wait" in sms.error
+    _deliver(refused, impatient)  # final
+    assert not _sms_to(stack, refused.phone)
+
+    clock.now += 2 * 86400  # its notifier away for two days: the SMS waited longer than a day
+    _deliver(photos[3], deps)
+    sms = deps.photos.get(photos[3].id).delivery("sms")
+    assert sms.status == "refused" and "longer than 24 hours" in sms.error
+    assert not _sms_to(stack, photos[3].phone)
+
+
+class Killed(BaseException):
+    """kill -9 at that line: nothing after it runs (a BaseException: no handler catches it)."""
+
+
+def _dies_after(obj: object, name: str) -> None:
+    """``obj.name`` does its work, then the process 'dies'."""
+    real = getattr(obj, name)
+
+    def then_die(*args: object, **kwargs: object) -> object:
+        real(*args, **kwargs)
+        raise Killed(name)
+
+    setattr(obj, name, then_die)
+
+
+@pytest.mark.parametrize("dies_after", ["defer_delivery", "take", "resume_delivery", "send", "finish_delivery"])
+def test_a_deferred_sms_survives_a_kill_anywhere_and_is_never_sent_twice(stack: Stack, dies_after: str) -> None:
+    """Each step of a deferral and of its resumption, with the notifier killed right after it; then the
+    message comes again (its copy, or the original after its visibility timeout) to a fresh notifier."""
+    from dataclasses import replace
+
+    from photolane_notifier.handlers import SmsDeferred
+
+    clock = Clock()
+    deps = _ceiling_deps(clock, sms_segments_per_hour=1, sms_segments_per_day=10)
+    _deliver(_processed_photo(deps, phone=_unique_phone()), deps)  # the hour's one part
+    photo = _processed_photo(deps, phone=_unique_phone())
+    dying = replace(deps, ceiling=None)  # its own ceiling object, the same counters
+    if dies_after == "defer_delivery":  # killed right after recording the deferral, before its copy is queued
+        dying.photos = type(deps.photos)()
+        _dies_after(dying.photos, "defer_delivery")
+        with pytest.raises(Killed):
+            _deliver(photo, dying)
+        assert deps.photos.get(photo.id).delivery("sms").status == "deferred"
+    else:
+        with pytest.raises(SmsDeferred):
+            _deliver(photo, deps)
+        clock.next_hour()
+        target = {"take": dying.ceiling, "send": dying.senders["sms"]}.get(dies_after)
+        if target is None:
+            dying.photos = type(deps.photos)()
+            target = dying.photos
+        elif dies_after == "send":
+            dying.senders = {**deps.senders, "sms": type(deps.senders["sms"])(deps.senders["sms"].sns)}
+            target = dying.senders["sms"]
+        _dies_after(target, dies_after)
+        with pytest.raises(Killed):
+            _deliver(photo, dying)
+
+    clock.next_hour()
+    for _ in range(3):  # the message again, to a notifier alive
+        try:
+            _deliver(photo, deps)
+        except DeliveryInProgress:  # the dead one's claim, within its lease: back after it
+            old = datetime.now(UTC) - timedelta(seconds=deps.settings.delivery_lease_seconds + 5)
+            PhotoModel(photo.id).update(actions=[PhotoModel.sms_delivery.claimed_at.set(old)])
+    sent = len(_sms_to(stack, photo.phone))
+    status = deps.photos.get(photo.id).delivery("sms").status
+    if dies_after in ("resume_delivery", "send"):
+        # Killed between claiming it again and recording the send: it may or may not have gone out.
+        assert (status, sent) == ("uncertain", 1 if dies_after == "send" else 0)
+    else:
+        assert (status, sent) == ("sent", 1)  # killed anywhere else: sent, once
+
+
+def test_a_deferred_sms_goes_back_to_the_queue_delayed_and_is_sent_once_by_the_worker_loop(stack: Stack) -> None:
+    from photolane_common.worker import Worker
+
+    clock = Clock()
+    clock.now = (time.time() // 3600 + 1) * 3600 - 2  # two seconds before the hour ends
+    settings = dict(sms_segments_per_hour=1, sms_segments_per_day=10, poll_wait_seconds=1)
+    deps = _ceiling_deps(clock, **settings)
+    _deliver(_processed_photo(deps, phone=_unique_phone()), deps)
+    phone, email = _unique_phone(), f"{uuid.uuid4().hex[:8]}@example.com"
+    photo = _processed_photo(deps, phone=phone, email=email)
+    sqs, url = aws.client("sqs", deps.settings), stack.resources.notifications_queue_url
+    worker = Worker(sqs, url, lambda envelope: handle(envelope, deps), deps.settings)
+    sqs.send_message(QueueUrl=url, MessageBody=encode(PhotoProcessed(photo_id=photo.id, status="processed")))
+    assert worker.poll_once() == 1
+    assert deps.photos.get(photo.id).delivery("sms").status == "deferred" and len(_mails_to(stack, email)) == 1
+    clock.next_hour()
+    deadline = time.monotonic() + 30
+    while deps.photos.get(photo.id).delivery("sms").status == "deferred" and time.monotonic() < deadline:
+        worker.poll_once()  # the delayed copy (2 s), received once its delay is over
+    assert deps.photos.get(photo.id).delivery("sms").status == "sent"
+    assert len(_sms_to(stack, phone)) == 1 and len(_mails_to(stack, email)) == 1
+    dlq = sqs.get_queue_url(QueueName=f"{stack.env['PHOTOLANE_NOTIFICATIONS_QUEUE']}-dlq")["QueueUrl"]
+    assert not sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages")
+    assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0, VisibilityTimeout=0).get("Messages")
+
+
+def test_a_fictitious_number_in_an_older_record_is_refused_before_sending(deps: NotifierDeps, stack: Stack) -> None:
+    photo = _processed_photo(deps, phone="+14155550142")  # recorded before the upload service refused them
+    _deliver(photo, deps)
+    sms = deps.photos.get(photo.id).delivery("sms")
+    assert sms.status == "refused" and "555-0100 to 555-0199" in sms.error
+    assert not _sms_to(stack, "+14155550142")

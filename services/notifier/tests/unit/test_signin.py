@@ -67,8 +67,8 @@ class Counts:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
 
-    def hit(self, key: str, expires_at: int) -> int:
-        self.counts[key] = self.counts.get(key, 0) + 1
+    def hit(self, key: str, expires_at: int, amount: int = 1) -> int:
+        self.counts[key] = self.counts.get(key, 0) + amount
         return self.counts[key]
 
 

@@ -1,4 +1,4 @@
-"""What the processor does with each job: photos, enrollment photos, deleted people."""
+"""What the processor does with each job: photos, enrollment photos, deleted people, erasures."""
 
 from __future__ import annotations
 
@@ -17,7 +17,17 @@ from pynamodb.exceptions import PutError
 
 from photolane_common.aws import BlobStore, MessageQueue, MissingObject, MissingQueue
 from photolane_common.collection import CollectionStore
-from photolane_common.domain import ENROLLED, ENROLLING, PROCESSED, QUEUED, Face, Person, Photo, ProcessedImage
+from photolane_common.domain import (
+    ENROLLED,
+    ENROLLING,
+    ERASING,
+    PROCESSED,
+    QUEUED,
+    Face,
+    Person,
+    Photo,
+    ProcessedImage,
+)
 from photolane_common.logs import photo_context
 from photolane_common.messages import (
     ClusterNamed,
@@ -26,9 +36,11 @@ from photolane_common.messages import (
     FaceNamed,
     FaceUnnamed,
     InvalidMessage,
+    OwnerPhotosDeleted,
     PeopleMerged,
     PersonDeleted,
     PersonPhotoAdded,
+    PhotoDeleted,
     PhotoProcessed,
     PhotoUploaded,
     S3Object,
@@ -88,6 +100,10 @@ def handle(envelope: Envelope, deps: ProcessorDeps) -> None:
         naming.handle(job, deps)
     elif isinstance(job, CollectionDeleted):
         erasure.erase_collection(job, deps)
+    elif isinstance(job, PhotoDeleted):
+        erasure.erase_photo(job, deps)
+    elif isinstance(job, OwnerPhotosDeleted):
+        erasure.erase_owner(job, deps)
     elif isinstance(job, StatsRequested):
         answer_stats(job, deps)
     elif isinstance(job, S3ObjectsCreated):
@@ -104,9 +120,16 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
     if photo is None:
         log.warning("photo.missing")
         return
+    if photo.status == ERASING:
+        log.info("photo.erasing")  # deleted before it was processed: the erasure's now
+        return
     if photo.status == PROCESSED or not deps.photos.mark_processing(photo.id):
+        current = deps.photos.get(photo.id)
+        if current is None or current.status == ERASING:  # deleted meanwhile: the erasure's now
+            log.info("photo.erasing")
+            return
         log.info("photo.already_processed")
-        _index(deps.photos.get(photo.id) or photo, deps)  # the first delivery may have died before it
+        _index(current, deps)  # the first delivery may have died before it
         _notify(deps, photo.id, "processed")
         return
     started = time.perf_counter()
@@ -136,7 +159,9 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
     deps.blobs.put(result.flipped_key, outputs.flipped.data, outputs.flipped.content_type)
     deps.blobs.put(result.thumbnail_key, outputs.thumbnail.data, outputs.thumbnail.content_type)
     deps.blobs.put(result.results_key, _results(faces, photo.collection, deps), "text/csv")
-    deps.photos.mark_processed(photo.id, result, photo.collection)
+    if not deps.photos.mark_processed(photo.id, result, photo.collection):
+        erasure.discard(photo.id, deps)  # deleted while processed: nothing made of it stays
+        return
     named = sum(1 for face in faces if face.person_id)
     log.info("photo.processed", extra={"faces": len(faces), "named": named, "width": outputs.width,
                                        "height": outputs.height, "ms": outputs.timings_ms})
@@ -146,6 +171,9 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
     metrics.count(FACES_FOUND, len(faces))
     metrics.count(FACES_NAMED, named, phase="processing")
     _index(replace(photo, faces=faces), deps)
+    if erasure.erased_meanwhile(replace(photo, faces=faces, flipped_key=result.flipped_key,
+                                        thumbnail_key=result.thumbnail_key, results_key=result.results_key), deps):
+        return  # deleted between its result and its faces' filing: erased again with the faces in hand
     _catch_up(photo, generation, deps)
     _notify(deps, photo.id, "processed")
 
@@ -344,11 +372,13 @@ def _heal(person_id: str, deps: ProcessorDeps) -> None:
 
 
 def forget(job: PersonDeleted, deps: ProcessorDeps) -> None:
-    """Un-name a deleted person's faces (matched again against the people that remain)."""
+    """Un-name a deleted person's faces (matched again against the people that remain), then erase what
+    is left of them: pictures, pointers, record, the people index's snapshots (erasure.erase_person)."""
     deps.people.announce(job.person_id, job.collection)  # again: the upload service may have died before it
     deps.indexes.known(job.collection).refresh()
     renamed = _rename(deps.photos.naming(job.person_id), job.collection, deps, forgetting=job.person_id)
     log.info("person.forgotten", extra={"person_id": job.person_id, "photos": renamed})
+    erasure.erase_person(job.person_id, job.collection, deps)
 
 
 def recheck(person_id: str, collection: str, deps: ProcessorDeps) -> int:

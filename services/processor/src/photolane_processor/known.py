@@ -22,7 +22,7 @@ import numpy as np
 
 from photolane_common.aws import BlobStore
 from photolane_common.collection import index_name, people_feed, unknown_feed
-from photolane_common.domain import DEFAULT_COLLECTION
+from photolane_common.domain import DEFAULT_COLLECTION, ERASING, Photo
 from photolane_common.feed import ChangeFeed
 from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
@@ -66,13 +66,17 @@ class UnknownSource:
         self.collection = collection
 
     def rows_of(self, ids: list[str]) -> dict[str, list[Row]]:
-        return {photo.id: _unknown_rows(photo.faces) if photo.collection == self.collection else []
+        """Their rows; none for a photo of another collection, being erased, or gone (not in the answer)."""
+        return {photo.id: _unknown_rows(photo.faces) if self._held(photo) else []
                 for photo in self.store.many(ids).values()}
 
     def all_rows(self) -> Iterator[tuple[str, int, np.ndarray, str | None]]:
         for photo in self.store.every_with_unknown_faces(self.collection):
-            for slot, encoding, tag in _unknown_rows(photo.faces):
+            for slot, encoding, tag in _unknown_rows(photo.faces) if self._held(photo) else []:
                 yield photo.id, slot, encoding, tag
+
+    def _held(self, photo: Photo) -> bool:
+        return photo.collection == self.collection and photo.status != ERASING
 
 
 def _unknown_rows(faces: tuple) -> list[Row]:

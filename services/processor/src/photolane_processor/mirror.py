@@ -6,6 +6,13 @@ item), and when it moved, the new entries and the records they name (two batch r
 change is the size of the change, whatever the size of the index. The processor also writes a
 snapshot now and then (``maybe_snapshot``), one processor at a time, so a cold start never reads more
 than ``snapshot_every`` changes.
+
+An erasure (a deleted photo) must leave no copy of its rows behind: it announces the photo (every index
+drops its rows: its record says ``erasing``, or is gone), writes a snapshot of the index without them and
+deletes every older snapshot (``purge_snapshots``), then turns the feed's entries naming the photo into
+tombstones. A reader that meets a tombstone loads the index again (``_Erased``): from a snapshot at least
+as new as the tombstone (written after the erasure), else from the table. So no snapshot written later,
+by a processor that was behind, brings the rows back.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from photolane_common.aws import BlobStore, MissingObject
-from photolane_common.feed import ChangeFeed, Snapshot
+from photolane_common.feed import ERASED, ChangeFeed, Snapshot
 
 from .vectors import VectorSet
 
@@ -33,6 +40,21 @@ log = logging.getLogger("photolane.processor.index")
 
 INDEX_PREFIX = "index/"
 Row = tuple[int, np.ndarray, str | None]  # slot, encoding, tag
+
+
+class _Erased(Exception):  # noqa: N818 - a signal, not an error
+    """A change read from the feed is a tombstone: which rows it changed is unknown, so the index is
+    loaded again (from a snapshot at least as new as ``number``, else from the table)."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+def snapshot_number(key: str) -> int | None:
+    """The change number a snapshot's key starts with (``index/<name>/<number>-<id>.bin``)."""
+    head = key.rsplit("/", 1)[-1].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
 
 
 class Source(Protocol):
@@ -76,11 +98,18 @@ class Mirror:
             return self._cold(head)
         if head == self.number and not self.holes:
             return 0
-        return self._apply(range(self.number + 1, head + 1), head)
+        try:
+            return self._apply(range(self.number + 1, head + 1), head)
+        except _Erased as erased:
+            log.info("index.reload", extra={"index": self.name, "reason": "erased", "number": erased.number})
+            return self._cold(head, erased.number)
 
     def _apply(self, numbers: range, head: int) -> int:
         started = time.perf_counter()
         found = self.feed.changes([*numbers, *self.holes])
+        erased = [number for number, changed in found.items() if changed == ERASED]
+        if erased:
+            raise _Erased(max(erased))
         now = self.clock()
         for number in numbers:
             if number not in found:
@@ -104,19 +133,27 @@ class Mirror:
                                              "ms": round((time.perf_counter() - started) * 1000, 1)})
         return len(ids)
 
-    def _cold(self, head: int) -> int:
+    def _cold(self, head: int, erased: int = 0) -> int:
+        """Load the index: the latest snapshot (if at least as new as the tombstone ``erased``) and the
+        changes since, else every row of the table."""
         started = time.perf_counter()
         snapshot = self.feed.snapshot()
-        if snapshot is not None and 0 <= head - snapshot.number <= self.settings.max_replay:
+        usable = snapshot is not None and 0 <= head - snapshot.number <= self.settings.max_replay
+        if snapshot is not None and usable and erased <= snapshot.number:
             try:
                 self._load(snapshot)
             except (MissingObject, ValueError, OSError) as exc:
                 log.warning("index.snapshot_unreadable", extra={"index": self.name, "key": snapshot.key,
                                                                 "error": str(exc)})
             else:
-                self._apply(range(snapshot.number + 1, head + 1), head)
-                self._loaded("snapshot", started)
-                return len(self.vectors)
+                try:
+                    self._apply(range(snapshot.number + 1, head + 1), head)
+                except _Erased as tombstone:  # an erasure newer than the snapshot: the table, then
+                    log.info("index.reload", extra={"index": self.name, "reason": "erased",
+                                                    "number": tombstone.number})
+                else:
+                    self._loaded("snapshot", started)
+                    return len(self.vectors)
         vectors = VectorSet()
         vectors.extend(self.source.all_rows())  # head was read first: changes meanwhile come again
         self.vectors, self.number, self.holes = vectors.fitted(), head, {}
@@ -168,9 +205,27 @@ class Mirror:
         if not self.feed.publish_snapshot(Snapshot(number, key, tuple(sorted(self.holes)))):
             self.blobs.delete(key)  # another processor published a newer one meanwhile
             return False
-        if previous is not None:
+        if previous is not None and previous.key != key:
             self.blobs.delete(previous.key)
         log.info("index.snapshot_written", extra={"index": self.name, "number": number, "rows": rows,
                                                   "mb": round(size / 2**20, 1),
                                                   "s": round(time.perf_counter() - started, 2)})
         return True
+
+    def purge_snapshots(self) -> int:
+        """After rows were dropped for good (an erasure): a snapshot of the index as it is now (current
+        with the feed), then every older snapshot object deleted, so none holds the dropped rows.
+
+        Without a lease: a writer that was behind publishes nothing (its number is lower) and deletes its
+        own object; one ahead of this has applied the erasure. Returns how many objects were deleted."""
+        self.refresh()
+        if self.number:
+            self.write_snapshot(self.feed.snapshot())  # False: a newer one (written after the erasure) is current
+        current = self.feed.snapshot()
+        stale = [key for key in self.blobs.keys_under(f"{INDEX_PREFIX}{self.name}/")
+                 if current is None or key != current.key and (snapshot_number(key) or 0) <= current.number]
+        for key in stale:
+            self.blobs.delete(key)
+        log.info("index.snapshots_purged", extra={"index": self.name, "deleted": len(stale),
+                                                  "current": current.key if current else None})
+        return len(stale)

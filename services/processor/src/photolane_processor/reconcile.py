@@ -12,6 +12,8 @@ reconciler of several send it. While jobs wait in the jobs queue (a backlog), a 
 simply be waiting its turn: jobs are sent again only once the queue has none waiting.
 After ``PHOTOLANE_RECONCILE_MAX_NUDGES`` tries a photo is given up:
 failed (never processed) or taken off the index (never notified), with an error in the log.
+A photo being erased (``erasing``: its owner or the admin deleted it) gets its ``photo.deleted`` again,
+and is never given up: an erasure ends only when its record is gone.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from photolane_common.domain import FAILED, PROCESSED
+from photolane_common.domain import ERASING, FAILED, PROCESSED
 from photolane_common.logs import photo_context
-from photolane_common.messages import PhotoProcessed, PhotoUploaded
+from photolane_common.messages import PhotoDeleted, PhotoProcessed, PhotoUploaded
 from photolane_common.photos import PENDING_SHARDS
 from photolane_common.worker import error_code, transient
 
@@ -77,6 +79,11 @@ class Reconciler:
             return 0  # its job may be waiting in the backlog: once the queue is drained, it is lost
         if not deps.photos.nudge(photo):
             return 0  # another processor's reconciler took it
+        if photo.status == ERASING:
+            log.warning("reconcile.resent", extra={"status": photo.status, "nudges": photo.nudges + 1,
+                                                   "sent": "erasure"})
+            deps.jobs.send(PhotoDeleted(photo_id=photo.id))
+            return 1
         if photo.nudges >= deps.settings.reconcile_max_nudges:
             log.error("reconcile.gave_up", extra={"status": photo.status, "nudges": photo.nudges})
             if finished:

@@ -40,6 +40,9 @@ class ProcessorSettings(WorkerSettings):
     # Rows (faces, people) held in memory across the collections in use: past it, the least recently
     # used collections' indexes are let go (loaded again from their snapshots when next needed).
     index_max_rows: int = Field(default=800_000, ge=1)  # about 600 MB (make bench-people: ~740 bytes a row)
+    # Tests only (the erasure's kill test): an erasure waits this long half-way (objects deleted, record
+    # not yet), so a kill -9 lands in the middle of it.
+    fault_pause_in_erasure_seconds: float = Field(default=0, ge=0)
 
     @property
     def naming(self) -> NamingPolicy:

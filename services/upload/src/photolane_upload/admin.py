@@ -31,6 +31,7 @@ from .faces import (
     parse_who,
     person_photos,
     person_summary,
+    photo_labels,
     photo_mark,
     unknown_people,
     unname_face,
@@ -107,7 +108,7 @@ def page() -> Any:
                            people=[person_view(p, deps) for p in _first_people(ADMIN_PEOPLE)],
                            more_people=_more_people, uncertain=uncertain,
                            unknown=unknown["clusters"], more_unknown=unknown["next"] is not None,
-                           everyone=_everyone(), figures=figures())
+                           labels=photo_labels(unknown["clusters"], deps), everyone=_everyone(), figures=figures())
 
 
 @admin.post("/uploads")
@@ -170,11 +171,18 @@ def _shown_collection() -> Collection | None:
 @admin.post("/people/<person_id>/delete")
 @admin_page_required
 def remove(person_id: str) -> Any:
-    if len(person_id) <= 64 and delete_person(person_id, current_deps()):
-        flash("The person is deleted; their faces are being un-named.")
+    """Two steps: the first POST asks (naming who and what follows); the second, with confirm=yes, deletes."""
+    person = _person_or_404(person_id)
+    if person is None:
+        flash("No such person.", "error")
+        return back()
+    if request.form.get("confirm") != "yes":
+        return render_template("admin_delete_person.html", person=person)
+    if delete_person(person.id, current_deps()):
+        flash(f"{person.name} is deleted; their faces are being un-named.")
     else:
         flash("No such person.", "error")
-    return back()
+    return redirect(url_for("admin.page"), 303)
 
 
 @admin.post("/queues/<name>/redrive")
@@ -413,7 +421,8 @@ def unknown() -> Any:
         return render_template("message.html", title="Page not found", status=exc.status,
                                message=sentence(exc.message)), exc.status
     return render_template("admin_unknown.html", clusters=page["clusters"], next=page["next"],
-                           first=not cursor, everyone=_everyone(collection), shown=shown)
+                           labels=photo_labels(page["clusters"], deps), first=not cursor,
+                           everyone=_everyone(collection), shown=shown)
 
 
 @admin.get("/people")

@@ -18,6 +18,7 @@ from photolane_common.domain import Person
 from . import schemas as S
 from . import sessions
 from .deps import current_deps
+from .erase import deletable, delete_photo, deleter, shown
 from .export import export_csv, export_json
 from .faces import (
     confirm_suggestion,
@@ -103,12 +104,33 @@ def create_photo() -> Any:
            params={"photo_id": "the id POST /api/photos answered"}, responses={200: S.PhotoView})
 def get_photo(photo_id: str) -> Any:
     deps = current_deps()
-    photo = deps.photos.get(photo_id) if len(photo_id) <= 64 else None
+    photo = shown(deps.photos.get(photo_id) if len(photo_id) <= 64 else None)  # being erased: not shown
     if photo is None:
         return error(404, f"no photo {photo_id[:64]}")
     # The contacts only to the uploader's session, that email's signed-in owner, or an admin.
     reveal = bearer_is_admin(deps.settings) or sessions.is_admin(deps.settings) or sessions.owns(photo.id, photo.email)
     return jsonify(photo_view(photo, deps, reveal_contacts=reveal))
+
+
+@api.delete("/api/photos/<photo_id>")
+@described("Delete a photo: it and everything made from it (faces, encodings, pictures) are erased",
+           tags=("photos",), params={"photo_id": "the id POST /api/photos answered"},
+           description="For the uploader's session, the signed-in owner of its email, or the admin (Bearer "
+                       "token). The photo is shown nowhere from now on; the processor erases it. Deleting "
+                       "again while it is erased answers 202 again; once erased, 404.",
+           responses={202: S.PhotoDeleting,
+                      403: (S.Error, "not the photo's uploader, its email's signed-in owner, or the admin"),
+                      404: (S.Error, "no such photo (or erased already)")})
+def remove_photo(photo_id: str) -> Any:
+    deps = current_deps()
+    photo = deletable(photo_id, deps)
+    by = deleter(photo, deps) if photo is not None else None
+    if photo is None or by is None and shown(photo) is None:  # being erased: gone, to anyone else
+        return error(404, f"no photo {photo_id[:64]}")
+    if by is None:
+        return error(403, "only the photo's uploader, the signed-in owner of its email, or the admin can delete it")
+    delete_photo(photo, deps, by)
+    return jsonify(id=photo.id, status="erasing"), 202
 
 
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -169,7 +191,7 @@ def export_response(fmt: str, collection: str | None = None) -> Any:
     if only is not None and deps.collections.get(only) is None:
         return error(404, f"no collection {only!r}")
     people = [p for p in deps.people.all() if only is None or p.collection == only]
-    photos = (p for p in deps.photos.all() if only is None or p.collection == only)
+    photos = (p for p in deps.photos.all() if (only is None or p.collection == only) and shown(p))  # not erasing
     chunks = (export_csv if fmt == "csv" else export_json)(photos, people)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     named = f"-{only}" if only else ""

@@ -19,9 +19,11 @@ from .api import api
 from .bootstrap import build_deps
 from .bounded_json import bound_json
 from .collection_api import collections
+from .contacts import contacts
 from .cross_site import refuse_cross_site
 from .guards import TooMany
-from .handlers import UploadDeps
+from .handlers import UploadDeps, utc_text
+from .inbox import inbox
 from .keys import SessionKeyMissing, with_session_key
 from .logged_paths import logged_path
 from .openapi import docs
@@ -49,9 +51,12 @@ def create_app(settings: UploadSettings | None = None, deps: UploadDeps | None =
     app.extensions["photolane"] = deps or build_deps(settings)
     app.register_blueprint(api)
     app.register_blueprint(collections)  # /api/collections
+    app.register_blueprint(contacts)  # /api/contacts/check: the upload page's check before it sends
     app.register_blueprint(docs)  # /api/openapi.json and /api/docs
     app.register_blueprint(web)
     app.register_blueprint(admin)
+    app.register_blueprint(inbox)  # /dev/inbox: only in local mode (PHOTOLANE_DEV_INBOX), else a 404
+    app.add_template_filter(utc_text)  # times in pages: UTC text, put in the reader's zone by dates.js
     _add_csrf(app)
     _add_request_log(app)
     _add_security_headers(app, _image_origin(app.extensions["photolane"]), settings.https)
@@ -83,6 +88,7 @@ def _add_csrf(app: Flask) -> None:
     csrf = CSRFProtect(app)
     csrf.exempt(api)
     csrf.exempt(collections)  # the API: a bearer token, no cookie
+    csrf.exempt(contacts)  # the API: reads no cookie, changes nothing
 
     @app.errorhandler(CSRFError)
     def csrf_refused(exc: CSRFError) -> Any:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from photolane_common.cursors import BadCursor
-from photolane_common.domain import DEFAULT_COLLECTION, PROCESSED, Person, PersonPhoto, Photo
+from photolane_common.domain import DEFAULT_COLLECTION, ERASING, PROCESSED, Person, PersonPhoto, Photo
 from photolane_common.messages import ClusterNamed, FaceNamed, FaceUnnamed, PeopleMerged
 from photolane_common.photos import ClusterSummary
 
@@ -255,6 +255,13 @@ def cluster_view(summary: ClusterSummary, deps: UploadDeps) -> dict[str, Any]:
     }
 
 
+def photo_labels(clusters: list[dict[str, Any]], deps: UploadDeps) -> dict[str, dict[str, str]]:
+    """What the links to the clusters' sample photos read: each photo's file name and when it came."""
+    photos = deps.photos.many(pid for cluster in clusters for pid in cluster["photo_ids"])
+    return {p.id: {"name": p.filename or "a photo", "at": p.created_at.isoformat(timespec="seconds")}
+            for p in photos.values()}
+
+
 def person_photos(person_id: str, limit: int, cursor: str | None, deps: UploadDeps) -> dict[str, Any]:
     """The photos a person is named in (checked against each record), a page at a time."""
     person = _person(person_id, deps)
@@ -267,7 +274,9 @@ def person_photos(person_id: str, limit: int, cursor: str | None, deps: UploadDe
     faces = []
     for ref in refs:
         photo = photos.get(ref.photo_id)
-        if photo is None or ref.index >= len(photo.faces) or photo.faces[ref.index].person_id != person.id:
+        if photo is None or photo.status == ERASING:
+            continue  # deleted: being erased
+        if ref.index >= len(photo.faces) or photo.faces[ref.index].person_id != person.id:
             continue  # a stale pointer (its writer died between two writes): the record is the truth
         face = photo.faces[ref.index]
         faces.append({"photo_id": photo.id, "index": ref.index, "box": list(face.box),

@@ -142,6 +142,19 @@ class Gallery:
 
         self.cache.update(cache_key(owner), change, self.ttl)
 
+    def removed(self, owner: str, photo_id: str) -> None:
+        """Write-through of a deleted photo: out of the cached gallery at once. (Without memcached,
+        another worker's own cache may list it until its entry expires, PHOTOLANE_GALLERY_CACHE_SECONDS;
+        its page says it was deleted.)"""
+
+        def change(raw: bytes | None) -> bytes | None:
+            cached = Cached.loads(raw)
+            if cached is None or all(e.id != photo_id for e in cached.entries):
+                return None
+            return Cached(cached.version, tuple(e for e in cached.entries if e.id != photo_id)).dumps()
+
+        self.cache.update(cache_key(owner), change, self.ttl)
+
     def _refreshed(self, key: str, cached: Cached) -> list[Entry]:
         """The cached entries, with those still pending read again (only they can change)."""
         pending = [e.id for e in cached.entries if e.status in PENDING]

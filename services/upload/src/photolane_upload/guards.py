@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import request
+from flask import has_request_context, request
 
 from photolane_common.limits import Limit, wait_phrase
 from photolane_common.metrics import RATE_LIMITED, UPLOADS_REFUSED, metrics
@@ -65,6 +65,32 @@ def count_upload() -> None:
     except TooMany:
         metrics.count(UPLOADS_REFUSED, reason="rate_limited")
         raise
+
+
+def count_contact_check() -> None:
+    """Checks of an email and phone (``POST /api/contacts/check``: the upload page asks once before it sends
+    its files) per client address, as many an hour as uploads; an admin's bearer token is not limited."""
+    settings = current_deps().settings
+    if bearer_is_admin(settings):
+        return
+    _check(Limit("contact-checks-client", settings.uploads_per_client_hour, HOUR, "checks of an email and phone"),
+           client_address(), "from this address")
+
+
+def count_unknown_line_number(phone: str) -> None:
+    """Different numbers of unknown line type (a mobile or a landline: the +1 plan cannot say) named by
+    one client address an hour; naming one again within the hour is free. Outside a request (no client)
+    nothing is counted."""
+    if not has_request_context():
+        return
+    limit = Limit("unknown-line-client", current_deps().settings.unknown_line_numbers_per_client_hour, HOUR,
+                  "different phone numbers that may be landlines")
+    verdict = current_deps().limiter.check_distinct(limit, client_address(), phone)
+    if not verdict.allowed:
+        metrics.count(RATE_LIMITED, limit=limit.name)
+        raise TooMany(f"too many {limit.what} from this address (a US or Canadian number does not say whether it "
+                      f"is a mobile): the limit is {limit.describe()}; try again {wait_phrase(verdict.retry_after)}, "
+                      "or upload without a phone", verdict.retry_after)
 
 
 def count_signin(email: str | None) -> None:

@@ -16,7 +16,7 @@ from photolane_common.logs import photo_context
 from photolane_common.messages import PersonDeleted, PersonPhotoAdded, PhotoUploaded
 from photolane_common.metrics import UPLOADS_ACCEPTED, UPLOADS_REFUSED, metrics
 from photolane_common.people import PeopleStore
-from photolane_common.phones import sms_refusal
+from photolane_common.phones import line_unknown, sms_refusal
 from photolane_common.photos import PhotoStore
 
 from .gallery import Entry, Gallery
@@ -103,11 +103,10 @@ def _accept(upload: Upload, deps: UploadDeps) -> Photo:
     if deps.switches.uploads_blocked():
         raise UploadsBlocked()
     collection = destination(upload, deps)
-    email, phone = normalize_email(upload.email), normalize_phone(upload.phone)
-    refusal = sms_refusal(phone, deps.settings.sms_country_codes) if phone else None
-    if refusal:
-        raise InvalidUpload(f"phone: {refusal}", reason="sms_refused")
+    email, phone = checked_contacts(upload.email, upload.phone, deps.settings)
     info = inspect_image(upload.data, deps.settings.max_upload_bytes, deps.settings.max_pixels)
+    if phone and not upload.admin and line_unknown(phone):
+        _count_unknown_line(phone)
     if email and not upload.admin:
         _count_for_email(owner_of(email), deps)
     photo_id = str(uuid.uuid4())
@@ -132,6 +131,27 @@ def _accept(upload: Upload, deps: UploadDeps) -> Photo:
         log.info("photo.uploaded", extra={"bytes": len(upload.data), "format": info.format,
                                           "width": info.width, "height": info.height})
     return photo
+
+
+def checked_contacts(email: str | None, phone: str | None, settings: UploadSettings) -> tuple[str | None, str | None]:
+    """An upload's email and phone as they are stored (normalized; None when not given), or InvalidUpload
+    with what is wrong. The upload checks them before its image; the upload page asks the same check
+    (``POST /api/contacts/check``, contacts.py) before it sends any file."""
+    email, phone = normalize_email(email), normalize_phone(phone)
+    refusal = sms_refusal(phone, settings.sms_country_codes) if phone else None
+    if refusal:
+        raise InvalidUpload(f"phone: {refusal}", reason="sms_refused")
+    return email, phone
+
+
+def _count_unknown_line(phone: str) -> None:
+    """A number that may be a landline (US, CA): few different ones per client address (guards.py)."""
+    from .guards import TooMany, count_unknown_line_number  # guards reads the deps, which name this module
+
+    try:
+        count_unknown_line_number(phone)
+    except TooMany as exc:
+        raise InvalidUpload(exc.message, 429, reason="sms_limited", retry_after=exc.retry_after) from exc
 
 
 def _count_for_email(owner: str, deps: UploadDeps) -> None:
@@ -359,6 +379,20 @@ def parse_blocked(body: Any) -> bool:
     return body["blocked"]
 
 
+def _utc(stamp: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def utc_text(stamp: str) -> str:
+    """An ISO time as a page shows it before its script puts it in the reader's zone: '2026-12-06 14:03 UTC'."""
+    moment = _utc(stamp)
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else stamp
+
+
 def gallery_items(entries: list[Entry], deps: UploadDeps) -> list[dict[str, Any]]:
     """What the gallery page shows of each photo: its images, when it came (ISO for the page's script to
     show in local time, and a UTC text for a page without script), and the people in it, by name."""
@@ -366,12 +400,8 @@ def gallery_items(entries: list[Entry], deps: UploadDeps) -> list[dict[str, Any]
     people = deps.people.many(pid for e in entries for pid in e.person_ids)
 
     def when(stamp: str) -> tuple[str, str]:
-        try:
-            moment = datetime.fromisoformat(stamp)
-        except ValueError:
-            return stamp, stamp
-        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-        return moment.isoformat(timespec="seconds"), f"{moment:%Y-%m-%d %H:%M} UTC"
+        moment = _utc(stamp)
+        return (moment.isoformat(timespec="seconds"), utc_text(stamp)) if moment else (stamp, stamp)
 
     items = []
     for e in entries:

@@ -69,6 +69,25 @@ class PhotoAccepted(Model):
     page: str = Field(description="/photos/<id>: the photo's page")
 
 
+class ContactsCheck(Model):
+    """`POST /api/contacts/check`: the email and phone an upload would carry, as typed."""
+
+    email: str | None = optional("an email (optional: empty or null for none)")
+    phone: str | None = optional("a mobile number with its country code (optional: empty or null for none)")
+
+
+class Contacts(Model):
+    """Both as an upload would store them, or null where none was given."""
+
+    email: str | None = Field(description="the email, normalized")
+    phone: str | None = Field(description="the phone in E.164 form, e.g. +14155552671")
+
+
+class PhotoDeleting(Model):
+    id: str
+    status: Literal["erasing"] = Field(description="shown nowhere from now on; the processor erases it")
+
+
 class PersonRef(Model):
     id: str
     name: str
@@ -97,7 +116,8 @@ class FaceView(Model):
 class NotificationView(Model):
     channel: Literal["sms", "email"]
     to: str = Field(description="in full for the uploader's session, the email's owner and the admin; else masked")
-    status: Literal["sending", "sent", "failed", "refused", "uncertain"]
+    # deferred: an SMS waiting for the deployment's SMS ceiling to reopen (error says until when); sent then
+    status: Literal["sending", "sent", "failed", "refused", "uncertain", "deferred"]
     error: str | None
     sent_at: Stamp | None
 

@@ -30,6 +30,9 @@ class UploadSettings(CommonSettings):
     # Abuse limits (0: none), counted in the settings table across every worker and task.
     uploads_per_client_hour: int = Field(default=100, ge=0)
     uploads_per_email_day: int = Field(default=50, ge=0)  # uploads naming one email, from anyone (0: none)
+    # Different phone numbers a client may name an hour when the number plan cannot tell a mobile from a
+    # landline (+1: US, CA): each may be a landline, a made-up number, a pumping target (0: none).
+    unknown_line_numbers_per_client_hour: int = Field(default=5, ge=0)
     signins_per_client_hour: int = Field(default=20, ge=0)
     signins_per_email_hour: int = Field(default=5, ge=0)
     admin_logins_per_client_hour: int = Field(default=20, ge=0)
@@ -41,6 +44,9 @@ class UploadSettings(CommonSettings):
     memcached: str | None = None  # host:port; unset: an in-process cache per worker
     gallery_cache_seconds: int = Field(default=60, ge=1)
     gallery_size: int = Field(default=100, ge=1, le=1000)
+    # The local inbox (/dev/inbox, inbox.py): the messages the stand-in recorded, sign-in links included.
+    # make run sets it; it also needs AWS_ENDPOINT_URL on a loopback address (never on AWS).
+    dev_inbox: bool = False
 
     @field_validator("admin_token", "session_key", "memcached", "session_key_file", mode="before")
     @classmethod

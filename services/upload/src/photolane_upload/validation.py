@@ -245,11 +245,11 @@ _PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]+")
 
 
 def normalize_phone(value: str | None) -> str | None:
-    """An E.164 number (+ country code and number), e.g. +14155550123."""
+    """An E.164 number (+ country code and number), e.g. +14155552671."""
     value = (value or "").strip()
     if not value:
         return None
-    hint = "phone must be in E.164 form: + country code and number, e.g. +14155550123"
+    hint = "phone must be in E.164 form: + country code and number, e.g. +14155552671"
     if not _PHONE_CHARACTERS.fullmatch(value):  # phonenumbers reads letters as keypad digits, "++" as "+"
         raise InvalidUpload(hint, reason="bad_phone")
     try:

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
 
 from photolane_common.cursors import BadCursor
-from photolane_common.domain import DEFAULT_COLLECTION, Collection, Person, owner_of
+from photolane_common.domain import DEFAULT_COLLECTION, ERASING, Collection, Person, owner_of
 
 from . import sessions
 from .deps import current_deps
+from .erase import deletable, delete_all, delete_photo, deleter, shown
 from .faces import confirm_suggestion, photo_mark, reject_suggestion, unname_face
 from .guards import TooMany, count_correction, count_signin, count_upload
 from .handlers import (
@@ -53,6 +65,13 @@ def sentence(message: str) -> str:
 @web.get("/")
 def index() -> Any:
     return render_form()
+
+
+@web.get("/favicon.ico")
+def favicon() -> Any:
+    """The icon, for browsers that ask this path whatever the page's <link rel=icon> says."""
+    return current_app.send_static_file("favicon.svg"), 200, {"Content-Type": "image/svg+xml",
+                                                               "Cache-Control": "public, max-age=86400"}
 
 
 @web.get("/u/<code>")
@@ -104,13 +123,44 @@ def upload() -> Any:
 @web.get("/photos/<photo_id>")
 def photo_page(photo_id: str) -> Any:
     deps = current_deps()
-    photo = deps.photos.get(photo_id) if len(photo_id) <= 64 else None
+    found = deps.photos.get(photo_id) if len(photo_id) <= 64 else None
+    photo = shown(found)
+    if found is not None and photo is None:
+        return _deleted_page()
     if photo is None:
         abort(404)
     reveal = sessions.is_admin(deps.settings) or sessions.owns(photo.id, photo.email)
     into = deps.collections.get(photo.collection) if photo.collection != DEFAULT_COLLECTION else None
     return render_template("photo.html", photo=photo_view(photo, deps, reveal_contacts=reveal), correcting=reveal,
                            into=into, again=_upload_again(photo.collection))
+
+
+def _deleted_page() -> Any:
+    return render_template("message.html", title="Photo deleted", status=404,
+                           message="This photo was deleted: it and everything made from it (its faces, their "
+                                   "pictures and encodings) are being erased."), 404
+
+
+@web.post("/photos/<photo_id>/delete")
+def delete_photo_page(photo_id: str) -> Any:
+    """The photo page's and the gallery's Delete (a ticked box confirms): as DELETE /api/photos/<id>."""
+    deps = current_deps()
+    photo = deletable(photo_id, deps)
+    by = deleter(photo, deps) if photo is not None else None
+    if photo is None or by is None and shown(photo) is None:
+        abort(404)
+    if by is None:
+        return render_template("message.html", title="Not your photo", status=403,
+                               message="Only the photo's uploader, its owner signed in, or the admin can "
+                                       "delete it."), 403
+    back = url_for("web.gallery") if sessions.viewer() else url_for("web.index")
+    if request.form.get("confirm") != "1":
+        flash("Tick the box to delete the photo for good.", "error")
+        again = back if request.form.get("from") == "gallery" else url_for("web.photo_page", photo_id=photo.id)
+        return redirect(again, 303)
+    delete_photo(photo, deps, by)
+    flash(f"{photo.filename or 'The photo'} is deleted: it and its faces are being erased.")
+    return redirect(back, 303)
 
 
 def _upload_again(collection: str) -> str:
@@ -131,7 +181,7 @@ CORRECTIONS = {"confirm": confirm_suggestion, "reject": reject_suggestion, "not"
 @web.post("/photos/<photo_id>/faces/<int:index>/<answer>")
 def correct_face(photo_id: str, index: int, answer: str) -> Any:
     deps = current_deps()
-    photo = deps.photos.get(photo_id) if len(photo_id) <= 64 and answer in CORRECTIONS else None
+    photo = shown(deps.photos.get(photo_id)) if len(photo_id) <= 64 and answer in CORRECTIONS else None
     if photo is None:
         abort(404)
     admin = sessions.is_admin(deps.settings)
@@ -173,16 +223,45 @@ def gallery() -> Any:
     deps = current_deps()
     cursor = request.args.get("older")
     try:
-        shown, older = (deps.gallery.older(viewer.owner, cursor) if cursor
-                        else (entries := deps.gallery.entries(viewer.owner), deps.gallery.after(entries)))
+        listed, older = (deps.gallery.older(viewer.owner, cursor) if cursor
+                         else (entries := deps.gallery.entries(viewer.owner), deps.gallery.after(entries)))
     except BadCursor:
         return render_template("message.html", title="Page not found", status=400,
                                message="That page link is not one this site made; start from the newest photos.",
                                link=(url_for("web.gallery"), "Your newest photos")), 400
-    items = gallery_items([e for e in shown if viewer.may_see(e.id)], deps)
+    items = gallery_items([e for e in listed if viewer.may_see(e.id) and _kept(e.status, e.created_at)], deps)
     pending = any(i["status"] in ("queued", "processing") for i in items)
     return render_template("gallery.html", viewer=viewer, photos=items, pending=pending and not cursor,
                            older=older, paged=bool(cursor))
+
+
+def _kept(status: str, created_at: str) -> bool:
+    """Not being erased, nor sent before this browser's "Delete all my photos" (the processor marks
+    each one in a moment: this browser sees them gone at once)."""
+    before = session.get("deleted_before")
+    return status != ERASING and not (isinstance(before, str) and created_at <= before)
+
+
+@web.post("/gallery/delete")
+def delete_everything() -> Any:
+    """"Delete all my photos" (a ticked box confirms): the signed-in owner's only, never a session an
+    upload alone opened (anyone can type any email)."""
+    viewer = sessions.viewer()
+    if viewer is None or not viewer.verified:
+        return render_template("message.html", title="Sign in first", status=403,
+                               message="Only the owner of an email, signed in with a link sent to it, can delete "
+                                       "all its photos.", link=(url_for("web.signin"), "Ask for a sign-in link")), 403
+    if request.form.get("confirm") != "1":
+        flash("Tick the box to delete all your photos for good.", "error")
+        return redirect(url_for("web.gallery"), 303)
+    try:
+        before = delete_all(viewer.owner, current_deps())
+    except QueueUnavailable:
+        flash("The deletion could not be queued; try again.", "error")
+        return redirect(url_for("web.gallery"), 303)
+    session["deleted_before"] = before.isoformat()
+    flash("All your photos are deleted: they and everything made from them are being erased.")
+    return redirect(url_for("web.gallery"), 303)
 
 
 def _normalized(email: str) -> str | None:

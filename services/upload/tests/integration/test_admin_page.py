@@ -88,7 +88,10 @@ def test_people_enrolled_listed_and_deleted_from_the_page_with_their_input_escap
     bad = client.post("/admin/people", content_type="multipart/form-data", data={
         "name": "", "photo": (io.BytesIO(photo), "o.jpg"), "csrf_token": _csrf(client)}, follow_redirects=True)
     assert "Name is required." in bad.get_data(as_text=True)
-    client.post(f"/admin/people/{person_id}/delete", data={"csrf_token": _csrf(client)})
+    asked = client.post(f"/admin/people/{person_id}/delete", data={"csrf_token": _csrf(client)})
+    assert asked.status_code == 200 and 'id="confirm-delete-person"' in asked.get_data(as_text=True)
+    assert len(client.get("/api/people", headers=ADMIN).get_json()["people"]) == 1  # one click deletes nobody
+    client.post(f"/admin/people/{person_id}/delete", data={"csrf_token": _csrf(client), "confirm": "yes"})
     assert client.get("/api/people", headers=ADMIN).get_json()["people"] == []
 
 
@@ -121,7 +124,7 @@ def test_dead_letters_redriven_and_queues_purged(client: FlaskClient, stack: Sta
 
     admin_client(client)
     page = client.get("/admin").get_data(as_text=True)
-    assert '<td class="dead">12</td>' in page
+    assert '<td class="dead" data-label="dead letters">12</td>' in page
     moved = client.post("/admin/queues/jobs/redrive", data={"csrf_token": _csrf(client)}, follow_redirects=True)
     assert "12 dead letters moved back to jobs." in moved.get_data(as_text=True)
     depths = {q["name"]: q for q in client.get("/api/admin/queues", headers=ADMIN).get_json()["queues"]}
@@ -160,9 +163,9 @@ def test_an_uncertain_notification_shows_in_the_api_on_the_photo_page_and_on_the
     from photolane_common.photos import PhotoStore
 
     uploader = client
-    photo_id = form_upload(uploader, phone="+14155550177").headers["Location"].rsplit("/", 1)[1]
+    photo_id = form_upload(uploader, phone="+14155552677").headers["Location"].rsplit("/", 1)[1]
     store = PhotoStore()
-    store.claim_delivery(photo_id, "sms", "+14155550177")  # a notifier claimed it, then died
+    store.claim_delivery(photo_id, "sms", "+14155552677")  # a notifier claimed it, then died
     assert store.mark_uncertain(photo_id, "sms", timedelta(seconds=-1))
     body = uploader.get(f"/api/photos/{photo_id}").get_json()
     assert [(n["channel"], n["status"]) for n in body["notifications"]] == [("sms", "uncertain")]

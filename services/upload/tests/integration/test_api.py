@@ -21,7 +21,7 @@ def _upload(client: FlaskClient, data: bytes, **fields: str):
 
 def test_upload_stores_original_record_and_job(client: FlaskClient, stack: Stack) -> None:
     data = image_bytes()
-    answer = _upload(client, data, email="me@example.com", phone="+14155550123")
+    answer = _upload(client, data, email="me@example.com", phone="+14155552671")
     assert answer.status_code == 202
     body = answer.get_json()
     assert body["status"] == "queued"

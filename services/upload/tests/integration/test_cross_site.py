@@ -30,7 +30,7 @@ SAME = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}  # the te
 
 def _api_upload(client: FlaskClient, headers: dict[str, str]) -> TestResponse:
     return client.post("/api/photos", data={"file": (io.BytesIO(image_bytes()), "me.jpg"),
-                                            "email": "victim@example.com", "phone": "+14155550123"},
+                                            "email": "victim@example.com", "phone": "+14155552671"},
                        content_type="multipart/form-data", headers=headers)
 
 

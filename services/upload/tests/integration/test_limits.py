@@ -111,26 +111,56 @@ def test_signin_requests_are_limited_per_email_and_per_client(stack: Stack, monk
     ("+19005550123", "premium-rate"),
     ("+448712345678", "premium-rate"),
     ("+2693456789", "not sent to numbers of KM"),
-    ("+14155550123", None),
+    ("+14155550123", "555-0100 to 555-0199, the numbers reserved for films and examples"),  # fictitious (NANP)
+    ("+16135550199", "555-0100 to 555-0199"),  # Canada's too
+    ("+14155552671", None),
 ])
 def test_sms_go_only_to_mobile_numbers_of_allowed_countries(client: FlaskClient, phone: str, why: str | None) -> None:
     answer = _post_with(client, phone=phone)
+    form = form_upload(client, phone=phone)  # the page's form says the same
     if why is None:
-        assert answer.status_code == 202
+        assert answer.status_code == 202 and form.status_code == 303
     else:
         assert answer.status_code == 400 and why in answer.get_json()["error"]
+        assert form.status_code == 400 and why in form.get_data(as_text=True)
+
+
+def test_numbers_that_may_be_landlines_are_few_per_client(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """US and Canadian numbers do not say mobile or landline: a client names few different ones an hour."""
+    client = _app(monkeypatch, unknown_line_numbers_per_client_hour=2, proxy_hops=1).test_client()
+
+    def send(phone: str, address: str = "203.0.113.5", **headers: str) -> object:
+        return _post_with(client, phone=phone, headers={"X-Forwarded-For": address, **headers})
+
+    assert [send(f"+1415555267{n}").status_code for n in (1, 2, 1, 2, 1)] == [202] * 5  # the same ones: free
+    refused = send("+16135552673")  # a third different one
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert ("too many different phone numbers that may be landlines from this address (a US or Canadian number "
+            "does not say whether it is a mobile): the limit is 2") in refused.get_json()["error"]
+    assert "or upload without a phone" in refused.get_json()["error"]
+    assert send("+16135552673").status_code == 429  # refused again, not counted as seen
+    assert send("+447400123456").status_code == 202  # a UK mobile says what it is: not this limit's
+    assert send("+14155552671").status_code == 202  # one counted already
+    assert _post_with(client, headers={"X-Forwarded-For": "203.0.113.5"}).status_code == 202  # no phone
+    assert send("+16135552673", "198.51.100.7").status_code == 202  # another client
+    assert send("+16135552674", Authorization=f"Bearer {ADMIN_TOKEN}").status_code == 202  # the admin: not limited
+    form = client.post("/photos", data={"file": (io.BytesIO(image_bytes()), "me.jpg"), "phone": "+16135552675",
+                                        "csrf_token": form_token(client)},
+                       content_type="multipart/form-data", headers={"X-Forwarded-For": "203.0.113.5"})
+    assert form.status_code == 429 and "Retry-After" in form.headers
+    assert "Too many different phone numbers that may be landlines" in form.get_data(as_text=True)
 
 
 def test_the_country_list_is_a_setting(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHOTOLANE_SMS_COUNTRIES", "GB")
     client = _app(monkeypatch).test_client()
-    refused = _post_with(client, phone="+14155550123")
+    refused = _post_with(client, phone="+14155552671")
     assert refused.status_code == 400 and "allowed countries: GB" in refused.get_json()["error"]
 
 
-def _post_with(client: FlaskClient, **fields: str) -> object:
+def _post_with(client: FlaskClient, headers: dict[str, str] | None = None, **fields: str) -> object:
     return client.post("/api/photos", data={"file": (io.BytesIO(image_bytes()), "x.jpg"), **fields},
-                       content_type="multipart/form-data")
+                       content_type="multipart/form-data", headers=headers or {})
 
 
 def test_admin_routes_take_only_the_bearer_scheme(client: FlaskClient) -> None:

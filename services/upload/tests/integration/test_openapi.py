@@ -135,6 +135,10 @@ def test_real_answers_match_the_description(client: FlaskClient, app: Flask, doc
     assert check(client.get("/api/admin/export?format=csv", headers=ADMIN), "/api/admin/export", "GET")
     check(client.delete(f"/api/people/{named['id']}", headers=ADMIN), "/api/people/{person_id}", "DELETE")
     check(client.delete("/api/people/nobody", headers=ADMIN), "/api/people/{person_id}", "DELETE")
+    # deleting a photo: refused to a stranger, accepted for the admin, then gone
+    check(client.delete(f"/api/photos/{photo['id']}"), "/api/photos/{photo_id}", "DELETE")  # 403
+    check(client.delete(f"/api/photos/{photo['id']}", headers=ADMIN), "/api/photos/{photo_id}", "DELETE")  # 202
+    check(client.delete(f"/api/photos/{photo['id']}"), "/api/photos/{photo_id}", "DELETE")  # 404: being erased
     check(client.put("/api/admin/uploads", json={"blocked": True}, headers=ADMIN), "/api/admin/uploads", "PUT")
     check(form("/api/photos", file=(io.BytesIO(image_bytes()), "a.jpg")), "/api/photos", "POST")  # 503 blocked
 

@@ -104,7 +104,7 @@ def _signin_messages(stack: Stack) -> list[dict]:
 
 def test_a_signin_link_opens_the_whole_gallery_in_another_browser(app: Flask, stack: Stack) -> None:
     phone_browser = app.test_client()
-    first = form_upload(phone_browser, email="carol@example.com", phone="+14155550199")
+    first = form_upload(phone_browser, email="carol@example.com", phone="+14155552699")
     photo_id = first.headers["Location"].rsplit("/", 1)[1]
     _messages(stack, stack.resources.notifications_queue_url)  # (none yet; the processor is not running)
 
@@ -141,13 +141,13 @@ def test_an_attacker_phone_given_with_the_victims_email_never_gets_the_victims_l
     victim = app.test_client()
     mine = form_upload(victim, email="victim@example.com").headers["Location"].rsplit("/", 1)[1]
     attacker = app.test_client()
-    form_upload(attacker, email="victim@example.com", phone="+14155550177")  # the newest photo of that email
+    form_upload(attacker, email="victim@example.com", phone="+14155552677")  # the newest photo of that email
     asked = attacker.post("/signin", data={"email": "victim@example.com",
                                            "csrf_token": form_token(attacker, "/signin")})
     assert asked.status_code == 200
     sent = _signin_messages(stack)
     assert len(sent) == 1
-    assert sent[0]["email"] == "victim@example.com" and "+14155550177" not in json.dumps(sent[0])
+    assert sent[0]["email"] == "victim@example.com" and "+14155552677" not in json.dumps(sent[0])
     # The photo's page shows the attacker nothing of the victim's contacts either.
     api = attacker.get(f"/api/photos/{mine}").get_json()
     assert "victim@example.com" not in json.dumps(api)
@@ -169,26 +169,26 @@ def test_log_out_ends_a_signed_in_session_everywhere_it_was_copied(app: Flask, s
 
 def test_contacts_show_only_to_the_uploaders_session(app: Flask) -> None:
     uploader = app.test_client()
-    photo_id = form_upload(uploader, email="erin@example.com", phone="+14155550166").headers["Location"]
+    photo_id = form_upload(uploader, email="erin@example.com", phone="+14155552666").headers["Location"]
     photo_id = photo_id.rsplit("/", 1)[1]
     from photolane_common.photos import PhotoStore
 
     store = PhotoStore()  # the notifier's record of what it sent
     store.claim_delivery(photo_id, "email", "erin@example.com")
     store.finish_delivery(photo_id, "email", "erin@example.com", None)
-    store.claim_delivery(photo_id, "sms", "+14155550166")
-    store.finish_delivery(photo_id, "sms", "+14155550166", None)
+    store.claim_delivery(photo_id, "sms", "+14155552666")
+    store.finish_delivery(photo_id, "sms", "+14155552666", None)
 
     def shown(client: FlaskClient, **headers: str) -> dict[str, str]:
         body = client.get(f"/api/photos/{photo_id}", headers=headers).get_json()
         return {n["channel"]: n["to"] for n in body["notifications"]}
 
-    assert shown(uploader) == {"email": "erin@example.com", "sms": "+14155550166"}
+    assert shown(uploader) == {"email": "erin@example.com", "sms": "+14155552666"}
     assert shown(app.test_client(), Authorization="Bearer test-admin-token")["email"] == "erin@example.com"
     stranger = shown(app.test_client())
     assert stranger == {"email": "e•••@e•••.com", "sms": "••••••••••66"}
     page = app.test_client().get(f"/photos/{photo_id}").get_data(as_text=True)
-    assert "erin@example.com" not in page and "+14155550166" not in page and "e•••@e•••.com" in page
+    assert "erin@example.com" not in page and "+14155552666" not in page and "e•••@e•••.com" in page
     assert "erin@example.com" in uploader.get(f"/photos/{photo_id}").get_data(as_text=True)
 
 
@@ -283,3 +283,11 @@ def test_the_gallery_pages_by_date_so_a_flood_never_hides_the_owners_photos(stac
     assert re.findall(r'<article id="photo-', stranger.get(f"/gallery?older={cursor}").get_data(as_text=True)) == []
     forged = owner.get("/gallery?older=eyJpZCI6IHsiUyI6ICJ4In19")
     assert forged.status_code == 400 and "not one this site made" in forged.get_data(as_text=True)
+
+
+def test_every_page_has_an_icon_and_the_browsers_path_answers_it(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        icon = client.get(path)
+        assert icon.status_code == 200 and icon.data.startswith(b"<svg") and "svg" in icon.content_type

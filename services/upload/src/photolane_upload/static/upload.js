@@ -1,9 +1,19 @@
-// The upload form, live: send it with XMLHttpRequest (the only way to see the upload's own progress;
-// the CSRF token is one of the form's fields), then follow the photo through /api/photos/<id> until
-// it is processed or failed. Without script the form still posts and the server redirects to the
-// photo's page. Text is always set with textContent.
-// When the photo is processed, window.PhotolaneFaces.render(container, photo) draws its faces, if
-// static/faces.js has defined it (it is loaded before this script).
+// The upload form, live. Without script it posts one file and the server redirects to the photo's
+// page. With it:
+// - the file field takes many photos at once (multiple; on a phone it opens the photo picker), and
+//   photos dragged onto the drop zone are taken the same way;
+// - on Upload, the email and phone are checked first (POST <form data-check>, the upload's own checks):
+//   a bad one is shown at its field and no file is sent;
+// - each photo is sent as one request to the form's own route, with XMLHttpRequest (the only way to
+//   see an upload's progress; the CSRF token is one of the form's fields), PARALLEL at a time, and
+//   followed through /api/photos/<id> until it is processed or failed. With an email, one at a time:
+//   each such upload adds the photo to the session cookie (the browser's gallery), and answers that
+//   overlap would overwrite each other's cookie; and the token is read again from the page after
+//   each, since a session started by an upload holds no token yet (sessions._start).
+// One photo shows as it always has (#upload-bar, then #progress: the status, the images, the faces,
+// drawn by window.PhotolaneFaces.render from static/faces.js when it is there); several show as a
+// list (#batch): a row each with its own bar and status, #upload-bar the total. A 429 or 503 stops the
+// photos not sent yet. Text is always set with textContent.
 "use strict";
 
 (function () {
@@ -11,9 +21,90 @@
   if (!form || !window.XMLHttpRequest || !window.FormData) return;
   const $ = (id) => document.getElementById(id);
   const show = (el, text) => { el.textContent = text; el.hidden = !text; };
-  let polling = null;
+  const input = form.querySelector("input[type=file]");
+  const button = form.querySelector("button[type=submit]");
+  const PARALLEL = 3; // without an email: the uploads do not touch the session
+  const FINAL = ["processed", "failed"];
+  // A refusal that is not about one photo: the ones not sent yet would get it too.
+  const STOPS = [403, 429, 503];
+  const maxMb = Number(form.dataset.maxMb) || 0;
+  let polling = null; // the one photo's poll
+  let batch = null; // the list of several photos now shown
+  let busy = false;
 
-  // -- the upload, with a real progress bar --------------------------------------------------------
+  // The server's sentence, as the form shows it: capitalised, with a full stop.
+  const sentence = (text) => {
+    const s = String(text || "").trim();
+    return s ? s[0].toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? "" : ".") : s;
+  };
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const size = (bytes) => bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} KB`;
+
+  // -- choosing: several at once, or dropped on the zone ----------------------------------------------
+  input.multiple = true;
+  input.required = false; // checked below, also for dropped photos
+  document.querySelectorAll(".when-many").forEach((el) => { el.hidden = false; });
+  $("file-name").textContent = "Photos";
+  const zone = $("dropzone");
+  zone.classList.add("ready");
+
+  function chosen() { return Array.from(input.files || []); }
+
+  // The field holds these files again (the ones a stopped batch did not get accepted); false if it cannot.
+  function choose(files) {
+    try {
+      const transfer = new DataTransfer();
+      files.forEach((file) => transfer.items.add(file));
+      input.files = transfer.files;
+    } catch (err) {
+      input.value = "";
+    }
+    describeChoice();
+    return chosen().length === files.length;
+  }
+
+  function describeChoice() {
+    const files = chosen();
+    if (files.length < 2) { show($("chosen"), ""); return; }
+    const bytes = files.reduce((sum, f) => sum + f.size, 0);
+    show($("chosen"), `${plural(files.length, "photo")} chosen (${size(bytes)}): ${files.map((f) => f.name).join(", ")}`);
+  }
+  input.addEventListener("change", describeChoice);
+
+  let dragDepth = 0;
+  const carriesFiles = (event) => Array.from(event.dataTransfer ? event.dataTransfer.types : []).includes("Files");
+  // Files dropped anywhere on the page but the zone are ignored, not opened by the browser (leaving the page).
+  window.addEventListener("dragover", (event) => { if (carriesFiles(event)) event.preventDefault(); });
+  window.addEventListener("drop", (event) => { if (carriesFiles(event)) event.preventDefault(); });
+  document.addEventListener("dragenter", (event) => {
+    if (!carriesFiles(event) || busy) return;
+    dragDepth += 1;
+    zone.classList.add("inviting");
+  });
+  document.addEventListener("dragleave", () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (!dragDepth) zone.classList.remove("inviting", "dragging");
+  });
+  zone.addEventListener("dragover", (event) => {
+    if (!carriesFiles(event) || busy) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+    zone.classList.add("dragging");
+  });
+  zone.addEventListener("dragleave", (event) => {
+    if (!zone.contains(event.relatedTarget)) zone.classList.remove("dragging");
+  });
+  zone.addEventListener("drop", (event) => {
+    dragDepth = 0;
+    zone.classList.remove("inviting", "dragging");
+    if (!carriesFiles(event) || busy) return;
+    event.preventDefault();
+    input.files = event.dataTransfer.files; // the field holds them, as if chosen
+    describeChoice();
+    show($("upload-error"), "");
+  });
+
+  // -- the upload of one file, with its progress ----------------------------------------------------------
   function setProgress(loaded, total) {
     const bar = $("upload-bar");
     const percent = total ? Math.min(100, Math.round((loaded / total) * 100)) : 0;
@@ -23,19 +114,19 @@
     if (percent >= 100) bar.dataset.maxSeen = "true";
   }
 
-  function send(body) {
+  // Sends the form's fields with this file; resolves {ok, status, body}; rejects when it never arrived.
+  function send(file, onProgress, onSent) {
+    const body = new FormData(form);
+    body.set("file", file, file.name);
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.setRequestHeader("Accept", "application/json");
       xhr.withCredentials = true;
       xhr.upload.addEventListener("progress", (e) => {
-        if (e.lengthComputable) setProgress(e.loaded, e.total);
+        if (e.lengthComputable) onProgress(e.loaded / e.total);
       });
-      xhr.upload.addEventListener("load", () => {
-        setProgress(1, 1);
-        $("upload-label").textContent = "Sent; waiting for photolane…";
-      });
+      xhr.upload.addEventListener("load", () => { onProgress(1); onSent(); });
       xhr.addEventListener("load", () => {
         let answer = {};
         try { answer = JSON.parse(xhr.responseText || "{}"); } catch (err) { answer = {}; }
@@ -47,41 +138,114 @@
     });
   }
 
+  const NOT_REACHED = "The upload did not reach photolane; check the connection and try again.";
+
+  // After an upload with an email: the form's CSRF token, read again from this page (an upload from a
+  // browser without a session starts one that holds no token yet; the page gives it one).
+  async function refreshToken() {
+    try {
+      const answer = await fetch(window.location.pathname + window.location.search,
+        { credentials: "same-origin", headers: { "Accept": "text/html" } });
+      if (!answer.ok) return;
+      const page = new DOMParser().parseFromString(await answer.text(), "text/html");
+      const token = page.querySelector('#upload-form input[name="csrf_token"]');
+      if (token && token.value) form.elements.csrf_token.value = token.value;
+    } catch (err) { /* the next upload says so if the form has expired */ }
+  }
+
+  // -- before any file: the email and phone, checked as the upload checks them ---------------------------
+  const fields = { email: form.elements.email, phone: form.elements.phone };
+  const writesSession = () => Boolean(fields.email.value.trim()); // the form route adds the photo to the session
+  Object.values(fields).forEach((field) => field.addEventListener("input", () => field.removeAttribute("aria-invalid")));
+
+  async function contactsAccepted() {
+    const email = fields.email.value.trim();
+    const phone = fields.phone.value.trim();
+    if (!email && !phone) return true; // nothing to check
+    let answer;
+    let body = {};
+    try {
+      answer = await fetch(form.dataset.check, {
+        method: "POST", credentials: "same-origin", body: JSON.stringify({ email, phone }),
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      });
+      body = await answer.json().catch(() => ({}));
+    } catch (err) {
+      show($("upload-error"), "photolane could not be reached to check the email and phone; check the connection and try again.");
+      return false;
+    }
+    if (answer.ok) return true;
+    const message = body.error || `The email and phone could not be checked (HTTP ${answer.status}).`;
+    show($("upload-error"), sentence(message));
+    const field = /^phone\b/.test(message) ? fields.phone : /^email\b/.test(message) ? fields.email : null;
+    if (field) {
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+    }
+    return false;
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const button = form.querySelector("button[type=submit]");
-    const bar = $("upload-bar");
+    if (busy) return;
+    const files = chosen();
     show($("upload-error"), "");
+    if (!files.length) {
+      show($("upload-error"), "Choose a photo to upload.");
+      input.focus();
+      return;
+    }
+    busy = true;
     button.disabled = true;
+    zone.classList.add("busy");
+    try {
+      if (!(await contactsAccepted())) return;
+      if (files.length === 1) await uploadOne(files[0]);
+      else await uploadMany(files);
+    } finally {
+      busy = false;
+      button.disabled = false;
+      zone.classList.remove("busy");
+    }
+  });
+
+  function reveal(card) {
+    for (const id of ["progress-empty", "progress", "batch"]) $(id).hidden = id !== card.id;
+    if (card.getBoundingClientRect().top > window.innerHeight - 80) {
+      const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      card.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" }); // a phone: below the form
+    }
+  }
+
+  // == one photo: the bar, then the photo followed in #progress ==========================================
+  async function uploadOne(file) {
+    const session = writesSession();
+    const bar = $("upload-bar");
     delete bar.dataset.maxSeen;
     setProgress(0, 1);
     $("upload-label").textContent = "Uploading…";
     $("upload-progress").hidden = false;
     try {
-      const answer = await send(new FormData(form));
+      const answer = await send(file, (part) => setProgress(part, 1),
+        () => { $("upload-label").textContent = "Sent; waiting for photolane…"; });
       if (!answer.ok) {
         show($("upload-error"), answer.body.error || `The upload was refused (HTTP ${answer.status}).`);
         return;
       }
-      form.querySelector("input[type=file]").value = "";
+      input.value = "";
+      describeChoice();
       follow(answer.body);
+      if (session) await refreshToken(); // so that another upload from this page is taken
     } catch (err) {
-      show($("upload-error"), "The upload did not reach photolane; check the connection and try again.");
+      show($("upload-error"), NOT_REACHED);
     } finally {
-      button.disabled = false;
       $("upload-progress").hidden = true;
     }
-  });
+  }
 
-  // -- following the photo until it is done ------------------------------------------------------
   function follow(photo) {
-    if (polling) clearTimeout(polling);
-    $("progress").hidden = false;
-    $("progress-empty").hidden = true;
-    if ($("progress").getBoundingClientRect().top > window.innerHeight - 80) {
-      const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-      $("progress").scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" }); // a phone: below the form
-    }
+    stopFollowing();
+    reveal($("progress"));
     $("photo-page").href = photo.page;
     $("images").replaceChildren();
     $("faces-view").replaceChildren();
@@ -95,12 +259,19 @@
         if (answer.ok) {
           const current = await answer.json();
           render(current);
-          if (current.status === "processed" || current.status === "failed") return;
+          if (FINAL.includes(current.status)) return;
         }
       } catch (err) { /* a lost poll: the next one tries again */ }
       polling = setTimeout(poll, 1000);
     };
     polling = setTimeout(poll, 500);
+  }
+
+  function stopFollowing() {
+    if (polling) clearTimeout(polling);
+    polling = null;
+    if (batch) batch.over = true;
+    batch = null;
   }
 
   function figure(caption, src, href) {
@@ -120,6 +291,8 @@
     return fig;
   }
 
+  const names = (photo) => [...new Set(photo.faces.filter((f) => f.person).map((f) => f.person.name))];
+
   function render(photo) {
     const status = $("status");
     status.textContent = photo.status;
@@ -129,8 +302,8 @@
     if (photo.status !== "processed") return;
     const count = photo.faces.length;
     show($("faces"), `${count} face${count === 1 ? "" : "s"} found.`);
-    const names = [...new Set(photo.faces.filter((f) => f.person).map((f) => f.person.name))];
-    show($("people"), names.length ? `In this photo: ${names.join(", ")}` : "");
+    const named = names(photo);
+    show($("people"), named.length ? `In this photo: ${named.join(", ")}` : "");
     const images = $("images");
     images.replaceChildren();
     if (photo.thumbnail_url) images.append(figure("thumbnail", photo.thumbnail_url, photo.original_url));
@@ -140,5 +313,218 @@
         window.PhotolaneFaces.render($("faces-view"), photo);
       } catch (err) { /* the faces view is extra: the page above still stands */ }
     }
+  }
+
+  // == several photos: a row each in #batch, #upload-bar the total =======================================
+  // A row's state: waiting (its turn to be sent), uploading, then the photo's status (queued, processing,
+  // processed, failed); or refused (the server said no), or skipped (not sent: the batch was stopped).
+  const BADGES = { waiting: "waiting", uploading: "uploading", refused: "refused", skipped: "not sent" };
+
+  function element(tag, className, text) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text) el.textContent = text;
+    return el;
+  }
+
+  function makeRow(file, index) {
+    const li = element("li", "upload-row");
+    li.id = `upload-${index + 1}`;
+    const thumb = element("div", "upload-thumb");
+    const type = (file.name.split(".").pop() || "").slice(0, 4).toUpperCase();
+    thumb.append(element("span", "upload-type", file.name.includes(".") ? type : "IMG"));
+    const main = element("div", "upload-main");
+    const top = element("div", "upload-top");
+    const name = element("span", "upload-name", file.name);
+    name.title = file.name;
+    top.append(name, element("span", "upload-size", size(file.size)));
+    const barLine = element("div", "upload-bar-line");
+    const bar = element("progress", "progress file-bar");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", `Upload of ${file.name}`);
+    const percent = element("span", "upload-percent", "0%");
+    barLine.append(bar, percent);
+    barLine.hidden = true;
+    const line = element("p", "status-line upload-status");
+    const spinner = element("span", "spinner");
+    spinner.setAttribute("role", "img");
+    spinner.setAttribute("aria-label", "working");
+    spinner.hidden = true;
+    const badge = element("span", "status badge");
+    const note = element("span", "upload-note");
+    const open = element("a", "upload-open", "Open its page");
+    open.hidden = true;
+    line.append(spinner, badge, note, open);
+    const error = element("p", "error upload-error");
+    error.hidden = true;
+    main.append(top, barLine, line, error);
+    li.append(thumb, main);
+    const row = { file, li, thumb, name, bar, barLine, percent, spinner, badge, note, open, error, sent: 0, photo: null };
+    setState(row, "waiting");
+    return row;
+  }
+
+  function setState(row, state, detail) {
+    row.state = state;
+    row.li.dataset.state = state;
+    row.badge.textContent = BADGES[state] || state;
+    row.badge.dataset.status = state;
+    row.spinner.hidden = !["uploading", "queued", "processing"].includes(state);
+    row.barLine.hidden = state !== "uploading";
+    if (detail !== undefined) show(row.note, detail);
+  }
+
+  function fail(row, state, message) {
+    setState(row, state, "");
+    show(row.error, sentence(message));
+  }
+
+  function setRowProgress(row, part) {
+    row.sent = row.file.size * part;
+    const percent = Math.min(100, Math.round(part * 100));
+    row.bar.value = percent;
+    row.percent.textContent = `${percent}%`;
+  }
+
+  function linkTo(row, page) {
+    const link = element("a", "upload-name", row.file.name);
+    link.href = page;
+    link.title = `Open the page of ${row.file.name}`;
+    row.name.replaceWith(link);
+    row.name = link;
+    row.open.href = page;
+    row.open.hidden = false;
+  }
+
+  function renderRow(row, photo) {
+    row.photo = Object.assign(row.photo || {}, photo);
+    if (!FINAL.includes(photo.status)) {
+      setState(row, photo.status, photo.status === "queued" ? "waiting for a processor" : "finding the faces…");
+      return;
+    }
+    if (photo.status === "failed") {
+      fail(row, "failed", photo.error || "The photo could not be processed.");
+      return;
+    }
+    const count = photo.faces.length;
+    const named = names(photo);
+    setState(row, "processed", count ? `${plural(count, "face")}${named.length ? ` · ${named.join(", ")}` : ""}`
+      : "no faces found");
+    if (photo.thumbnail_url && !row.thumb.querySelector("img")) {
+      const link = element("a");
+      link.href = row.photo.page;
+      link.title = `Open the page of ${row.file.name}`;
+      const img = element("img");
+      img.src = photo.thumbnail_url;
+      img.alt = `Thumbnail of ${row.file.name}`;
+      link.append(img);
+      row.thumb.replaceChildren(link);
+      row.li.classList.add("has-thumb");
+    }
+  }
+
+  function summarize(b) {
+    const count = (...states) => b.rows.filter((r) => states.includes(r.state)).length;
+    const parts = [
+      [count("uploading"), "uploading"], [count("waiting"), "waiting"], [count("queued"), "queued"],
+      [count("processing"), "processing"], [count("processed"), "processed"],
+      [count("failed", "refused"), "failed"], [count("skipped"), "not sent"],
+    ].filter(([n]) => n).map(([n, what]) => `${n} ${what}`);
+    $("batch-summary").textContent = `${plural(b.rows.length, "photo")} · ${parts.join(" · ")}`;
+    const total = b.rows.filter((r) => r.state !== "skipped").reduce((sum, r) => sum + r.file.size, 0);
+    setProgress(b.rows.reduce((sum, r) => sum + (r.state === "skipped" ? 0 : r.sent), 0), total);
+    const sent = count("queued", "processing", "processed", "failed", "refused");
+    $("upload-label").textContent = `Uploading ${plural(b.rows.length - count("skipped"), "photo")} · ${sent} sent`;
+    const done = !b.rows.some((r) => ["waiting", "uploading", "queued", "processing"].includes(r.state));
+    $("batch").dataset.done = done ? "true" : "false";
+  }
+
+  async function uploadMany(files) {
+    stopFollowing();
+    const b = { rows: files.map(makeRow), next: 0, stopped: null, over: false, session: writesSession() };
+    batch = b;
+    $("batch-list").replaceChildren(...b.rows.map((r) => r.li));
+    reveal($("batch"));
+    const bar = $("upload-bar");
+    delete bar.dataset.maxSeen;
+    $("upload-progress").hidden = false;
+    summarize(b);
+    poll(b);
+    const worker = async () => {
+      while (b.next < b.rows.length && !b.stopped && !b.over) await uploadRow(b, b.rows[b.next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(b.session ? 1 : PARALLEL, b.rows.length) }, worker));
+    let kept = false;
+    let again = [];
+    if (b.stopped) {
+      b.rows.filter((r) => r.state === "waiting").forEach((r) => setState(r, "skipped", "stopped before it was sent"));
+      again = b.rows.filter((r) => r.state === "skipped" || r.stopped).map((r) => r.file);
+      kept = !b.over && choose(again);
+      const n = again.length;
+      const left = !n ? "" : ` ${n === 1 ? "1 photo was" : `${n} photos were`} not accepted` +
+        (kept ? `; ${n === 1 ? "it stays" : "they stay"} chosen, so Upload can send ${n === 1 ? "it" : "them"} again later.` : ".");
+      show($("upload-error"), sentence(b.stopped) + left);
+    }
+    summarize(b);
+    $("upload-progress").hidden = true;
+    if (!b.over && !kept) {
+      input.value = "";
+      describeChoice();
+    }
+  }
+
+  async function uploadRow(b, row) {
+    if (maxMb && row.file.size > maxMb * 1e6) { // the server's own limit, known before sending it
+      setRowProgress(row, 1);
+      fail(row, "refused", `the file is ${(Math.ceil(row.file.size / 1e5) / 10).toFixed(1)} MB; the limit is ${maxMb} MB`);
+      summarize(b);
+      return;
+    }
+    setState(row, "uploading", "");
+    summarize(b);
+    try {
+      const answer = await send(row.file, (part) => { setRowProgress(row, part); summarize(b); },
+        () => { show(row.note, "sent; waiting for photolane…"); });
+      if (b.over) return;
+      setRowProgress(row, 1);
+      if (answer.ok) {
+        linkTo(row, answer.body.page);
+        renderRow(row, answer.body);
+        if (b.session) await refreshToken(); // before the next one goes
+      } else {
+        const message = answer.body.error || `the upload was refused (HTTP ${answer.status})`;
+        fail(row, "refused", message);
+        if (STOPS.includes(answer.status)) {
+          row.stopped = true; // not about this photo: it may go again later
+          if (!b.stopped) b.stopped = message;
+        }
+      }
+    } catch (err) {
+      setRowProgress(row, 1);
+      fail(row, "refused", NOT_REACHED);
+    }
+    summarize(b);
+  }
+
+  // Every photo sent and not done yet, polled together: once a second for a few, less often for many.
+  function poll(b) {
+    const tick = async () => {
+      if (b.over) return;
+      const pending = b.rows.filter((r) => r.photo && !FINAL.includes(r.state));
+      for (let i = 0; i < pending.length; i += 4) { // four requests at a time
+        await Promise.all(pending.slice(i, i + 4).map(async (row) => {
+          try {
+            const answer = await fetch(row.photo.url, { headers: { "Accept": "application/json" }, credentials: "same-origin" });
+            if (answer.ok && !b.over) renderRow(row, await answer.json());
+          } catch (err) { /* a lost poll: the next one tries again */ }
+        }));
+      }
+      if (b.over) return;
+      summarize(b);
+      const waiting = b.rows.some((r) => ["waiting", "uploading", "queued", "processing"].includes(r.state));
+      if (waiting) setTimeout(tick, Math.max(1000, pending.length * 250));
+    };
+    setTimeout(tick, 500);
   }
 })();
