@@ -19,16 +19,18 @@ def _at(minutes: int) -> str:
     return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds")
 
 
-ANSWER = {"total": 3, "shown": 3, "messages": [
-    {"channel": "email", "to": ["carol@example.com"], "from": "photolane@example.com",
-     "subject": "Your photolane sign-in link", "sent_at": _at(0), "signin": True, "expires_at": _at(30),
-     "text": f"Hello,\n\nOpen your gallery: {LINK}\n\n— photolane",
-     "links": [{"text": "Open your gallery", "url": LINK}]},
-    {"channel": "sms", "to": ["+14155552671"], "from": None, "subject": None, "sent_at": None, "signin": False,
-     "expires_at": None, "text": "photolane: ready \x1b[31mhttp://127.0.0.1:5000/photos/1", "links": []},
-    {"channel": "email", "to": ["old@example.com"], "from": "p", "subject": "Your photolane sign-in link",
-     "sent_at": _at(-60), "signin": True, "expires_at": _at(-30), "text": "old", "links": []},
-]}
+def _answer() -> dict[str, Any]:
+    """Made when a test runs: the times are relative to now, and collection may be long before."""
+    return {"total": 3, "shown": 3, "messages": [
+        {"channel": "email", "to": ["carol@example.com"], "from": "photolane@example.com",
+         "subject": "Your photolane sign-in link", "sent_at": _at(0), "signin": True, "expires_at": _at(30),
+         "text": f"Hello,\n\nOpen your gallery: {LINK}\n\n— photolane",
+         "links": [{"text": "Open your gallery", "url": LINK}]},
+        {"channel": "sms", "to": ["+14155552671"], "from": None, "subject": None, "sent_at": None, "signin": False,
+         "expires_at": None, "text": "photolane: ready \x1b[31mhttp://127.0.0.1:5000/photos/1", "links": []},
+        {"channel": "email", "to": ["old@example.com"], "from": "p", "subject": "Your photolane sign-in link",
+         "sent_at": _at(-60), "signin": True, "expires_at": _at(-30), "text": "old", "links": []},
+    ]}
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, answer: Any, *args: str) -> Any:
@@ -42,7 +44,7 @@ def _run(monkeypatch: pytest.MonkeyPatch, answer: Any, *args: str) -> Any:
 
 
 def test_the_messages_are_printed_newest_first_with_the_signin_link_whole(monkeypatch: pytest.MonkeyPatch) -> None:
-    done = _run(monkeypatch, ANSWER)
+    done = _run(monkeypatch, _answer())
     assert done.exit_code == 0, done.output
     assert "email to carol@example.com  (sign-in link, works once, until " in done.output
     assert f"  Open your gallery: {LINK}\n" in done.output and "  Subject: Your photolane sign-in link" in done.output
@@ -53,10 +55,10 @@ def test_the_messages_are_printed_newest_first_with_the_signin_link_whole(monkey
 
 
 def test_signin_and_limit_choose_and_json_is_the_messages(monkeypatch: pytest.MonkeyPatch) -> None:
-    only = _run(monkeypatch, ANSWER, "--signin", "-n", "1")
+    only = _run(monkeypatch, _answer(), "--signin", "-n", "1")
     assert only.exit_code == 0 and "carol@example.com" in only.output and "old@" not in only.output
     assert "+1415" not in only.output
-    as_json = json.loads(_run(monkeypatch, ANSWER, "--json").output)
+    as_json = json.loads(_run(monkeypatch, _answer(), "--json").output)
     assert [m["to"] for m in as_json["messages"]] == [["carol@example.com"], ["+14155552671"], ["old@example.com"]]
     empty = _run(monkeypatch, {"messages": [], "total": 0, "shown": 0})
     assert empty.exit_code == 0 and "nothing sent yet" in empty.output

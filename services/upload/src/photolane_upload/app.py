@@ -77,6 +77,9 @@ def _configure_session(app: Flask, settings: UploadSettings) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.https,
         PERMANENT_SESSION_LIFETIME=timedelta(days=settings.session_days),
+        # A cookie only when the session changed: a status poll answered after an upload must not set
+        # the cookie back to what it was when the poll left (the upload's photo would leave the gallery).
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session: a page left open still uploads
     )
 

@@ -42,6 +42,18 @@ def test_the_form_upload_sets_an_httponly_samesite_session_and_the_api_never_doe
     assert api.status_code == 202 and "Set-Cookie" not in api.headers
 
 
+def test_a_poll_answered_after_an_upload_never_sets_the_cookie_back(client: FlaskClient) -> None:
+    """The upload page polls photo 1 while photo 2 goes up; the poll's answer must carry no cookie, or a poll
+    that left before photo 2's answer would set the session back and photo 2 would leave the gallery."""
+    first = form_upload(client, email="a@example.com", json=True).get_json()
+    second = form_upload(client, email="a@example.com", json=True).get_json()
+    poll = client.get(first["url"], headers={"Accept": "application/json"})
+    assert poll.status_code == 200 and "Set-Cookie" not in poll.headers
+    gallery = client.get("/gallery")
+    assert "Set-Cookie" not in gallery.headers
+    assert set(_gallery_ids(client)) == {first["id"], second["id"]}
+
+
 def test_the_live_page_gets_json_answers(client: FlaskClient) -> None:
     sent = form_upload(client, email="a@example.com", json=True)
     assert sent.status_code == 202
