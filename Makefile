@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.photolane-test-deps
 INSTALL_INPUTS := constraints.txt pyproject.toml libs/common/pyproject.toml \
 	$(wildcard services/*/pyproject.toml) deploy/pyproject.toml scripts/bootstrap-venv.sh
 
-.PHONY: help install run run-fresh reset logs test test-unit test-integration test-e2e test-browser chaos test-containers images engine lint \
+.PHONY: bench-sideways help install run run-fresh reset logs test test-unit test-integration test-e2e test-browser chaos test-containers images engine lint \
 	bench bench-upload bench-people bench-naming bench-image lock clean push synth deploy diff destroy
 
 help: ## List the targets
@@ -74,6 +74,9 @@ bench-people: $(STAMP) ## The people registry at scale (N= people, default 1,000
 
 bench-naming: $(STAMP) ## Naming on real faces of many people, old policy against new, 10 to 10,000 enrolled: writes BENCHMARKS.md
 	$(PY) bench/naming/measure.py --command "make bench-naming"
+
+bench-sideways: $(STAMP) ## What a look at the quarter turns of a photo with no face upright costs, against the upright detection: writes BENCHMARKS.md
+	$(PY) bench/sideways/measure.py --command "make bench-sideways"
 
 bench-image: $(STAMP) ## The same benchmark inside the processor image (AVX2 dlib, and dlib's default build)
 	scripts/bench-image.sh

@@ -380,20 +380,23 @@ def cold(plan: dict[str, Any]) -> dict[str, Any]:
     unknown.refresh()
     clusters = len({p.faces[0].cluster for p in deps.photos.many(plan["planted_photos"]).values()})
     started = time.perf_counter()
-    changed = rematch(person_id, deps)
-    rematch_s = time.perf_counter() - started
+    first: list[tuple[float, int]] = []  # when the names were written, and the photos changed by then
+    changed = rematch(person_id, deps, named=lambda n: first.append((time.perf_counter() - started, n)))
+    rematch_all_s = time.perf_counter() - started
+    rematch_s, named_changed = first[0]
     named = sum(1 for photo in deps.photos.many(plan["planted_photos"]).values()
                 if photo.faces[0].person_id == person_id)
     matrix = _matrix(unknown.vectors)
     started = time.perf_counter()
     np.flatnonzero(np.linalg.norm(matrix - planted, axis=1) <= 0.6)
     plain_rematch_ms = _ms(started)
-    plain_writes_s = _plain_writes(deps, changed)
+    plain_writes_s = _plain_writes(deps, named_changed)
     return {"cold_collection_ms": statistics.median(loads), "plain_get_ms": statistics.median(plain_gets),
             "loaded": len(loads), "held": held, "worker_mb": worker_mb,
             "match_ms": statistics.median(match), "plain_match_ms": statistics.median(plain_match),
             "apply_change_ms": statistics.median(apply), "plain_apply_ms": statistics.median(plain_apply),
             "rematch_s": rematch_s, "rematch_named": named, "rematch_changed": changed,
+            "rematch_named_changed": named_changed, "rematch_all_s": rematch_all_s,
             "plain_rematch_ms": plain_rematch_ms, "plain_writes_s": plain_writes_s, "rematch_clusters": clusters,
             "unknown_rows": len(unknown.vectors)}
 
@@ -526,9 +529,11 @@ def _rows(size: int, count: int, f: dict[str, Any]) -> list[str]:
         f"| {f['apply_change_ms']:.1f} ms | one GetItem: {f['plain_apply_ms']:.1f} ms | {TARGETS['apply_change_ms']} |",
         f"| {shape} | `worker_mb`: resident memory grown after every collection ({f['held']:,} held at the end) "
         f"| {f['worker_mb']:.0f} MB | | {TARGETS['worker_mb']} |",
-        f"| {shape} | `rematch_s`: an enrollment naming 100 photos among 100,000 unknown faces "
-        f"| {f['rematch_s']:.2f} s (named {f['rematch_named']} of its 100; {f['rematch_changed']} photos changed, "
-        f"questions included) | plain numpy search of the 100,000: {f['plain_rematch_ms']:.1f} ms; "
+        f"| {shape} | `rematch_s`: an enrollment naming 100 photos among 100,000 unknown faces, until the names "
+        f"are written | {f['rematch_s']:.2f} s (named {f['rematch_named']} of its 100, {f['rematch_named_changed']} "
+        f"photos changed; then {f['rematch_changed'] - f['rematch_named_changed']} photos asked \"Is this …?\" in the "
+        f"same job, all done at {f['rematch_all_s']:.2f} s) | plain numpy search of the 100,000: "
+        f"{f['plain_rematch_ms']:.1f} ms; "
         f"its writes alone in plain boto3: {f['plain_writes_s']:.2f} s | {TARGETS['rematch_s']} |",
     ]
 
@@ -544,7 +549,7 @@ def _section(args: argparse.Namespace, shapes: dict[int, dict[str, Any]], storme
                             for f in shapes.values())
     floors = "; ".join(f"{size:,} a collection {f['rematch_s'] / f['plain_writes_s']:.1f}× "
                        f"({f['rematch_s']:.2f} s / {f['plain_writes_s']:.2f} s, "
-                       f"{2 * f['rematch_changed']} requests)"
+                       f"{2 * f['rematch_named_changed']} requests)"
                        for size, f in shapes.items())
     return f"""## People at scale (make bench-people)
 
@@ -561,8 +566,10 @@ How the run works: the docstring of `bench/people/measure.py`.
 | {max(shapes):,} a collection | `storm_latency_ratio`: photo p50 during one enrollment a second into its \
 collection / idle | {storm} | | {TARGETS['storm_latency_ratio']} |
 
-`rematch_s` against its writes alone (a photo's update and its CSV for each photo changed, plain boto3 \
-on 4 threads, the same stand-in): {floors}. The rest is the reads (photos and people in batches), the \
+`rematch_s` against its writes alone (a photo's update and its CSV for each photo changed by then, plain \
+boto3 on 4 threads, the same stand-in): {floors}. An enrollment's re-match writes the photos with a face \
+within the naming distance first, then those that can only get a question: a user waits for the names. \
+The rest is the reads (photos and people in batches), the \
 faces filed, the clusters they left counted again ({clusters}) and the announcements; the search is \
 milliseconds.
 """

@@ -12,6 +12,7 @@ SERVICES = ("upload", "processor", "notifier")
 REPOSITORY_PREFIX = "photolane"  # ECR repositories photolane/upload, … (created by make push)
 DEFAULT_SMS_COUNTRIES = "US,CA,GB,IE,AU,NZ"  # as the services' own default (photolane_common.settings)
 WAF_RATE_LIMITS = (10, 2_000_000_000)  # what WAF takes for a rate-based rule
+MAX_RETENTION_DAYS = 36500  # as the services' own bound (photolane_common.settings)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class DeployConfig:
     sms_monthly_limit_usd: int | None = 1
     # Countries SMS may go to (ISO 3166 alpha-2), the services' PHOTOLANE_SMS_COUNTRIES (same default).
     sms_countries: str = DEFAULT_SMS_COUNTRIES
+    # Photos erased this many days after their upload (the services' PHOTOLANE_RETENTION_DAYS); None: kept.
+    retention_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.domain_name and not self.certificate_arn:
@@ -56,6 +59,9 @@ class DeployConfig:
         if not all(len(code) == 2 and code.isascii() and code.isalpha() and code.isupper() for code in codes):
             raise ValueError(f"sms_countries must be ISO 3166 alpha-2 codes separated by commas (US,CA), "
                              f"not {self.sms_countries!r}")
+        if self.retention_days is not None and not 1 <= self.retention_days <= MAX_RETENTION_DAYS:
+            raise ValueError(f"retention_days must be a whole number of days from 1 to {MAX_RETENTION_DAYS} "
+                             f"(or none to keep photos), not {self.retention_days}")
 
     @property
     def cloudfront(self) -> bool:
@@ -74,6 +80,9 @@ class DeployConfig:
         def sms_limit(value: Any) -> int | None:
             return None if str(value).lower() in ("none", "off") else int(value)
 
+        def days(value: Any) -> int | None:
+            return None if value is None or str(value).lower() in ("none", "off") else int(value)
+
         defaults = cls()
         return cls(
             stack_name=str(get("stack_name", defaults.stack_name)),
@@ -91,4 +100,5 @@ class DeployConfig:
             sms_monthly_limit_usd=sms_limit(get("sms_monthly_limit_usd", defaults.sms_monthly_limit_usd)),
             sms_countries=",".join(c.strip().upper() for c in str(get("sms_countries", defaults.sms_countries))
                                    .split(",") if c.strip()),
+            retention_days=days(get("retention_days")),
         )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from aws_cdk import Aws, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -16,18 +18,23 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from photolane_common.messages import VERSION
 from photolane_common.resources import (
     DEAD_LETTER_RETENTION_SECONDS,
     INCOMING_PREFIX,
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT,
 )
+from photolane_common.retention import BACKSTOP_DAYS
 
 # Where each service reads and writes in the bucket (keys are made by the services' handlers).
 ORIGINALS, FLIPPED, THUMBS, RESULTS, PEOPLE = "originals/", "flipped/", "thumbs/", "results/", "people/"
 INDEX = "index/"  # the processor's snapshots of its in-memory face indexes
 FACES = "faces/"  # each face's picture (faces/<photo id>/<index>.jpg)
+# What a photo is made into: with retention, expired by the bucket's lifecycle as a backstop to the sweep.
+PHOTO_PREFIXES = [ORIGINALS, INCOMING_PREFIX, FLIPPED, THUMBS, RESULTS, FACES]
 SETTINGS_TTL = "expires_at"  # SettingModel.expires_at: the settings table's time-to-live attribute
+PHOTOS_TTL = "expires_at"  # PhotoModel.expires_at: with retention, the photos table's backstop
 # The photo bucket is versioned: a deleted or overwritten object stays recoverable (by the account, not the
 # app) this many days as a noncurrent version, then S3's lifecycle removes it for good. So an erasure
 # (a deleted photo, person or collection) is final after NONCURRENT_DAYS, plus the day or so S3 may
@@ -61,14 +68,17 @@ class WorkQueue(Construct):
 class DataLayer(Construct):
     """Everything that holds photolane's state; the services get it by grants and PHOTOLANE_* names."""
 
-    def __init__(self, scope: Construct, id: str, *, name_prefix: str, retain: bool = True) -> None:
+    def __init__(self, scope: Construct, id: str, *, name_prefix: str, retain: bool = True,
+                 retention_days: int | None = None) -> None:
         super().__init__(scope, id)
+        self.retention_days = retention_days
         keep = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
         self.jobs = WorkQueue(self, "Jobs", visibility_timeout=VISIBILITY_TIMEOUT["jobs"])
         self.notifications = WorkQueue(self, "Notifications", visibility_timeout=VISIBILITY_TIMEOUT["notifications"])
         self.logs_bucket = self._logs_bucket(keep)
         self.bucket = self._photo_bucket(name_prefix, keep)
-        self.photos_table = self._table("PhotosTable", keep)
+        self.photos_table = self._table("PhotosTable", keep,
+                                        time_to_live_attribute=PHOTOS_TTL if retention_days else None)
         self.photos_table.add_global_secondary_index(  # OwnerIndex in models.py: the gallery, newest first
             index_name="owner-created",
             partition_key=dynamodb.Attribute(name="owner", type=dynamodb.AttributeType.STRING),
@@ -84,6 +94,12 @@ class DataLayer(Construct):
             index_name="pending-updated",
             partition_key=dynamodb.Attribute(name="pending", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="updated_at", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        self.photos_table.add_global_secondary_index(  # CreatedIndex: sharded, keys only; the retention sweep's
+            index_name="shard-created",
+            partition_key=dynamodb.Attribute(name="created_shard", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         self.photos_table.add_global_secondary_index(  # UncertainIndex: sparse, keys only (admin page)
@@ -168,8 +184,22 @@ class DataLayer(Construct):
             ],
             removal_policy=keep,
         )
+        if self.retention_days:  # the sweep's backstop: a photo's objects go this long after their upload
+            for prefix in PHOTO_PREFIXES:
+                bucket.add_lifecycle_rule(id=f"retention-{prefix.rstrip('/')}", prefix=prefix,
+                                          expiration=Duration.days(self.retention_days + BACKSTOP_DAYS))
         self._notify_jobs_of_drop_ins(bucket, f"arn:{Aws.PARTITION}:s3:::{name}")
         return bucket
+
+    def schedule_retention_sweeps(self) -> events.Rule | None:
+        """With retention: an hourly retention.sweep_due on the jobs queue (a processor scaled to zero is
+        started by it, and sweeps)."""
+        if not self.retention_days:
+            return None
+        due = {"type": "retention.sweep_due", "version": VERSION, "id": events.EventField.event_id,
+               "sent_at": events.EventField.time, "data": {}}
+        return events.Rule(self, "RetentionSweeps", schedule=events.Schedule.rate(Duration.hours(1)),
+                           targets=[targets.SqsQueue(self.jobs.queue, message=events.RuleTargetInput.from_object(due))])
 
     def _notify_jobs_of_drop_ins(self, bucket: s3.Bucket, bucket_arn: str) -> None:
         """Objects put under incoming/ reach the jobs queue as S3 events (as resources.py does locally)."""
@@ -220,6 +250,7 @@ class DataLayer(Construct):
             "PHOTOLANE_JOBS_QUEUE": self.jobs.queue.queue_name,
             "PHOTOLANE_NOTIFICATIONS_QUEUE": self.notifications.queue.queue_name,
             "PHOTOLANE_EVENTS_TOPIC": self.events_topic.topic_name,
+            **({"PHOTOLANE_RETENTION_DAYS": str(self.retention_days)} if self.retention_days else {}),
         }
 
     # -- grants --------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ class PhotolaneStack(Stack):
     def __init__(self, scope: Construct, id: str, *, config: DeployConfig, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
         self.config = config
-        self.data = DataLayer(self, "Data", name_prefix=self.stack_name.lower())
+        self.data = DataLayer(self, "Data", name_prefix=self.stack_name.lower(), retention_days=config.retention_days)
         vpc = ec2.Vpc(
             self, "Vpc",
             max_azs=2,
@@ -93,6 +93,7 @@ class PhotolaneStack(Stack):
             environment=common, scaling=config.processor, size=TaskSize(cpu=1024, memory=2048),
             stop_timeout=Duration.seconds(120),
         )
+        self.data.schedule_retention_sweeps()  # hourly, on the jobs queue: wakes a processor scaled to zero
         self.notifier = WorkerService(
             self, "Notifier", name="notifier", cluster=cluster,
             image=image(self, "notifier", config.tag, config.registry), queue=self.data.notifications.queue,
@@ -136,7 +137,7 @@ class PhotolaneStack(Stack):
             data.people_table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Scan"],
             # switches, limits, sign-ins, sessions; upload links (DeleteItem: a revoked one)
             data.settings_table: ["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
-            data.faces_table: ["GetItem", "Query"],  # a person's photos, a cluster's summary
+            data.faces_table: ["GetItem", "Query", "UpdateItem"],  # a person's photos; a cluster hidden, shown
             data.collections_table: ["GetItem", "PutItem", "Scan"],  # made, read, listed; links, deletion marked
         }
         for table, actions in dynamodb.items():
@@ -206,17 +207,24 @@ class PhotolaneStack(Stack):
             grantee=role, actions=["sqs:SendMessage", "sqs:GetQueueUrl"],
             resource_arns=[f"arn:{Aws.PARTITION}:sqs:{Aws.REGION}:{Aws.ACCOUNT_ID}:{REPLY_QUEUE_PREFIX}*"],
         )
+        if data.retention_days:  # the sweep: photos created before the cutoff, and once, the older records sharded
+            iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Query"],
+                                       resource_arns=[f"{data.photos_table.table_arn}/index/shard-created"])
+            iam.Grant.add_to_principal(grantee=role, actions=["dynamodb:Scan"],
+                                       resource_arns=[data.photos_table.table_arn])
 
     def _grant_notifier(self, role: iam.IRole, email_from: str) -> None:
         """Claims and records deliveries on the photo record, names the people in it, decides whether a
         sign-in link goes (the owner's newest photo), claims, throttles and counts sign-in links and
-        counts each recipient's messages in the settings table, texts (SNS), mails (SES), publishes
-        events. Receiving its notifications is the pattern's own grant."""
+        counts each recipient's messages in the settings table, keeps the batches there (one message for a
+        recipient's photos of a window), texts (SNS), mails (SES), publishes events. Receiving its
+        notifications is the pattern's own grant."""
         data = self.data
         dynamodb = {
-            data.photos_table: ["GetItem", "UpdateItem"],
+            data.photos_table: ["GetItem", "UpdateItem", "BatchGetItem"],  # BatchGetItem: a batch's photos
             data.people_table: ["BatchGetItem"],
-            data.settings_table: ["PutItem", "UpdateItem"],  # once-only claims, the sign-in throttle; daily limits
+            # once-only claims, the sign-in throttle; daily limits; the batches (read, opened, joined, claimed)
+            data.settings_table: ["GetItem", "PutItem", "UpdateItem"],
         }
         for table, actions in dynamodb.items():
             iam.Grant.add_to_principal(grantee=role, actions=[f"dynamodb:{a}" for a in actions],

@@ -49,3 +49,9 @@ def with_certificate(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """A certificate and a domain of one's own: the ALB's HTTPS listener, no CloudFront."""
     return synthesize(tmp_path_factory.mktemp("cdk.out"), {"certificate_arn": CERTIFICATE_ARN,
                                                            "domain_name": "photos.example.com"})
+
+
+@pytest.fixture(scope="session")
+def with_retention(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """Photos kept 30 days (``-c retention_days=30``): the sweep's schedule and grants, and the backstops."""
+    return synthesize(tmp_path_factory.mktemp("cdk.out"), {"retention_days": "30"})

@@ -67,7 +67,7 @@ def test_tables_exist_with_the_models_keys(deployed: dict[str, Any]) -> None:
     assert {i["IndexName"] for i in photos["GlobalSecondaryIndexes"]} == {
         PhotoModel.owner_index.Meta.index_name, PhotoModel.unknown_index.Meta.index_name,
         PhotoModel.pending_index.Meta.index_name, PhotoModel.uncertain_index.Meta.index_name,
-        PhotoModel.collection_index.Meta.index_name}
+        PhotoModel.collection_index.Meta.index_name, PhotoModel.created_index.Meta.index_name}
     assert photos["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     people = dynamodb.describe_table(TableName=deployed["outputs"]["PeopleTable"])["Table"]
     assert {i["IndexName"] for i in people["GlobalSecondaryIndexes"]} == {

@@ -8,9 +8,11 @@ import pytest
 from aws_cdk.assertions import Match
 from pynamodb.models import Model
 
+from photolane_common.messages import RetentionSweepDue, decode
 from photolane_common.models import FaceModel, PersonModel, PhotoModel, SettingModel
 from photolane_common.resources import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT
-from photolane_deploy.data import INDEX, INDEX_NONCURRENT_DAYS, NONCURRENT_DAYS
+from photolane_common.retention import BACKSTOP_DAYS
+from photolane_deploy.data import INDEX, INDEX_NONCURRENT_DAYS, NONCURRENT_DAYS, PHOTO_PREFIXES
 from photolane_notifier.settings import NotifierSettings
 from photolane_processor.settings import ProcessorSettings
 from photolane_upload.settings import UploadSettings
@@ -342,3 +344,63 @@ def test_the_notifier_reads_only_the_owner_index_of_the_photos_table(synthesized
     assert len(queries) == 1 and actions(queries) == {"dynamodb:Query"}
     resource = queries[0]["Resource"]
     assert resource == {"Fn::Join": ["", [{"Fn::GetAtt": [photos, "Arn"]}, "/index/owner-created"]]}
+
+
+def _photos_table(synth: Synthesized) -> dict[str, Any]:
+    return synth.json["Resources"][logical_id(synth, "AWS::DynamoDB::Table", "DataPhotosTable")]["Properties"]
+
+
+def _bucket_rules(synth: Synthesized) -> dict[str, dict[str, Any]]:
+    bucket = synth.json["Resources"][logical_id(synth, "AWS::S3::Bucket", "DataBucket")]
+    return {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+
+
+def _environment(synth: Synthesized, name: str) -> dict[str, str]:
+    return {e["Name"]: e["Value"] for e in container(synth, name).get("Environment", [])}
+
+
+def test_with_retention_the_backstops_expire_records_and_objects_days_after_the_sweep(
+        with_retention: Synthesized, synthesized: Synthesized) -> None:
+    """-c retention_days=30: the services are told; the photos table's TTL on expires_at and one lifecycle
+    rule a photo prefix expire what a stopped sweep left, BACKSTOP_DAYS after the sweep's cutoff."""
+    assert _photos_table(with_retention)["TimeToLiveSpecification"] == {
+        "AttributeName": PhotoModel.expires_at.attr_name, "Enabled": True}
+    rules = {key: rule for key, rule in _bucket_rules(with_retention).items() if key.startswith("retention-")}
+    assert {rule["Prefix"] for rule in rules.values()} == set(PHOTO_PREFIXES) == {
+        "originals/", "incoming/", "flipped/", "thumbs/", "results/", "faces/"}  # never people/ nor index/
+    assert {rule["ExpirationInDays"] for rule in rules.values()} == {30 + BACKSTOP_DAYS}
+    assert all(rule["Status"] == "Enabled" for rule in rules.values())
+    for service in ("upload", "processor"):
+        assert _environment(with_retention, service)["PHOTOLANE_RETENTION_DAYS"] == "30"
+    # Without it: kept forever, nothing expires, nothing is said.
+    assert "TimeToLiveSpecification" not in _photos_table(synthesized)
+    assert not [key for key in _bucket_rules(synthesized) if key.startswith("retention-")]
+    told = _environment(synthesized, "upload") | _environment(synthesized, "processor")
+    assert "PHOTOLANE_RETENTION_DAYS" not in told
+
+
+def test_with_retention_an_hourly_schedule_wakes_a_processor_to_sweep(with_retention: Synthesized,
+                                                                      synthesized: Synthesized) -> None:
+    """The processor may be scaled to zero: an hourly rule puts a retention.sweep_due on the jobs queue
+    (a message the processor decodes), and the processor may query the created index and scan once."""
+    rules = list(with_retention.resources("AWS::Events::Rule").values())
+    assert len(rules) == 1 and rules[0]["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+    target = rules[0]["Properties"]["Targets"][0]
+    jobs = logical_id(with_retention, "AWS::SQS::Queue", "DataJobsQueue")
+    assert target["Arn"] == {"Fn::GetAtt": [jobs, "Arn"]}
+    transformer = target["InputTransformer"]
+    body = transformer["InputTemplate"]
+    for name in transformer["InputPathsMap"]:  # as EventBridge fills a JSON template in: strings quoted
+        body = body.replace(f"<{name}>", '"2024-05-01T12:00:00Z"' if "time" in name else '"0f5c1f6e-event"')
+    assert isinstance(decode(body).payload(), RetentionSweepDue)
+    policies = [p["Properties"] for p in with_retention.resources("AWS::SQS::QueuePolicy").values()
+                if {"Ref": jobs} in p["Properties"]["Queues"]]
+    assert any(s.get("Principal") == {"Service": "events.amazonaws.com"} and "sqs:SendMessage" in actions([s])
+               and s["Effect"] == "Allow" for p in policies for s in p["PolicyDocument"]["Statement"])
+    photos = logical_id(with_retention, "AWS::DynamoDB::Table", "DataPhotosTable")
+    granted = task_role_statements(with_retention, "processor")
+    assert any("dynamodb:Query" in actions([s]) and "/index/shard-created" in str(s["Resource"]) for s in granted)
+    assert any("dynamodb:Scan" in actions([s]) and s["Resource"] == {"Fn::GetAtt": [photos, "Arn"]} for s in granted)
+    # Without retention: no schedule, no such grant.
+    assert not synthesized.resources("AWS::Events::Rule")
+    assert not any("/index/shard-created" in str(s["Resource"]) for s in task_role_statements(synthesized, "processor"))

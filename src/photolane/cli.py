@@ -362,7 +362,7 @@ def people_import(ctx: click.Context, roster_file: Path, photos_dir: Path, concu
     outcomes = [results[row.number] for row in parsed.rows]
     failures = [(o, photo, kind, reason) for o in outcomes for photo, kind, reason in o.failures]
     for o, photo, kind, reason in failures:
-        click.echo("\t".join([f"row {o.row.number}", o.row.name or "-", photo or "-", kind, reason]))
+        click.echo("\t".join([f"row {o.row.number}", o.row.name or "-", photo or "-", kind, reason, _left(o)]))
     if report_file is not None:
         _write_import_report(report_file, failures)
     counts = Counter(o.status for o in outcomes)
@@ -438,7 +438,19 @@ class ImportJob:
         outcome.status = "enrolled" if person["status"] == "enrolled" else "failed"
         if outcome.status == "failed" and not outcome.failures:
             outcome.fail(None, "refused", person.get("error") or "not enrolled")
+        if outcome.status == "failed":
+            self._discard(outcome)
         return outcome
+
+    def _discard(self, outcome: Imported) -> None:
+        """A person with no sample enrolled is no person: deleted, so the row is reported, not left as a
+        card (one left by a run that dies here is replaced by the next run, or removed on the People page)."""
+        try:
+            self.api.delete_person(outcome.id or "")
+        except ApiError as exc:  # unreachable too: the person stays, reported as left
+            if exc.status != 404:  # 404: gone already
+                return
+        outcome.id = None
 
 
 def _which_photo(message: str, photos: list[str]) -> tuple[str | None, str]:
@@ -449,12 +461,23 @@ def _which_photo(message: str, photos: list[str]) -> tuple[str | None, str]:
     return (photos[0] if len(photos) == 1 else None), message
 
 
+def _left(outcome: Imported) -> str:
+    """What a row with a problem left on the service."""
+    if outcome.status == "enrolled":
+        return "enrolled from the other photos"
+    if outcome.id is None:
+        return "nobody enrolled"
+    if outcome.status == "waiting":
+        return "still enrolling"
+    return "a failed person left: the next run replaces it, or remove it on the People page"
+
+
 def _write_import_report(path: Path, failures: list[tuple[Imported, str | None, str, str]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["row", "name", "roster_id", "photo", "problem", "error"])
+        writer.writerow(["row", "name", "roster_id", "photo", "problem", "error", "person"])
         for o, photo, kind, reason in failures:
-            writer.writerow([o.row.number, o.row.name, o.row.roster_id or "", photo or "", kind, reason])
+            writer.writerow([o.row.number, o.row.name, o.row.roster_id or "", photo or "", kind, reason, _left(o)])
 
 
 # -- export ----------------------------------------------------------------------------------------

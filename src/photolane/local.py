@@ -308,6 +308,8 @@ class Embedded:
             "PHOTOLANE_METRICS_COUNTERS": env.get("PHOTOLANE_METRICS_COUNTERS", "true"),
             # The stand-in bills no SMS: no deployment-wide SMS ceiling unless one is asked for.
             "PHOTOLANE_SMS_MONTHLY_BUDGET_USD": env.get("PHOTOLANE_SMS_MONTHLY_BUDGET_USD", "0"),
+            # A multi-file upload gets one SMS and one email, without the 2 minutes of the default window.
+            "PHOTOLANE_BATCH_WINDOW_SECONDS": env.get("PHOTOLANE_BATCH_WINDOW_SECONDS", "10"),
         })
         return env
 

@@ -113,6 +113,8 @@ def stack(standin: StandInClient, monkeypatch: pytest.MonkeyPatch) -> Stack:
         "PHOTOLANE_JOBS_QUEUE": f"jobs-{suffix}",
         "PHOTOLANE_NOTIFICATIONS_QUEUE": f"notifications-{suffix}",
         "PHOTOLANE_EVENTS_TOPIC": f"events-{suffix}",
+        # One message a photo, as the tests of single photos expect; the batch tests give a window.
+        "PHOTOLANE_BATCH_WINDOW_SECONDS": "0",
     }
     for key in [k for k in os.environ if k.startswith("PHOTOLANE_")]:
         monkeypatch.delenv(key)

@@ -6,12 +6,14 @@ the way `make run` starts it, with the gallery cache in a real memcached.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -35,9 +37,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, memcached_server: str) -> Ite
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Callable[..., object]]:
+def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., object]]:
     """A factory of fresh browsers (each its own profile, so its own cookies); all quit after the test.
-    ``browser(network_log=True)`` also records the network events (``driver.get_log("performance")``)."""
+    ``browser(network_log=True)`` also records the network events (``driver.get_log("performance")``).
+
+    Every page of photolane a browser shows (each ``get``, and the page it was on before each ``get``
+    and at the end: pages reached by clicks) is checked at a phone's width after the test, with the
+    same browser, once per route in the session: it must not scroll sideways (``phone_pages_fit``)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -59,12 +65,88 @@ def browser(tmp_path: Path) -> Iterator[Callable[..., object]]:
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         driver.set_page_load_timeout(30)
         drivers.append((driver, profile))
+        _record_pages(driver)
         return driver
 
     yield open_browser
-    for driver, profile in drivers:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    try:
+        sites = [_origin(v.url) for v in request.node.funcargs.values() if isinstance(v, Running)]
+        for driver, _ in drivers:
+            phone_pages_fit(driver, sites)
+    finally:
+        for driver, profile in drivers:
+            driver.quit()
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+# -- every page visited, at a phone's width --------------------------------------------------------
+
+PHONE_CHECKED: set[str] = set()  # the routes (and error statuses) checked at a phone's width this session
+NOT_PAGES = re.compile(r"^/(api/(?!docs$)|admin/export|favicon|static/|healthz)")  # JSON, downloads, files
+AN_ID = re.compile(r"^(?=.*\d)[\w-]{8,}$|^[\w-]{20,}$")  # a uuid, a code, a token: one route whatever its value
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def route_of(url: str) -> str:
+    """The route a URL shows, ids normalised (/photos/<a> and /photos/<b> are one route)."""
+    path = urlsplit(url).path.rstrip("/") or "/"
+    return "/".join("<id>" if AN_ID.match(part) else part for part in path.split("/"))
+
+
+def _record_pages(driver: Any) -> None:
+    """``driver.get`` records the page it leaves (reached by clicks, perhaps) and the page it lands on
+    (after redirects) in ``driver.pages_seen``."""
+    real_get, driver.pages_seen = driver.get, []
+
+    def get(url: str) -> None:
+        _note_page(driver)
+        real_get(url)
+        _note_page(driver)
+
+    driver.get = get
+
+
+def _note_page(driver: Any) -> None:
+    try:
+        url = driver.current_url
+    except Exception:  # noqa: BLE001 - an alert open, or the browser quit by the test: nothing to note
+        return
+    if url.startswith("http") and url.split("#")[0] not in driver.pages_seen:
+        driver.pages_seen.append(url.split("#")[0])  # a fragment may hold a sign-in token: never reopened
+
+
+PAGE_STATUS = "const n = performance.getEntriesByType('navigation')[0]; return n ? n.responseStatus : 0;"
+
+
+def phone_pages_fit(driver: Any, sites: list[str]) -> None:
+    """The pages of ``sites`` this driver showed, each route not yet checked this session, opened again at
+    a phone's width (the same cookies, so the same page): none scrolls sideways."""
+    _note_page(driver)
+    pages = [u for u in driver.pages_seen if _origin(u) in sites and not NOT_PAGES.match(urlsplit(u).path)
+             and route_of(u) not in PHONE_CHECKED]
+    if not pages:
+        return
+    try:
+        driver.switch_to.alert.dismiss()
+    except Exception:  # noqa: BLE001 - no alert open: the usual case
+        pass
+    driver.set_window_size(*PHONE)
+    for url in pages:
+        if route_of(url) in PHONE_CHECKED:
+            continue
+        driver.get(url)
+        _settle(driver, PHONE[0])
+        status = driver.execute_script(PAGE_STATUS)
+        # A route first seen as an error (a photo deleted by the test) is checked again when seen working.
+        key = route_of(url) if status in (200, 0) else f"error {status}"
+        if key in PHONE_CHECKED:
+            continue
+        PHONE_CHECKED.add(key)
+        no_sideways_scroll(driver, f"{urlsplit(url).path} (route {route_of(url)}, status {status})")
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """Faces you can see and name, in a real browser against the real stack (the real face model): boxes on
 the photo, naming a face from its page (and the re-match of an earlier photo), naming an unknown person
-from the admin page, merging two people, taking a wrong name back and renaming. Every page visited is
-saved as a screenshot (the test's tmp folder; $PHOTOLANE_SCREENSHOTS for a copy)."""
+from the admin page (hidden and shown again first), merging two people, taking a wrong name back and
+renaming. Every page visited is saved as a screenshot (the test's tmp folder; $PHOTOLANE_SCREENSHOTS for a copy)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+from PIL import Image
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -19,6 +20,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from photolane.testing import wait_for
 
 from ..e2e.conftest import Running, finished
+from .conftest import no_sideways_scroll, phone_width
+from .test_web import upload_through_the_page
 
 pytestmark = pytest.mark.e2e
 
@@ -194,6 +197,22 @@ def test_an_unknown_person_named_from_the_admin_page(site: Running, browser: Any
                   "the face's picture", 20)
     screenshot(driver, "unknown-people")
     screenshot(driver, "unknown-people", phone=True)
+
+    # Hidden (one click: "Show again" undoes it), listed under Hidden, then shown again.
+    card.find_element(By.CSS_SELECTOR, "button.hide-cluster").click()
+    _until(driver, lambda d: "is hidden, and so are new photos of them" in d.page_source, "the hide's answer", 20)
+    assert not driver.find_elements(By.ID, f"cluster-{cluster}")
+    screenshot(driver, "unknown-people-one-hidden")
+    driver.find_element(By.ID, "hidden-link").click()
+    _until(driver, lambda d: d.find_elements(By.ID, f"show-{cluster}"), "the hidden people's page", 20)
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Hidden unknown people"
+    screenshot(driver, "unknown-people-hidden")
+    screenshot(driver, "unknown-people-hidden", phone=True)
+    driver.find_element(By.ID, f"show-{cluster}").click()
+    _until(driver, lambda d: "is shown again among the unknown people" in d.page_source, "the show's answer", 20)
+    assert not driver.find_elements(By.ID, f"cluster-{cluster}")  # off the hidden list
+    driver.get(f"{site.url}/admin/unknown")
+    card = driver.find_element(By.ID, f"cluster-{cluster}")
     card.find_element(By.CSS_SELECTOR, "details.face-naming > summary").click()
     card.find_element(By.ID, f"cluster-{cluster}-name").send_keys("Kit Harington")
     screenshot(driver, "unknown-person-naming")
@@ -269,6 +288,7 @@ def test_a_wrong_name_taken_back_and_a_person_renamed_from_the_person_page(
     assert chips == ["role: music director", "show: Hamilton"]
     person = requests.get(f"{site.url}/api/people/{alex}", headers=_token(site), timeout=10).json()
     assert person["attributes"] == {"role": "music director", "show": "Hamilton"}
+    assert person["status"] == "failed"  # its only sample named the face taken back: it went with the name
     screenshot(driver, "person-page-renamed")
 
     driver.find_element(By.ID, "delete-person").click()  # one click only asks
@@ -276,7 +296,8 @@ def test_a_wrong_name_taken_back_and_a_person_renamed_from_the_person_page(
     assert requests.get(f"{site.url}/api/people/{alex}", headers=_token(site), timeout=10).status_code == 200
     screenshot(driver, "delete-person-confirm", phone=True)
     driver.find_element(By.ID, "confirm-delete-person").click()
-    _until(driver, lambda d: f"{new_name} is deleted" in d.page_source, "the deletion's answer")
+    # The one sample that named the photo was taken back with the name: nothing is left to know them by.
+    _until(driver, lambda d: f"{new_name} is removed." in d.page_source, "the deletion's answer")
     assert requests.get(f"{site.url}/api/people/{alex}", headers=_token(site), timeout=10).status_code == 404
 
 
@@ -295,7 +316,17 @@ def test_the_owner_answers_a_suggestion_on_the_photo_page(site: Running, browser
     assert _text(driver, "#faces-view .suggestion").startswith("Is this ")
     screenshot(driver, "upload-page-suggestion")
 
-    driver.get(f"{site.url}/photos/{group}")
+    # The gallery asks too, at its top: the face's picture and the question, opening the face on its page.
+    driver.get(f"{site.url}/gallery")
+    strip = _until(driver, lambda d: d.find_element(By.ID, "who-strip"), "the Who is this? strip")
+    asking = strip.find_elements(By.CSS_SELECTOR, "a.who-face")
+    assert len(asking) == 1 and asking[0].text.startswith("Is this ") and asking[0].text.endswith("?")
+    assert asking[0].find_element(By.TAG_NAME, "img").get_attribute("alt").startswith("Face ")
+    screenshot(driver, "gallery-who-is-this")
+    screenshot(driver, "gallery-who-is-this", phone=True)
+    asking[0].click()
+    _until(driver, lambda d: d.current_url.startswith(f"{site.url}/photos/{group}#face-item-"), "the face's page")
+
     question = _text(driver, ".suggestion .suggestion-question")
     asked = "Rose Leslie" if "Rose Leslie" in question else "Rose"
     assert question == f"Is this {asked}?"
@@ -315,3 +346,93 @@ def test_the_owner_answers_a_suggestion_on_the_photo_page(site: Running, browser
     assert face["person"] is None or face["person"]["id"] != asked_id
     assert face["suggestion"] is None or face["suggestion"]["id"] != asked_id
     screenshot(driver, "photo-suggestion-rejected")
+
+
+def test_the_gallery_by_day_with_each_name_opening_that_persons_photos(site: Running, browser: Any,
+                                                                       faces_dir: Path, screenshot: Any) -> None:
+    driver, email = browser(), f"{uuid.uuid4().hex[:8]}@example.com"
+    kit = upload_through_the_page(driver, site, faces_dir / "kit_harington_3.jpg", email)
+    other = upload_through_the_page(driver, site, faces_dir / "obama_2.jpg", email)
+    # Kit's face named by the admin, as a new person (whoever this shared site has enrolled before).
+    name = f"Kit {uuid.uuid4().hex[:6]}"
+    named = requests.post(f"{site.url}/api/photos/{kit}/faces/0/person", headers=_token(site), json={"name": name},
+                          timeout=30)
+    assert named.status_code == 202, named.text
+    person = named.json()["id"]
+    on_card = f'#photo-{kit} .people a.person[href="/gallery?person={person}"]'
+    _shows_on_reload(driver, f"{site.url}/gallery", lambda d: d.find_elements(By.CSS_SELECTOR, on_card),
+                     "the name on Kit's card")
+
+    # Today's heading, in the reader's words (the script's), before both cards.
+    days = driver.find_elements(By.CSS_SELECTOR, "#photos > h2.day")
+    assert days and "UTC" not in days[0].text and days[0].text.strip(), [d.text for d in days]
+    cards = driver.find_elements(By.CSS_SELECTOR, "#photos > article")
+    assert [c.get_attribute("id") for c in cards][:2] == [f"photo-{other}", f"photo-{kit}"]
+    assert days[0].rect["y"] < cards[0].rect["y"]
+    screenshot(driver, "gallery-days")
+    with phone_width(driver):
+        no_sideways_scroll(driver, "the gallery")
+        cards = driver.find_elements(By.CSS_SELECTOR, "#photos > article")
+        assert cards[0].rect["y"] == cards[1].rect["y"] and cards[0].rect["width"] * 3 <= 390, \
+            "at least three thumbnails a row on a phone"
+    screenshot(driver, "gallery-days", phone=True)
+
+    driver.find_element(By.CSS_SELECTOR, on_card).click()
+    _until(driver, lambda d: d.current_url == f"{site.url}/gallery?person={person}", "Kit's photos")
+    assert [a.get_attribute("id") for a in driver.find_elements(By.CSS_SELECTOR, "#photos > article")] == \
+        [f"photo-{kit}"]
+    assert name in driver.find_element(By.ID, "filtered").text
+    assert Select(driver.find_element(By.ID, "person-filter")).first_selected_option.text == name
+    screenshot(driver, "gallery-person")
+    screenshot(driver, "gallery-person", phone=True)
+    Select(driver.find_element(By.ID, "person-filter")).select_by_visible_text("Everyone")  # the script sends it
+    _until(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#photos > article")) >= 2, "every photo again")
+
+
+def test_a_photo_saved_sideways_says_so_live_and_on_its_page(site: Running, browser: Any, faces_dir: Path,
+                                                             tmp_path: Path, screenshot: Any) -> None:
+    """No face upright, two when turned: the upload page's live view and the photo page say to rotate it."""
+    turned = tmp_path / "kit_and_rose_sideways.jpg"
+    with Image.open(faces_dir / "group_kit_and_rose.jpg") as upright:
+        upright.transpose(Image.Transpose.ROTATE_270).save(turned, "JPEG", quality=90)  # no orientation flag
+    driver = browser()
+    photo = upload_through_the_page(driver, site, turned)
+    assert _text(driver, "#faces") == "0 faces found."
+    hint = _until(driver, lambda d: _text(d, "#sideways"), "the sideways hint")
+    assert hint.startswith("This photo looks sideways: turned a quarter anticlockwise") and "2 faces" in hint
+    driver.get(f"{site.url}/photos/{photo}")
+    assert _text(driver, "#sideways") == hint
+    screenshot(driver, "photo-sideways-hint", phone=True)
+    upright = upload_through_the_page(driver, site, faces_dir / "group_kit_and_rose.jpg")
+    assert not driver.find_element(By.ID, "sideways").is_displayed() and _photo(site, upright)["sideways"] is None
+
+
+def test_a_person_never_enrolled_is_removed_from_the_people_page(site: Running, browser: Any, tmp_path: Path,
+                                                                 screenshot: Any) -> None:
+    """A roster row or an enrollment whose photo had no face leaves a failed person: Remove…, asked, gone."""
+    collection = f"c{uuid.uuid4().hex[:8]}"
+    made = requests.post(f"{site.url}/api/collections", headers=_token(site), timeout=10,
+                         json={"id": collection, "name": "Failed rows"})
+    assert made.status_code == 201, made.text
+    wall = tmp_path / "wall.jpg"
+    Image.new("RGB", (480, 360), (205, 192, 170)).save(wall, "JPEG")  # a photo with no face in it
+    with open(wall, "rb") as photo:
+        person = requests.post(f"{site.url}/api/people", headers=_token(site), timeout=30,
+                               data={"name": "Nobody Here", "collection": collection},
+                               files={"photo": ("wall.jpg", photo)}).json()
+    wait_for(lambda: requests.get(f"{site.url}/api/people/{person['id']}", headers=_token(site), timeout=10)
+             .json()["status"] == "failed", WAIT, what="the enrollment to fail")
+
+    driver = browser()
+    _admin(driver, site)
+    driver.get(f"{site.url}/admin/people?collection={collection}")
+    driver.find_element(By.ID, f"remove-{person['id']}").click()  # asks first
+    _until(driver, lambda d: d.find_elements(By.ID, "failed-enrollment"), "the confirmation")
+    assert _text(driver, "#failed-enrollment").startswith("Nobody Here has no face sample to be known by")
+    assert requests.get(f"{site.url}/api/people/{person['id']}", headers=_token(site), timeout=10).status_code == 200
+    screenshot(driver, "remove-failed-person", phone=True)
+    driver.find_element(By.ID, "confirm-delete-person").click()
+    _until(driver, lambda d: "/admin/people" in d.current_url and not d.find_elements(By.ID, f"remove-{person['id']}")
+           and not d.find_elements(By.ID, "failed-enrollment"), "the people page without them")
+    wait_for(lambda: requests.get(f"{site.url}/api/people/{person['id']}", headers=_token(site), timeout=10)
+             .status_code == 404, WAIT, what="the person to be gone")

@@ -45,6 +45,16 @@ def test_the_inbox_shows_the_messages_sent_and_its_signin_link_opens_the_gallery
     note = driver.find_element(By.CSS_SELECTOR, "#dev-inbox-note a")
     assert note.text == "/dev/inbox"
     screenshot(driver, "inbox-signin-note")
+    # Asked again within the minute: the page says so, points to the inbox, and says when, in local time.
+    driver.find_element(By.NAME, "email").send_keys(email.upper())
+    driver.find_element(By.CSS_SELECTOR, "form.stack button").click()
+    again = _until(driver, lambda d: d.find_element(By.ID, "signin-asked-again"), what="the asked-again answer")
+    assert "less than a minute ago" in again.text and "check your inbox (and spam)" in again.text
+    assert again.find_element(By.CSS_SELECTOR, "a").get_attribute("href") == f"{site.url}/dev/inbox"
+    when = again.find_element(By.CSS_SELECTOR, "time")
+    assert when.get_attribute("data-localized") == "true" and re.fullmatch(r"\d{1,2}:\d\d( ?[AP]M)?", when.text)
+    screenshot(driver, "inbox-signin-asked-again", phone=True)
+    note = driver.find_element(By.CSS_SELECTOR, "#dev-inbox-note a")
     note.click()
     _until(driver, lambda d: d.current_url == f"{site.url}/dev/inbox", what="the inbox")
 

@@ -57,8 +57,9 @@ def started(tmp_path_factory: pytest.TempPathFactory, expected_errors: tuple[str
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOTOLANE_", "AWS_"))}
     # Every AWS call of the services, one folder a session: deploy/tests/grants checks them against the stack.
     calls = tmp_path_factory.getbasetemp() / "aws-calls"
+    # One message a photo (make run batches a recipient's photos of 10 s): the tests of batches give a window.
     env.update({"PHOTOLANE_PORT": str(port), "PHOTOLANE_AWS_PORT": "0", "PHOTOLANE_RUN_DIR": str(run_dir),
-                "PHOTOLANE_AWS_CALL_LOG": str(calls), **extra_env})
+                "PHOTOLANE_AWS_CALL_LOG": str(calls), "PHOTOLANE_BATCH_WINDOW_SECONDS": "0", **extra_env})
     log = run_dir / "services.log"
     with open(log, "ab") as errors:
         launcher = subprocess.Popen([sys.executable, "-m", "photolane.local"], cwd=ROOT, env=env,

@@ -11,18 +11,28 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
+import requests
 from PIL import Image, ImageOps
 
 from photolane.standin import STANDIN_ENV, free_port
 from photolane.testing import pixel_difference, wait_for
 
-from .conftest import Running
+from .conftest import Running, started
 
 pytestmark = pytest.mark.e2e
+BATCH_WINDOW = 3  # seconds: a folder's photos for one email come in one message
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The module's stack (as conftest's), its notifier batching a recipient's photos of a few seconds."""
+    with started(tmp_path_factory, PHOTOLANE_BATCH_WINDOW_SECONDS=str(BATCH_WINDOW)) as stack:
+        yield stack
 
 PHOTOLANE = Path(sys.executable).with_name("photolane")  # the installed console script
 
@@ -66,6 +76,18 @@ def test_a_folder_is_uploaded_waited_for_and_downloaded(running: Running, faces_
     clashing = sorted(Path(f).name for r in (results["obama.jpg"], results["day 2/obama.jpg"]) for f in r["files"])
     assert len(set(clashing)) == 6 and all(name.startswith("obama-") for name in clashing)  # none overwritten
     assert not list(out.glob("*.part"))
+
+    # One email for the three photos (uploaded within the notifier's batch window), not three.
+    def noted() -> list[dict] | None:
+        notes = [requests.get(f"{running.url}/api/photos/{r['photo']['id']}", timeout=10).json()["notifications"]
+                 for r in results.values()]
+        return notes if all(n and n[0]["status"] == "sent" for n in notes) else None
+
+    notes = wait_for(noted, timeout=60, what="the photos' email")
+    assert {n[0]["note"] for n in notes} == {"in one message with 2 other photos"}
+    (mail,) = [m for m in running.standin.emails() if "cli@example.com" in m["destinations"]["ToAddresses"]]
+    assert mail["subject"] == "Your 3 photos are ready" and "3 photos processed: " in mail["body"]
+    assert all(f"/photos/{r['photo']['id']}" in mail["body"] for r in results.values())
 
 
 def test_people_status_and_export(running: Running, faces_dir: Path, tmp_path: Path) -> None:

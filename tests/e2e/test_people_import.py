@@ -57,26 +57,29 @@ def test_a_roster_is_enrolled_its_failures_reported_and_a_second_run_does_only_t
         ["row 7", "Empty Wall", "wall.jpg", "no face"],
     ]
     assert "2 faces found in the photo" in lines[0] and "not a readable image" in lines[2]
+    assert all(line.endswith("\tnobody enrolled") for line in lines)  # each row failed whole: no person kept
     rows = list(csv.DictReader(report.open()))
-    assert [(r["row"], r["name"], r["roster_id"], r["problem"]) for r in rows] == [
-        ("4", "Kit and Rose", "s3", "several faces"), ("5", "Nobody Here", "s4", "missing file"),
-        ("6", "Text File", "s5", "unreadable image"), ("7", "Empty Wall", "s6", "no face")]
+    assert [(r["row"], r["name"], r["roster_id"], r["problem"], r["person"]) for r in rows] == [
+        ("4", "Kit and Rose", "s3", "several faces", "nobody enrolled"),
+        ("5", "Nobody Here", "s4", "missing file", "nobody enrolled"),
+        ("6", "Text File", "s5", "unreadable image", "nobody enrolled"),
+        ("7", "Empty Wall", "s6", "no face", "nobody enrolled")]
 
     people = {p["name"]: p for p in _people(running)}
     obama = people["Barack Obama"]
     assert obama["status"] == "enrolled" and [p["status"] for p in obama["photos"]] == ["enrolled", "enrolled"]
     assert obama["attributes"] == {"class": "7B", "year": 2009, "prefect": True, "roster_id": "s1"}
     assert people["Joe Biden"]["attributes"]["prefect"] is False
-    assert people["Kit and Rose"]["status"] == "failed" and people["Empty Wall"]["status"] == "failed"
     assert "Nobody Here" not in people and "Text File" not in people  # refused before anything was stored
+    assert "Kit and Rose" not in people and "Empty Wall" not in people  # no face enrolled: deleted, reported
 
-    # The second run skips the enrolled; the failed ones are tried again, their old records replaced.
+    # The second run skips the enrolled; the failed ones are tried again, and again leave nobody.
     again = cli(running, "people", "import", str(roster), str(photos), admin=True)
     assert again.returncode == 1, again.stderr
     assert "0 enrolled, 2 already enrolled (skipped), 4 failed" in again.stderr
     assert len(again.stdout.splitlines()) == 4
     names = [p["name"] for p in _people(running)]
-    assert sorted(names) == ["Barack Obama", "Empty Wall", "Joe Biden", "Kit and Rose"]  # nobody twice
+    assert sorted(names) == ["Barack Obama", "Joe Biden"]  # nobody twice, no failed leftovers
 
     # Fixed: the missing photo is there now, the bad rows are gone: only that person is sent.
     shutil.copy(faces_dir / "alex_lacamoire_1.jpg", photos / "missing.jpg")

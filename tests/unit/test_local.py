@@ -59,6 +59,15 @@ def test_session_key_is_generated_once_for_every_worker_and_never_printed(monkey
     assert (LocalConfig.from_env().session_key, LocalConfig.from_env().session_key_generated) == ("chosen", False)
 
 
+def test_the_retention_set_for_make_run_reaches_the_services(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    monkeypatch.setenv("PHOTOLANE_RUN_DIR", str(tmp_path))
+    monkeypatch.delenv("PHOTOLANE_RETENTION_DAYS", raising=False)
+    assert "PHOTOLANE_RETENTION_DAYS" not in Embedded(LocalConfig.from_env())._service_env()  # kept forever
+    monkeypatch.setenv("PHOTOLANE_RETENTION_DAYS", "30")
+    assert Embedded(LocalConfig.from_env())._service_env()["PHOTOLANE_RETENTION_DAYS"] == "30"
+
+
 def test_the_launcher_sees_make_told_to_stop_or_gone() -> None:
     from photolane.local import SIGINT_BIT, ParentWatch
 

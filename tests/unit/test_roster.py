@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from photolane.cli import ImportJob, _which_photo
-from photolane.client import ApiError
+from photolane.cli import ImportJob, _left, _which_photo
+from photolane.client import ApiError, Unreachable
 from photolane.roster import RosterError, known_people, parse_roster, problem_kind, read_roster
 
 
@@ -108,8 +108,9 @@ def test_a_refusal_of_one_of_several_photos_names_its_file() -> None:
 class FakeApi:
     """The calls ImportJob makes, answered as the service would."""
 
-    def __init__(self, encoded: dict[str, tuple[str, str | None]]) -> None:
+    def __init__(self, encoded: dict[str, tuple[str, str | None]], deletion: Exception | None = None) -> None:
         self.encoded, self.sent, self.deleted, self.collections = encoded, [], [], []
+        self.deletion = deletion  # what a delete raises (the service out of reach …)
 
     def add_person(self, name: str, paths: list[Path], attributes: dict, collection: str | None = None) -> dict:
         if any(p.read_bytes() == b"text" for p in paths):
@@ -124,6 +125,8 @@ class FakeApi:
                 "photos": photos}
 
     def delete_person(self, person_id: str) -> dict:
+        if self.deletion is not None:
+            raise self.deletion
         self.deleted.append(person_id)
         return {"id": person_id, "status": "deleted"}
 
@@ -141,7 +144,7 @@ def test_each_row_is_skipped_replaced_sent_or_reported(tmp_path: Path) -> None:
                         "5,Ed,group.jpg\n").rows
     ada, bob, cy, di, ed = (job.run(row) for row in rows)
     assert (ada.status, ada.id) == ("skipped", "old-1")
-    assert api.deleted == ["old-2"] and bob.status == "enrolled" and bob.id == "new-Bob"
+    assert bob.status == "enrolled" and bob.id == "new-Bob"
     assert bob.failures == [("group.jpg", "several faces",
                              "2 faces found in the photo; send a photo of this person alone")]
     assert cy.status == "failed" and cy.failures[0][:2] == ("gone.jpg", "missing file")
@@ -150,6 +153,22 @@ def test_each_row_is_skipped_replaced_sent_or_reported(tmp_path: Path) -> None:
     assert ed.status == "failed" and ed.failures[0][1] == "several faces"
     assert [name for name, _, _ in api.sent] == ["Bob", "Ed"]
     assert api.sent[0][2] == {"roster_id": "2"}
+    # Ed has no sample enrolled: no person kept for the row, only its report line.
+    assert api.deleted == ["old-2", "new-Ed"] and ed.id is None
+    assert [_left(o) for o in (bob, cy, di, ed)] == ["enrolled from the other photos", "nobody enrolled",
+                                                   "nobody enrolled", "nobody enrolled"]
+
+
+def test_a_failed_row_whose_person_cannot_be_deleted_says_it_was_left(tmp_path: Path) -> None:
+    (tmp_path / "wall.jpg").write_bytes(b"jpeg")
+    api = FakeApi({"wall.jpg": ("failed", "no face found in the photo")}, deletion=Unreachable("not reachable"))
+    row = parse_roster("name,photos\nEmpty Wall,wall.jpg\n").rows[0]
+    outcome = ImportJob(api, tmp_path, {}, timeout=5).run(row)
+    assert outcome.status == "failed" and outcome.id == "new-Empty Wall"
+    assert outcome.failures == [("wall.jpg", "no face", "no face found in the photo")]
+    assert _left(outcome) == "a failed person left: the next run replaces it, or remove it on the People page"
+    api.deletion = ApiError("no person new-Empty Wall", 404)  # deleted meanwhile: nothing left
+    assert ImportJob(api, tmp_path, {}, timeout=5).run(row).id is None
 
 
 def test_an_import_into_a_collection_enrolls_everyone_there(tmp_path: Path) -> None:

@@ -65,6 +65,12 @@ def unknown_listing(collection: str) -> str:
     return _scoped("unknown", collection)
 
 
+def hidden_listing(collection: str) -> str:
+    """The key of a collection's hidden clusters in the clusters-by-size index: out of the unknown
+    people's listing, so no list of people to name reads them."""
+    return _scoped("hidden", collection)
+
+
 def index_name(kind: str, collection: str) -> str:
     """A processor's in-memory index of a collection ("people" or "unknown"): its snapshots' folder."""
     return _scoped(kind, collection)

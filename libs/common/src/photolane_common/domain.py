@@ -119,6 +119,24 @@ class Delivery:
     sent_at: datetime | None = None
     error: str | None = None
     until: datetime | None = None  # deferred: the end of the ceiling's window it waits for
+    # | batched (waiting to go in one message with the recipient's other photos of a few minutes): its batch's
+    # key while it waits; ``note`` says what happened ("in one message with 17 other photos")
+    batch: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Sideways:
+    """A photo saved sideways (no orientation flag): no face upright, some once turned a quarter."""
+
+    turn: int  # degrees clockwise that set it upright: 90 or 270
+    faces: int  # the faces found once turned
+
+    @property
+    def hint(self) -> str:
+        way = "a quarter clockwise (90° right)" if self.turn == 90 else "a quarter anticlockwise (90° left)"
+        faces = "1 face" if self.faces == 1 else f"{self.faces} faces"
+        return f"This photo looks sideways: turned {way} it has {faces}. Rotate it and upload it again."
 
 
 @dataclass(frozen=True)
@@ -144,6 +162,7 @@ class Photo:
     nudges: int = 0  # how often the reconciler sent its message again
     revision: int | None = None  # the faces' optimistic lock (photos.change_faces)
     collection: str = DEFAULT_COLLECTION  # whose people its faces are matched against
+    sideways: Sideways | None = None  # processed with no face upright, but some turned a quarter
 
     def recipient(self, channel: Channel) -> str | None:
         return self.phone if channel == "sms" else self.email
@@ -162,3 +181,4 @@ class ProcessedImage:
     width: int
     height: int
     faces: tuple[Face, ...] = field(default_factory=tuple)
+    sideways: Sideways | None = None

@@ -116,6 +116,13 @@ class OwnerPhotosDeleted(BaseModel):
     before: datetime
 
 
+class RetentionSweepDue(BaseModel):
+    """Time for the retention sweep (on AWS an hourly schedule sends it: a processor scaled to zero is
+    started by it); the processor also sweeps by itself, at start and once an hour while it runs."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
 REPLY_QUEUE_PREFIX = "photolane-replies-"
 MAX_NUMBERS = 10_000  # fits an SQS message (256 KiB) with room to spare
 
@@ -188,6 +195,7 @@ MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     "collection.deleted": CollectionDeleted,
     "photo.deleted": PhotoDeleted,
     "owner.photos_deleted": OwnerPhotosDeleted,
+    "retention.sweep_due": RetentionSweepDue,
     "stats.requested": StatsRequested,
     "stats.answered": StatsAnswered,
     "signin.requested": SigninRequested,

@@ -48,6 +48,8 @@ class DeliveryAttribute(MapAttribute):
     sent_at = UTCDateTimeAttribute(null=True)
     error = UnicodeAttribute(null=True)
     until = UTCDateTimeAttribute(null=True)  # deferred: the end of the window it waits for
+    batch = UnicodeAttribute(null=True)  # batched: the key of the batch (notifier/batches.py) it goes in
+    note = UnicodeAttribute(null=True)  # what became of it beyond its status ("in one message with 2 other photos")
 
 
 class OwnerIndex(GlobalSecondaryIndex):
@@ -85,6 +87,19 @@ class PendingIndex(GlobalSecondaryIndex):
 
     pending = UnicodeAttribute(hash_key=True)
     updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class CreatedIndex(GlobalSecondaryIndex):
+    """Sharded: every photo carries ``created_shard``, one of PENDING_SHARDS values from its id, so the
+    retention sweep finds the photos created before a cutoff by a query a shard (keys only), no scan.
+    Records from before it get theirs once, from the sweep's first run (``PhotoStore.shard_undated``)."""
+
+    class Meta:
+        index_name = "shard-created"
+        projection = KeysOnlyProjection()
+
+    created_shard = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class UncertainIndex(GlobalSecondaryIndex):
@@ -128,6 +143,9 @@ class PhotoModel(Model):
     results_key = UnicodeAttribute(null=True)
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
+    # A photo saved sideways: the clockwise quarter turn (90, 270) that shows faces, and how many.
+    sideways_turn = NumberAttribute(null=True)
+    sideways_faces = NumberAttribute(null=True)
     error = UnicodeAttribute(null=True)
     faces = ListAttribute(of=FaceAttribute, null=True)
     sms_delivery = DeliveryAttribute(null=True)
@@ -141,7 +159,12 @@ class PhotoModel(Model):
     uncertain = UnicodeAttribute(null=True)  # "yes" once a notification is uncertain
     collection = UnicodeAttribute(null=True)  # absent: the default collection
     pool = UnicodeAttribute(null=True)  # "<collection>#<shard>" outside the default collection
+    created_shard = UnicodeAttribute(null=True)  # a shard ("0".."15"): the retention sweep's index
+    # With retention: epoch seconds after which the table's TTL deletes the record, a backstop days after
+    # the sweep should have erased it (photolane_common.retention).
+    expires_at = NumberAttribute(null=True)
     owner_index = OwnerIndex()
+    created_index = CreatedIndex()
     collection_index = PhotosByCollectionIndex()
     unknown_index = UnknownFacesIndex()
     pending_index = PendingIndex()
@@ -247,6 +270,7 @@ class FaceModel(Model):
     sample = ListAttribute(of=UnicodeAttribute, null=True)  # a few photo ids
     cover = UnicodeAttribute(null=True)  # "<photo id>#<face index>" of the face that represents it
     counted = NumberAttribute(null=True)  # how often it was counted: a count writes only over the one it read
+    hidden = UTCDateTimeAttribute(null=True)  # when the admin hid the cluster (every count carries it)
     cluster_index = ClusterSizeIndex()
 
 

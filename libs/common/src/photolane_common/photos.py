@@ -13,7 +13,15 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
-from .collection import people_pools, photo_pool, unknown_feed, unknown_listing, unknown_mark, unknown_marks
+from .collection import (
+    hidden_listing,
+    people_pools,
+    photo_pool,
+    unknown_feed,
+    unknown_listing,
+    unknown_mark,
+    unknown_marks,
+)
 from .cursors import BadCursor, decode_cursor, encode_cursor
 from .domain import (
     DEFAULT_COLLECTION,
@@ -27,10 +35,12 @@ from .domain import (
     Face,
     Photo,
     ProcessedImage,
+    Sideways,
     owner_of,
 )
 from .feed import ChangeFeed
-from .models import DeliveryAttribute, FaceAttribute, FaceModel, PhotoModel
+from .models import DeliveryAttribute, FaceAttribute, FaceModel, PhotoModel, SettingModel
+from .retention import backstop_expiry
 
 
 def _now() -> datetime:
@@ -39,6 +49,11 @@ def _now() -> datetime:
 
 # The pending index's partition keys: a photo's shard comes from its id, so writes spread evenly.
 PENDING_SHARDS = 16
+# Photos one query reads from the owner's index when a gallery page is filtered by a person
+# (``owned_page_naming``): DynamoDB filters each query's items on ``person_ids``.
+FILTER_PAGE = 200
+# Set once every record carries its ``created_shard`` (the retention sweep's first run shards the older ones).
+CREATED_SHARDED = "photos_created_sharded"
 UNCERTAIN_ERROR = ("its worker stopped between claiming this channel and recording the send: it may or may "
                    "not have gone out, and is not sent again")
 
@@ -72,6 +87,7 @@ class ClusterSummary:
     sample: tuple[str, ...]
     cover: FaceRef | None
     collection: str = DEFAULT_COLLECTION
+    hidden: bool = False  # hidden by the admin: listed under ``hidden_listing``, never named as a group
 
 
 _UNREAD = object()  # a summary not read beforehand
@@ -110,9 +126,10 @@ def _count_again(cluster: str, collection: str = DEFAULT_COLLECTION, attempts: i
             cover = (next((e for e in entries if current is not None and e.face == current.cover), None)
                      or next((e for e in entries if e.crop), entries[0]))
             photos = list(dict.fromkeys(e.photo_id for e in entries if e.photo_id))
-            FaceModel(key, "-", created_at=_now(), listing=unknown_listing(collection), size=len(entries),
-                      photos=len(photos), sample=photos[:SAMPLE_PHOTOS], cover=cover.face, crop=cover.crop,
-                      counted=(counted or 0) + 1).save(condition=unchanged)
+            hidden = current.hidden if current is not None else None  # a hidden cluster stays hidden
+            FaceModel(key, "-", created_at=_now(), listing=_listing(collection, hidden is not None),
+                      size=len(entries), photos=len(photos), sample=photos[:SAMPLE_PHOTOS], cover=cover.face,
+                      crop=cover.crop, counted=(counted or 0) + 1, hidden=hidden).save(condition=unchanged)
             return
         except (PutError, DeleteError) as exc:
             if not _conditional_failed(exc):
@@ -121,14 +138,23 @@ def _count_again(cluster: str, collection: str = DEFAULT_COLLECTION, attempts: i
     raise RuntimeError(f"cluster {cluster} kept changing under {attempts} counts")
 
 
+def _listing(collection: str, hidden: bool) -> str:
+    """Where a summary is listed: among the collection's unknown people, or its hidden ones."""
+    return hidden_listing(collection) if hidden else unknown_listing(collection)
+
+
+def _collection_of(item: FaceModel) -> str:
+    _, _, collection = (item.listing or "").partition("@")  # unknown_listing / hidden_listing(collection)
+    return collection or DEFAULT_COLLECTION
+
+
 def _to_summary(item: FaceModel) -> ClusterSummary:
     cover = None
     if item.cover:
         photo_id, _, index = item.cover.rpartition("#")
         cover = FaceRef(photo_id, int(index), item.crop)
-    _, _, collection = (item.listing or "").partition("@")  # unknown_listing(collection)
     return ClusterSummary(item.group.removeprefix(SUMMARY), int(item.size or 0), int(item.photos or 0),
-                          tuple(item.sample or ()), cover, collection or DEFAULT_COLLECTION)
+                          tuple(item.sample or ()), cover, _collection_of(item), item.hidden is not None)
 
 
 def pending_shard(photo_id: str) -> str:
@@ -169,7 +195,7 @@ def _to_photo(item: PhotoModel) -> Photo:
         for f in item.faces or []
     )
     deliveries = tuple(
-        Delivery(channel, d.to, d.status, d.claimed_at, d.sent_at, d.error, d.until)
+        Delivery(channel, d.to, d.status, d.claimed_at, d.sent_at, d.error, d.until, d.batch, d.note)
         for channel, d in (("sms", item.sms_delivery), ("email", item.email_delivery))
         if d is not None
     )
@@ -195,7 +221,15 @@ def _to_photo(item: PhotoModel) -> Photo:
         nudges=int(item.nudges or 0),
         revision=int(item.revision) if item.revision is not None else None,
         collection=item.collection or DEFAULT_COLLECTION,
+        sideways=Sideways(int(item.sideways_turn), int(item.sideways_faces or 0)) if item.sideways_turn else None,
     )
+
+
+def _sideways_actions(sideways: Sideways | None) -> list:
+    """The record's sideways hint set, or removed (a photo processed again is as this run found it)."""
+    if sideways is None:
+        return [PhotoModel.sideways_turn.remove(), PhotoModel.sideways_faces.remove()]
+    return [PhotoModel.sideways_turn.set(sideways.turn), PhotoModel.sideways_faces.set(sideways.faces)]
 
 
 def _face_actions(photo_id: str, faces: tuple[Face, ...], collection: str) -> list:
@@ -222,6 +256,20 @@ def older_than(created_at: datetime, photo_id: str) -> str:
     return encode_cursor({"created_at": {"S": stamp}, "id": {"S": photo_id}}) or ""
 
 
+def _gallery_start(owner: str, cursor: str | None) -> dict | None:
+    """The owner-created index's start key of a gallery cursor (raises BadCursor): the cursor holds a
+    photo's time and id, never the owner, so it always reads the gallery of whoever pages with it."""
+    start = decode_cursor(cursor)
+    if start is not None and set(start) != {"created_at", "id"}:
+        raise BadCursor("not a cursor of a gallery")
+    return {**start, "owner": {"S": owner}} if start else None
+
+
+def _gallery_cursor(last: dict | None) -> str | None:
+    """A gallery cursor from the owner-created index's last evaluated key (None: the end)."""
+    return encode_cursor({"created_at": last["created_at"], "id": last["id"]}) if last else None
+
+
 class PhotoStore:
     """Reads and writes photo records in DynamoDB, and files their faces in the faces table."""
 
@@ -234,7 +282,8 @@ class PhotoStore:
         except DoesNotExist:
             return None
 
-    def create(self, photo: Photo) -> None:
+    def create(self, photo: Photo, retention_days: int | None = None) -> None:
+        """A new record, queued; with retention, it carries its backstop expiry (the table's TTL)."""
         item = PhotoModel(
             photo.id,
             status=QUEUED,
@@ -251,6 +300,8 @@ class PhotoStore:
             pending=pending_shard(photo.id),  # until processed and notified: the reconciler's index
             collection=None if photo.collection == DEFAULT_COLLECTION else photo.collection,
             pool=photo_pool(photo.collection, photo.id),
+            created_shard=pending_shard(photo.id),  # the retention sweep's index
+            expires_at=backstop_expiry(photo.created_at, retention_days),
         )
         item.save(condition=PhotoModel.id.does_not_exist())
 
@@ -275,20 +326,23 @@ class PhotoStore:
                 PhotoModel.results_key.set(result.results_key),
                 PhotoModel.width.set(result.width),
                 PhotoModel.height.set(result.height),
+                *_sideways_actions(result.sideways),
                 PhotoModel.error.remove(),
                 *_face_actions(photo_id, result.faces, collection),
             ],
             PhotoModel.status != ERASING,
         )
 
-    def mark_erasing(self, photo_id: str) -> bool:
-        """Deleted by its owner or the admin → erasing (idempotent); False when there is no such record.
+    def mark_erasing(self, photo_id: str, unchanged_since: datetime | None = None) -> bool:
+        """Deleted by its owner or the admin (or expired) → erasing (idempotent); False when there is no
+        such record, or (``unchanged_since``) it changed since it was read: another sweeper took it.
 
         The revision moves, so a face change read before (a re-match in flight) is refused and read
         again; the pending shard is set, so the reconciler sends the erasure again if its job is lost."""
         return self._update(photo_id, [PhotoModel.status.set(ERASING), PhotoModel.updated_at.set(_now()),
                                        PhotoModel.pending.set(pending_shard(photo_id)),
-                                       PhotoModel.revision.add(1)])
+                                       PhotoModel.revision.add(1)],
+                            None if unchanged_since is None else PhotoModel.updated_at == unchanged_since)
 
     def owned_all(self, owner: str) -> Iterator[Photo]:
         """Every photo of an owner, newest first, page by page (the owner-created index)."""
@@ -312,15 +366,34 @@ class PhotoStore:
         """The owner's photos older than the cursor's, newest first, at most ``limit``, and the next page's
         cursor or None (raises BadCursor). The cursor holds a photo's time and id, never the owner: a
         cursor always reads the gallery of whoever pages with it."""
-        start = decode_cursor(cursor)
-        if start is not None and set(start) != {"created_at", "id"}:
-            raise BadCursor("not a cursor of a gallery")
         items = PhotoModel.owner_index.query(owner, scan_index_forward=False, limit=limit, page_size=limit,
-                                             last_evaluated_key={**start, "owner": {"S": owner}} if start else None)
+                                             last_evaluated_key=_gallery_start(owner, cursor))
         photos = [_to_photo(item) for item in items]
-        last = items.last_evaluated_key
-        return photos, (encode_cursor({"created_at": last["created_at"], "id": last["id"]})
-                        if last and len(photos) == limit else None)
+        return photos, _gallery_cursor(items.last_evaluated_key) if len(photos) == limit else None
+
+    def owned_page_naming(self, owner: str, person_id: str, limit: int, cursor: str | None,
+                          examined: int) -> tuple[list[Photo], str | None]:
+        """``owned_page`` of only the photos naming this person: it reads at most ``examined`` of the
+        owner's photos (queries of FILTER_PAGE on the owner-created index, DynamoDB filtering on
+        ``person_ids``: no index finds an owner's photos of one person), so reads stay bounded but a page
+        can come back short or empty, with the cursor to read on from; None at the end (raises BadCursor)."""
+        start, read = _gallery_start(owner, cursor), 0
+        found: list[Photo] = []
+        naming = PhotoModel.person_ids.contains(person_id)
+        while read < examined:
+            query = PhotoModel.owner_index.query(owner, scan_index_forward=False, filter_condition=naming,
+                                                 page_size=min(FILTER_PAGE, examined - read),
+                                                 last_evaluated_key=start)
+            page = next(query.page_iter)  # one request: its Limit counts the photos read, not those kept
+            matches = [_to_photo(PhotoModel.from_raw_data(raw)) for raw in page.get("Items", [])]
+            read, start = read + int(page["ScannedCount"]), query.page_iter.last_evaluated_key
+            if len(found) + len(matches) > limit:  # full within this query: on from the last one kept
+                found += matches[:limit - len(found)]
+                return found, older_than(found[-1].created_at, found[-1].id)
+            found += matches
+            if start is None or len(found) == limit:
+                break
+        return found, _gallery_cursor(start)
 
     def many(self, photo_ids: Iterable[str]) -> dict[str, Photo]:
         """Several records by id in one batch read (consistent: the processor may have just written)."""
@@ -435,16 +508,50 @@ class PhotoStore:
             list(pool.map(lambda c: _count_again(c, collection, read=read.get(c), gone=frozenset(gone.get(c, ()))),
                           clusters))
 
-    def unknown_people(self, limit: int, cursor: str | None = None,
-                       collection: str = DEFAULT_COLLECTION) -> tuple[list[ClusterSummary], str | None]:
-        """A collection's clusters of unknown faces, most faces first, ``limit`` at a time; the cursor of
-        the next page or None (raises BadCursor)."""
+    def unknown_people(self, limit: int, cursor: str | None = None, collection: str = DEFAULT_COLLECTION,
+                       hidden: bool = False) -> tuple[list[ClusterSummary], str | None]:
+        """A collection's clusters of unknown faces (``hidden``: its hidden ones instead), most faces
+        first, ``limit`` at a time; the cursor of the next page or None (raises BadCursor)."""
+        listing = _listing(collection, hidden)
         start = decode_cursor(cursor)
-        items = FaceModel.cluster_index.query(unknown_listing(collection), scan_index_forward=False, limit=limit,
+        if start is not None and start.get("listing") != {"S": listing}:
+            raise BadCursor("not a cursor of this list")
+        items = FaceModel.cluster_index.query(listing, scan_index_forward=False, limit=limit,
                                               page_size=limit, last_evaluated_key=start)
         page = [_to_summary(item) for item in items]
         last = items.last_evaluated_key if len(page) == limit else None
         return page, encode_cursor(last)
+
+    def hidden_count(self, collection: str = DEFAULT_COLLECTION) -> int:
+        """How many of a collection's clusters are hidden (one count query of the hidden list)."""
+        return FaceModel.cluster_index.count(hidden_listing(collection))
+
+    def set_hidden(self, cluster: str, hidden: bool, attempts: int = 30) -> ClusterSummary | None:
+        """Hide a cluster (listed under its collection's hidden list, kept so by every count) or show
+        it again; idempotent. Returns its summary, or None when there is none (never brought back: it
+        was deleted because its cluster emptied). The write raises ``counted`` and lands only over the
+        summary it read, so a count that read the summary before counts again and keeps the flag."""
+        key = f"{SUMMARY}{cluster}"
+        for attempt in range(attempts):
+            try:
+                item = FaceModel.get(key, "-", consistent_read=True)
+            except DoesNotExist:
+                return None
+            if (item.hidden is not None) == hidden:
+                return _to_summary(item)
+            counted = int(item.counted or 0) if item.counted is not None else None
+            unchanged = FaceModel.counted.does_not_exist() if counted is None else FaceModel.counted == counted
+            actions = [FaceModel.hidden.set(_now()) if hidden else FaceModel.hidden.remove(),
+                       FaceModel.listing.set(_listing(_collection_of(item), hidden)),
+                       FaceModel.counted.set((counted or 0) + 1)]
+            try:
+                item.update(actions=actions, condition=FaceModel.group.exists() & unchanged)
+                return _to_summary(item)
+            except UpdateError as exc:
+                if not _conditional_failed(exc):
+                    raise
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+        raise RuntimeError(f"cluster {cluster} kept changing under {attempts} attempts")
 
     def cluster(self, cluster: str) -> ClusterSummary | None:
         try:
@@ -547,10 +654,52 @@ class PhotoStore:
         return self._update(photo_id, [attr.status.set("refused"), attr.until.remove(), attr.error.set(reason)],
                             waiting)
 
+    # -- batched: one message for a recipient's photos of a few minutes (notifier/batching.py) ---------
+    def batch_delivery(self, photo_id: str, channel: Channel, to: str, batch: str, previous: str | None,
+                       note: str | None = None) -> bool:
+        """The delivery goes in ``batch``: from none (``previous`` None), or from ``previous``, a batch
+        that closed without it. One conditional write: False when the record says otherwise by now."""
+        attr = _delivery_attr(channel)
+        ours = attr.does_not_exist() if previous is None else (attr.status == "batched") & (attr.batch == previous)
+        claim = DeliveryAttribute(to=to, status="batched", claimed_at=_now(), batch=batch, note=note)
+        return self._update(photo_id, [attr.set(claim)], ours)
+
+    def record_batched(self, photo_id: str, channel: Channel, batch: str, status: str, error: str | None,
+                       note: str | None, sent_at: datetime | None = None) -> bool:
+        """What became of a batched delivery's batch (or, still ``batched``, why it waits): only while the
+        delivery is in that batch (so a final state is written once and never undone)."""
+        attr = _delivery_attr(channel)
+        actions = [attr.status.set(status), attr.error.set(error) if error else attr.error.remove(),
+                   attr.note.set(note) if note else attr.note.remove()]
+        if sent_at is not None:
+            actions.append(attr.sent_at.set(sent_at))
+        if status == "uncertain":
+            actions.append(PhotoModel.uncertain.set("yes"))
+        return self._update(photo_id, actions, (attr.status == "batched") & (attr.batch == batch))
+
     def with_uncertain_deliveries(self) -> list[Photo]:
         """The photos with an uncertain notification (a sparse index, then one batch read)."""
         ids = [item.id for item in PhotoModel.uncertain_index.query("yes")]
         return sorted(self.many(ids).values(), key=lambda p: p.updated_at, reverse=True)
+
+    # -- the retention sweep's view: photos created before a cutoff ----------------------------
+    def created_before(self, shard: str, before: datetime) -> list[str]:
+        """Ids of one shard's photos created before ``before`` (a keys-only query, no scan)."""
+        return [item.id for item in PhotoModel.created_index.query(shard, PhotoModel.created_at < before)]
+
+    def shard_undated(self) -> int:
+        """Once per deployment: records from before the created index get their shard (one scan, keys
+        only; a run killed part way is taken up by the next). Returns how many were sharded."""
+        try:
+            if SettingModel.get(CREATED_SHARDED, consistent_read=True).value:
+                return 0
+        except DoesNotExist:
+            pass
+        sharded = 0
+        for item in PhotoModel.scan(PhotoModel.created_shard.does_not_exist(), attributes_to_get=["id"]):
+            sharded += self._update(item.id, [PhotoModel.created_shard.set(pending_shard(item.id))])
+        SettingModel(CREATED_SHARDED, value=True).save()
+        return sharded
 
     # -- the reconciler's view: photos that never got through ----------------------------------
     def stale(self, shard: str, before: datetime) -> list[str]:

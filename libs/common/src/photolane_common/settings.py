@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,10 +34,21 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     # SMS go only to numbers of these countries (ISO 3166 codes): SMS pumping targets costly others.
     sms_countries: str = "US,CA,GB,IE,AU,NZ"
+    # At most one sign-in link per email in this time: the notifier keeps it; the upload's sign-in page
+    # tells a browser that asked again within it (0: no limit).
+    signin_interval_seconds: int = Field(default=60, ge=0)
     # Metrics (metrics.py): the CloudWatch namespace of the EMF log lines; the local hourly counters
     # in the settings table, for the admin page (make run and compose; off on AWS: CloudWatch has them).
     metrics_namespace: str = "photolane"
     metrics_counters: bool = False
+    # Photos older than this many days are erased (retention.py); none: kept forever. Read by the upload
+    # service (the page says it; each record's backstop expiry) and the processor (the sweep).
+    retention_days: int | None = Field(default=None, ge=1, le=36500)
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # compose's ${VAR:-}
 
     @property
     def sms_country_codes(self) -> frozenset[str]:

@@ -13,13 +13,16 @@ from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 from photolane_common.worker import Worker
 
+from .batches import BatchStore, bind
 from .channels import Claims, EmailSender, EventTopic, Outbox, SmsSender
-from .handlers import NotifierDeps, handle
+from .deliveries import NotifierDeps
+from .handlers import handle
 from .settings import NotifierSettings
 
 
 def build_deps(settings: NotifierSettings) -> NotifierDeps:
     bind_models(settings)
+    bind(settings)  # the batches, in the settings table
     # Sends bounded in time, so a live sender always finishes within its claim's lease.
     bounded = Config(connect_timeout=settings.send_connect_timeout_seconds,
                      read_timeout=settings.send_read_timeout_seconds,
@@ -36,6 +39,7 @@ def build_deps(settings: NotifierSettings) -> NotifierDeps:
         limiter=Limiter(DynamoCounters()),
         throttle=Throttle(),
         outbox=Outbox(settings.outbox_dir) if settings.outbox_dir else None,
+        batches=BatchStore(),
     )
 
 

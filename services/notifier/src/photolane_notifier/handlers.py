@@ -3,65 +3,30 @@
 from __future__ import annotations
 
 import logging
-import re
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from photolane_common.domain import CHANNELS, FAILED, PROCESSED, Channel, Delivery, Photo, email_hash, owner_of
-from photolane_common.limits import Limiter, wait_phrase
+from photolane_common.limits import wait_phrase
 from photolane_common.messages import Envelope, PhotoProcessed, SigninRequested
 from photolane_common.metrics import NOTIFICATIONS, SIGNIN_LINKS, SMS_SEGMENTS, metrics, sms_segments
-from photolane_common.people import PeopleStore
-from photolane_common.phones import sms_refusal
-from photolane_common.photos import PhotoStore
-from photolane_common.worker import RetryLater
 
-from .ceiling import SmsCeiling, Wait
-from .channels import Claims, EventTopic, Outbox, Sender, SendFailed
-from .settings import NotifierSettings
+from .batching import deliver_batched
+from .ceiling import Wait
+from .channels import SendFailed
+from .deliveries import (
+    DEFERRED,
+    BatchWaiting,
+    DeliveryInProgress,
+    NotifierDeps,
+    SmsDeferred,
+    names,
+    pause_for_tests,
+    why_not_sent,
+)
 from .text import Note, compose, photo_link, signin_note
 
 log = logging.getLogger("photolane.notifier")
-
-DEFERRED = "deferred"  # an SMS waiting for the deployment's SMS ceiling (ceiling.py) to reopen
-
-
-class DeliveryInProgress(RetryLater):
-    """Another worker holds a live claim on this channel: the message comes back when its lease ends.
-
-    Not a failure: the worker puts the message back with a delay, spending none of its receives, so
-    a claim held by a worker that died never sends the message to the dead-letter queue.
-    """
-
-
-class SmsDeferred(RetryLater):
-    """The deployment's SMS ceiling is reached: the SMS is recorded ``deferred`` and its message comes
-    back (a delayed copy, up to 15 minutes at a time) until the window has reopened. Not a failure."""
-
-
-class Throttle(Protocol):
-    def allow(self, key: str, interval_seconds: int) -> bool: ...
-
-
-@dataclass
-class NotifierDeps:
-    settings: NotifierSettings
-    photos: PhotoStore
-    people: PeopleStore
-    senders: dict[Channel, Sender]
-    claims: Claims
-    limiter: Limiter
-    throttle: Throttle
-    topic: EventTopic | None = None
-    outbox: Outbox | None = None
-    ceiling: SmsCeiling | None = None  # None: the settings' ceiling, on the limiter (and its clock)
-
-    def __post_init__(self) -> None:
-        if self.ceiling is None:
-            self.ceiling = SmsCeiling(self.limiter, *self.settings.sms_ceiling)
-
 
 def handle(envelope: Envelope, deps: NotifierDeps) -> None:
     if envelope.type == "signin.requested":
@@ -122,7 +87,8 @@ def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
     index; a channel claimed by another worker brings the message back when that claim's lease ends.
     An SMS over the deployment's SMS ceiling is ``deferred``: the email goes now, the photo leaves the
     pending index too (its message, never deleted before a delayed copy is queued, carries the SMS, not
-    the reconciler), and the message comes back until the SMS can go.
+    the reconciler), and the message comes back until the SMS can go. A channel waiting in a batch
+    (batching.py) is carried by its message the same way, back when the batch is due.
     """
     photo = deps.photos.get(event.photo_id)
     if photo is None:
@@ -133,9 +99,9 @@ def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
         log.info("photo.not_finished", extra={"status": photo.status})
         return
     link = photo_link(deps.settings.public_url, photo.id)
-    note = compose(photo, link, _names(photo, deps))
+    note = compose(photo, link, names(photo, deps))
     held: list[DeliveryInProgress] = []
-    deferred: list[SmsDeferred] = []
+    waiting: list[SmsDeferred | BatchWaiting] = []
     for channel in CHANNELS:
         to = photo.recipient(channel)
         if to:
@@ -143,26 +109,24 @@ def notify(event: PhotoProcessed, deps: NotifierDeps) -> None:
                 _deliver(photo, channel, to, note, deps)
             except DeliveryInProgress as exc:  # the other channel is still done now
                 held.append(exc)
-            except SmsDeferred as exc:
-                deferred.append(exc)
+            except (SmsDeferred, BatchWaiting) as exc:
+                waiting.append(exc)
     if held:
         raise DeliveryInProgress("; ".join(map(str, held)), max(h.delay_seconds for h in held))
-    if deferred:
+    if waiting:
         if photo.pending is not None:
-            deps.photos.settled(photo.id)  # off the reconciler's index: this message carries the SMS
-        raise deferred[0]
+            deps.photos.settled(photo.id)  # off the reconciler's index: this message carries the channel
+        raise min(waiting, key=lambda exc: exc.delay_seconds)  # back for the first due
     _publish(deps.photos.get(photo.id) or photo, link, deps)
     deps.photos.settled(photo.id)
 
 
-def _names(photo: Photo, deps: NotifierDeps) -> list[str]:
-    ids = list(dict.fromkeys(face.person_id for face in photo.faces if face.person_id))
-    people = deps.people.many(ids)
-    return [people[i].name for i in ids if i in people]
-
-
 def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: NotifierDeps) -> None:
     done = photo.delivery(channel)
+    if (done is None and deps.settings.batch_window_seconds) or (done is not None and done.status == "batched"):
+
+        deliver_batched(photo, channel, to, deps)
+        return
     if done is not None and done.status == DEFERRED:
         _resume(photo, channel, done, note, deps)
         return
@@ -172,10 +136,10 @@ def _deliver(photo: Photo, channel: Channel, to: str, note: Note, deps: Notifier
     if claimed_at is None:
         _claimed_by_another(photo, channel, note, deps)
         return
-    _pause_for_tests(channel, to, deps)
+    pause_for_tests(channel, to, deps)
     if _too_late(photo, channel, to, claimed_at, deps):
         return
-    refusal = _refusal(channel, to, deps)
+    refusal = why_not_sent(channel, to, deps)
     if refusal:
         deps.photos.finish_delivery(photo.id, channel, to, refusal, refused=True)
         log.warning("notification.refused", extra={"channel": channel, "error": refusal})
@@ -250,7 +214,7 @@ def _resume(photo: Photo, channel: Channel, waiting: Delivery, note: Note, deps:
         if current is not None and current.status == "sending":
             _held(photo, channel, current.claimed_at, deps)
         return
-    _pause_for_tests(channel, waiting.to, deps)
+    pause_for_tests(channel, waiting.to, deps)
     if not _too_late(photo, channel, waiting.to, claimed_at, deps):
         _send(photo, channel, waiting.to, note, deps)
 
@@ -302,32 +266,6 @@ def _held(photo: Photo, channel: Channel, claimed_at: datetime, deps: NotifierDe
     if deps.photos.mark_uncertain(photo.id, channel, timedelta(seconds=deps.settings.delivery_lease_seconds)):
         log.warning("notification.uncertain", extra={"channel": channel, "claimed_at": claimed_at.isoformat()})
         metrics.count(NOTIFICATIONS, channel=channel, status="uncertain")
-
-
-def _pause_for_tests(channel: Channel, to: str, deps: NotifierDeps) -> None:
-    """PHOTOLANE_FAULT_PAUSE_AFTER_CLAIM_SECONDS (tests only): a window between claim and send to kill in."""
-    pause = deps.settings.fault_pause_after_claim_seconds
-    if pause and re.search(deps.settings.fault_pause_after_claim_to, to):
-        log.warning("fault.pause_after_claim", extra={"channel": channel, "seconds": pause})
-        time.sleep(pause)
-
-
-def _refusal(channel: Channel, to: str, deps: NotifierDeps) -> str | None:
-    """Why this message may not go out (a country not allowed for SMS, the recipient's daily limit)."""
-    if channel == "sms":
-        refusal = sms_refusal(to, deps.settings.sms_country_codes)
-        if refusal:
-            return refusal
-    return _over_daily_limit(channel, to, deps)
-
-
-def _over_daily_limit(channel: Channel, to: str, deps: NotifierDeps) -> str | None:
-    """Counted per recipient and channel across every notifier task; None while within the limit."""
-    limit = deps.settings.daily_limit(channel)
-    verdict = deps.limiter.check(limit, to)
-    if verdict.allowed:
-        return None
-    return f"not sent: this recipient had {limit.describe()} already (the limit); the count restarts at 00:00 UTC"
 
 
 def _publish(photo: Photo, link: str, deps: NotifierDeps) -> None:

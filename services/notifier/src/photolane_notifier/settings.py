@@ -35,7 +35,6 @@ class NotifierSettings(WorkerSettings):
     # Sign-in links, counted on their own: photo notices (anyone can upload naming any email) never
     # use them up, so an address flooded with uploads can still sign in.
     signin_links_per_recipient_day: int = Field(default=10, ge=0)
-    signin_interval_seconds: int = Field(default=60, ge=0)  # at most one link per email in this time
     # The deployment's SMS ceiling (ceiling.py): SMS parts a day and an hour for every recipient together,
     # derived from the month's SMS budget and the price of a part unless given (0: no ceiling). Over it an
     # SMS waits (deferred) for the window to reopen, at most sms_max_wait_seconds, then it is refused.
@@ -44,6 +43,9 @@ class NotifierSettings(WorkerSettings):
     sms_segments_per_day: int | None = Field(default=None, ge=0)  # None: derived from the budget
     sms_segments_per_hour: int | None = Field(default=None, ge=0)  # None: a quarter of the day's, rounded up
     sms_max_wait_seconds: int = Field(default=86400, ge=0)
+    # Photos for one phone or email within this many seconds of the first go in one SMS and one email
+    # (batching.py); 0: one message a photo. At most SQS's longest delay (the batch's flush is a delayed copy).
+    batch_window_seconds: int = Field(default=120, ge=0, le=900)
 
     @property
     def send_bound_seconds(self) -> float:

@@ -50,6 +50,42 @@ def compose(photo: Photo, link: str, names: list[str] | None = None) -> Note:
     return Note(sms=f"photolane: {line} {link}", subject=subject, text=text, html=body)
 
 
+def gallery_link(public_url: str) -> str:
+    """Where many photos are seen together: the uploader's gallery (its sign-in page without a session)."""
+    return f"{public_url.rstrip('/')}/gallery"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def batch_summary(photos: list[Photo], people_named: int) -> str:
+    """'18 photos processed: 41 faces, 12 people named' (``people_named``: different people, all photos)."""
+    processed = [p for p in photos if p.status == PROCESSED]
+    faces = sum(len(p.faces) for p in processed)
+    found = f"{_count(faces, 'face')}, {people_named} {'person' if people_named == 1 else 'people'} named"
+    failed = len(photos) - len(processed)
+    if not failed:
+        return f"{len(photos)} photos processed: {found}"
+    return f"{len(photos)} photos: {len(processed)} processed ({found}), {failed} could not be processed"
+
+
+def compose_batch(photos: list[Photo], people_named: int, link: str, photo_links: list[str]) -> Note:
+    """One message for several photos of one recipient: the SMS a line and the gallery's link (one part
+    for a short link), the email the same line and each photo's own link."""
+    line = batch_summary(photos, people_named)
+    ready = sum(p.status == PROCESSED for p in photos)
+    subject = f"Your {len(photos)} photos are ready" if ready == len(photos) else f"Your {len(photos)} photos"
+    listed = "\n".join(f"- {each}" for each in photo_links)
+    text = f"Hello,\n\n{line}.\n\nSee them here: {link}\n\nEach photo:\n{listed}\n\n— photolane\n"
+    items = "".join(f'<li><a href="{html.escape(each, quote=True)}">{html.escape(each)}</a></li>'
+                    for each in photo_links)
+    body = (f"<p>Hello,</p><p>{html.escape(line)}.</p>"
+            f'<p><a href="{html.escape(link, quote=True)}">See your photos</a></p><ul>{items}</ul><p>— photolane</p>')
+    # GSM-7 only (no dash): a UCS-2 character would make each SMS part 70 characters instead of 160.
+    return Note(sms=f"photolane: {line}. {link}", subject=subject, text=text, html=body)
+
+
 def signin_note(link: str, minutes: int) -> Note:
     """The sign-in link (it opens the gallery of the email it was sent to)."""
     line = f"Here is your link to open your photolane gallery. It works for {minutes} minutes."

@@ -13,8 +13,10 @@ from photolane_common import aws
 from photolane_common.domain import QUEUED, Face, Photo, ProcessedImage
 from photolane_common.messages import Envelope, PhotoProcessed, decode, encode
 from photolane_common.models import DeliveryAttribute, PhotoModel
+from photolane_common.worker import RetryLater
 from photolane_notifier.bootstrap import build_deps
-from photolane_notifier.handlers import DeliveryInProgress, NotifierDeps, handle
+from photolane_notifier.deliveries import DeliveryInProgress, NotifierDeps
+from photolane_notifier.handlers import handle
 from photolane_notifier.settings import NotifierSettings
 
 
@@ -289,7 +291,7 @@ def _sms_to(stack: Stack, phone: str) -> list[dict]:
 
 def test_sms_over_the_hours_ceiling_wait_and_go_once_when_it_reopens_and_email_does_not_wait(
         stack: Stack, tmp_path: Path) -> None:
-    from photolane_notifier.handlers import SmsDeferred
+    from photolane_notifier.deliveries import SmsDeferred
 
     clock = Clock()
     deps = _ceiling_deps(clock, tmp_path, sms_segments_per_hour=1, sms_segments_per_day=10)
@@ -333,7 +335,7 @@ def test_sms_over_the_hours_ceiling_wait_and_go_once_when_it_reopens_and_email_d
 
 
 def test_the_days_ceiling_counts_parts_and_an_sms_that_may_not_wait_is_refused(stack: Stack) -> None:
-    from photolane_notifier.handlers import SmsDeferred
+    from photolane_notifier.deliveries import SmsDeferred
 
     clock = Clock()
     deps = _ceiling_deps(clock, sms_segments_per_hour=0, sms_segments_per_day=3)
@@ -381,7 +383,7 @@ def test_a_deferred_sms_survives_a_kill_anywhere_and_is_never_sent_twice(stack: 
     message comes again (its copy, or the original after its visibility timeout) to a fresh notifier."""
     from dataclasses import replace
 
-    from photolane_notifier.handlers import SmsDeferred
+    from photolane_notifier.deliveries import SmsDeferred
 
     clock = Clock()
     deps = _ceiling_deps(clock, sms_segments_per_hour=1, sms_segments_per_day=10)
@@ -457,3 +459,168 @@ def test_a_fictitious_number_in_an_older_record_is_refused_before_sending(deps: 
     sms = deps.photos.get(photo.id).delivery("sms")
     assert sms.status == "refused" and "555-0100 to 555-0199" in sms.error
     assert not _sms_to(stack, "+14155550142")
+
+
+# -- batches (batching.py): one SMS and one email for a recipient's photos of a window ------------------------
+WINDOW = 2  # seconds: the batch tests wait it out
+
+
+def _batch_deps(tmp_path: Path | None = None, **settings: object) -> NotifierDeps:
+    return build_deps(NotifierSettings(public_url="http://photos.example", batch_window_seconds=WINDOW,
+                                       **settings,  # type: ignore[arg-type]
+                                       **({"outbox_dir": tmp_path / "outbox"} if tmp_path else {})))
+
+
+def _waits(photo: Photo, deps: NotifierDeps) -> float:
+    """Deliver the photo's message: it must wait in its batch (a delayed copy); the delay."""
+    from photolane_notifier.deliveries import BatchWaiting
+
+    with pytest.raises(BatchWaiting) as waiting:
+        _deliver(photo, deps)
+    return waiting.value.delay_seconds
+
+
+def _after_the_window() -> None:
+    time.sleep(WINDOW + 0.2)
+
+
+def _batch_of(deps: NotifierDeps, photo: Photo, channel: str = "sms") -> str:
+    return deps.photos.get(photo.id).delivery(channel).batch
+
+
+def test_a_batch_of_three_photos_is_one_sms_and_one_email_listing_them_each_photo_saying_so(
+        stack: Stack, tmp_path: Path) -> None:
+    deps = _batch_deps(tmp_path)
+    phone, email = _unique_phone(), f"{uuid.uuid4().hex[:8]}@example.com"
+    photos = [_processed_photo(deps, phone=phone, email=email) for _ in range(3)]
+    delays = [_waits(photo, deps) for photo in photos]
+    assert all(0 < delay <= WINDOW for delay in delays)  # each message back when the batch is due
+    _waits(photos[1], deps)  # a redelivery, a duplicate: nothing added twice, nothing sent
+    waiting = deps.photos.get(photos[0].id).delivery("email")
+    assert waiting.status == "batched" and "one message with the other photos" in waiting.note
+    assert deps.photos.get(photos[0].id).pending is None  # its message carries it, not the reconciler
+    assert not _sms_to(stack, phone) and not _mails_to(stack, email)
+
+    _after_the_window()
+    for photo in [*photos, *photos]:  # every member's copy comes back (twice): the first sends, once
+        _deliver(photo, deps)
+    (sms,) = _sms_to(stack, phone)
+    assert sms["message"] == "photolane: 3 photos processed: 3 faces, 0 people named. http://photos.example/gallery"
+    (mail,) = _mails_to(stack, email)
+    assert mail["subject"] == "Your 3 photos are ready"
+    assert all(f"http://photos.example/photos/{photo.id}" in mail["body"] for photo in photos)
+    for photo in photos:
+        for channel in ("sms", "email"):
+            delivery = deps.photos.get(photo.id).delivery(channel)
+            assert (delivery.status, delivery.note) == ("sent", "in one message with 2 other photos")
+            assert delivery.sent_at is not None and delivery.error is None
+    events = [json.loads(line) for line in deps.outbox.path.read_text().splitlines()]
+    assert sorted(e["photo_id"] for e in events) == sorted(p.id for p in photos)  # each photo announced once
+
+    later = _processed_photo(deps, phone=phone, email=email)  # its batch was sent: it starts the next
+    _waits(later, deps)
+    assert _batch_of(deps, later) != _batch_of(deps, photos[0])
+    _after_the_window()
+    _deliver(later, deps)
+    assert len(_sms_to(stack, phone)) == 2 and len(_mails_to(stack, email)) == 2
+    assert _sms_to(stack, phone)[-1]["message"].endswith(f"http://photos.example/photos/{later.id}")  # one photo
+    alone = deps.photos.get(later.id).delivery("sms")
+    assert (alone.status, alone.note) == ("sent", None)
+
+
+def test_a_batch_counts_once_against_the_recipients_limit_and_the_sms_ceiling(stack: Stack) -> None:
+    deps = _batch_deps(sms_per_recipient_day=2, emails_per_recipient_day=1, sms_segments_per_hour=1,
+                       sms_segments_per_day=10)
+    phone, email = _unique_phone(), f"{uuid.uuid4().hex[:8]}@example.com"
+    photos = [_processed_photo(deps, phone=phone, email=email) for _ in range(4)]
+    for photo in photos:
+        _waits(photo, deps)
+    _after_the_window()
+    for photo in photos:
+        _deliver(photo, deps)
+    assert len(_sms_to(stack, phone)) == 1 and len(_mails_to(stack, email)) == 1  # one of each: within every limit
+    assert {deps.photos.get(p.id).delivery("sms").status for p in photos} == {"sent"}
+
+    later = _processed_photo(deps, phone=phone, email=email)  # the next batch: over the email's limit of one a day
+    _waits(later, deps)
+    _after_the_window()
+    from photolane_notifier.deliveries import BatchWaiting
+
+    with pytest.raises(BatchWaiting):  # its SMS: over the hour's ceiling of one part, deferred, not refused
+        _deliver(later, deps)
+    sms = deps.photos.get(later.id).delivery("sms")
+    assert sms.status == "batched" and "SMS ceiling" in sms.error
+    email_delivery = deps.photos.get(later.id).delivery("email")
+    assert email_delivery.status == "refused" and "1 emails a day" in email_delivery.error
+    assert len(_sms_to(stack, phone)) == 1 and len(_mails_to(stack, email)) == 1
+
+
+@pytest.mark.parametrize("dies_after", ["batch_delivery", "join", "claim", "send", "finish", "record_batched"])
+def test_a_batch_is_sent_at_most_once_whoever_dies_after_any_step(stack: Stack, dies_after: str) -> None:
+    """The notifier killed right after one step of joining or flushing a batch of three; then every
+    member's message comes again (its copy, or the original after its visibility timeout) to a live one."""
+    from dataclasses import replace
+
+    from photolane_common.photos import PhotoStore
+    from photolane_notifier.batches import BatchModel, BatchStore
+    from photolane_notifier.channels import SmsSender
+
+    deps = _batch_deps()
+    phone = _unique_phone()
+    photos = [_processed_photo(deps, phone=phone) for _ in range(3)]
+    dying = replace(deps, photos=PhotoStore(), batches=BatchStore(),
+                    senders={**deps.senders, "sms": SmsSender(deps.senders["sms"].sns)})
+    target = {"batch_delivery": dying.photos, "record_batched": dying.photos, "send": dying.senders["sms"]}
+    _dies_after(target.get(dies_after, dying.batches), dies_after)
+    for photo in photos[:2]:
+        _waits(photo, deps)
+    if dies_after in ("batch_delivery", "join"):  # the third photo's joining killed half-way
+        with pytest.raises(Killed):
+            _deliver(photos[2], dying)
+        _waits(photos[2], deps)  # its message again
+        _after_the_window()
+    else:
+        _waits(photos[2], deps)
+        _after_the_window()
+        with pytest.raises(Killed):  # the first copy back flushes, and dies
+            _deliver(photos[0], dying)
+
+    key = _batch_of(deps, photos[0])
+    for _ in range(2):
+        for photo in photos:
+            try:
+                _deliver(photo, deps)
+            except RetryLater:  # the dead one's claim, within its lease: back after it
+                old = time.time() - deps.settings.delivery_lease_seconds - 5
+                BatchModel(key).update(actions=[BatchModel.claimed_at.set(old)])
+    sent = _sms_to(stack, phone)
+    statuses = {deps.photos.get(p.id).delivery("sms").status for p in photos}
+    if dies_after in ("claim", "send"):  # between claiming and recording the send: it may have gone out
+        assert (statuses, len(sent)) == ({"uncertain"}, 1 if dies_after == "send" else 0)
+        assert {p.id for p in photos} <= {p.id for p in deps.photos.with_uncertain_deliveries()}
+    else:
+        assert (statuses, len(sent)) == ({"sent"}, 1)
+        assert "3 photos processed" in sent[0]["message"]
+
+
+def test_batched_messages_go_back_delayed_and_are_done_by_the_worker_loop(stack: Stack) -> None:
+    from photolane_common.worker import Worker
+
+    deps = _batch_deps(poll_wait_seconds=1)
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    photos = [_processed_photo(deps, email=email) for _ in range(3)]
+    sqs, url = aws.client("sqs", deps.settings), stack.resources.notifications_queue_url
+    worker = Worker(sqs, url, lambda envelope: handle(envelope, deps), deps.settings)
+    for photo in photos:
+        sqs.send_message(QueueUrl=url, MessageBody=encode(PhotoProcessed(photo_id=photo.id, status="processed")))
+    deadline = time.monotonic() + 30
+    while any(getattr(deps.photos.get(p.id).delivery("email"), "status", None) != "sent" for p in photos) and \
+            time.monotonic() < deadline:
+        worker.poll_once()
+    assert len(_mails_to(stack, email)) == 1
+    while worker.poll_once():  # the other copies: found sent, done
+        pass
+    dlq = sqs.get_queue_url(QueueName=f"{stack.env['PHOTOLANE_NOTIFICATIONS_QUEUE']}-dlq")["QueueUrl"]
+    assert not sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages")
+    assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2, VisibilityTimeout=0).get("Messages")
+    assert len(_mails_to(stack, email)) == 1

@@ -12,7 +12,8 @@ from photolane_common.domain import Photo, email_hash
 from photolane_common.limits import Limiter
 from photolane_common.messages import Envelope, SigninRequested, decode, encode
 from photolane_notifier.channels import SendFailed
-from photolane_notifier.handlers import NotifierDeps, handle
+from photolane_notifier.deliveries import NotifierDeps
+from photolane_notifier.handlers import handle
 from photolane_notifier.settings import NotifierSettings
 from photolane_notifier.text import Note
 

@@ -48,3 +48,23 @@ def test_signin_note_carries_the_link_escaped_in_html() -> None:
     assert "http://x.example/signin/a.b-c?x=1&y=2" in note.text and "30 minutes" in note.text
     assert 'href="http://x.example/signin/a.b-c?x=1&amp;y=2"' in note.html
     assert note.sms.endswith("http://x.example/signin/a.b-c?x=1&y=2")
+
+
+def test_a_batch_is_one_line_for_all_its_photos_and_its_sms_one_part() -> None:
+    from photolane_common.metrics import sms_segments
+    from photolane_notifier.text import compose_batch, gallery_link
+
+    faces = tuple(Face((0, 1, 1, 0), person_id=f"person-{n % 12}") for n in range(41))
+    photos = [_photo(id="p1", faces=faces), *(_photo(id=f"p{n}") for n in range(2, 19))]
+    link = gallery_link("https://photos.example.org/")
+    note = compose_batch(photos, 12, link, [photo_link("https://photos.example.org", p.id) for p in photos])
+    assert note.sms == "photolane: 18 photos processed: 41 faces, 12 people named. https://photos.example.org/gallery"
+    assert sms_segments(note.sms) == 1
+    assert note.subject == "Your 18 photos are ready"
+    assert "https://photos.example.org/photos/p18" in note.text
+    assert 'href="https://photos.example.org/photos/p1"' in note.html
+
+    two = compose_batch([_photo(faces=faces[:1]), _photo(id="p2", status="failed", error="not an image")], 1, link,
+                        [])
+    assert "2 photos: 1 processed (1 face, 1 person named), 1 could not be processed" in two.sms
+    assert two.subject == "Your 2 photos"

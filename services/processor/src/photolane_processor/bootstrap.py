@@ -17,6 +17,7 @@ from .handlers import ProcessorDeps, give_up, handle
 from .known import Indexes
 from .mirror import MirrorSettings
 from .reconcile import IndexKeeper, Reconciler
+from .retention import RetentionSweep
 from .settings import ProcessorSettings
 
 
@@ -47,4 +48,5 @@ def build_worker(settings: ProcessorSettings, deps: ProcessorDeps | None = None)
     worker = Worker.on_queue(settings, settings.jobs_queue, partial(handle, deps=deps), partial(give_up, deps=deps))
     worker.ticks.append(IndexKeeper(deps).tick)  # between polls: the face indexes kept current
     worker.ticks.append(Reconciler(deps).tick)  # between polls: photos that never got through
+    worker.ticks.append(RetentionSweep(deps).tick)  # at start and hourly: photos past PHOTOLANE_RETENTION_DAYS
     return worker

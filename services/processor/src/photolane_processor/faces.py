@@ -50,6 +50,7 @@ class FaceDetector:
         # pass a truncated upload off as a grey-filled photo. A truncated photo is a failed job.
         ImageFile.LOAD_TRUNCATED_IMAGES = False
         self._locate = face_recognition.face_locations
+        self._hog = face_recognition.api.face_detector  # dlib's HOG detector, for its scores
         self.max_px = max_px
         self.upsample = upsample
         self.model = model
@@ -59,6 +60,13 @@ class FaceDetector:
         found = self._locate(np.asarray(small), number_of_times_to_upsample=self.upsample, model=self.model)
         boxes = [scale_box(box, scale, image.size) for box in found]
         return sorted(boxes, key=lambda b: (b[3], b[0]))  # left to right, then top to bottom
+
+    def glance(self, image: Image.Image) -> list[float]:
+        """The HOG score (how face-like: above 0 is a face to ``detect``) of each face found with one
+        upsampling less than ``detect``: a quarter of the pixels, for a hint, not for the faces kept."""
+        small, _ = downscaled(image, self.max_px)
+        _, scores, _ = self._hog.run(np.asarray(to_rgb(small)), max(0, self.upsample - 1), 0)
+        return [float(s) for s in scores]
 
 
 def scale_box(box: Box, scale: float, size: tuple[int, int]) -> Box:

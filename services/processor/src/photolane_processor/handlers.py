@@ -43,6 +43,7 @@ from photolane_common.messages import (
     PhotoDeleted,
     PhotoProcessed,
     PhotoUploaded,
+    RetentionSweepDue,
     S3Object,
     S3ObjectsCreated,
     StatsAnswered,
@@ -60,7 +61,7 @@ from photolane_common.people import PeopleStore
 from photolane_common.photos import PhotoStore
 from photolane_common.resources import INCOMING_PREFIX
 
-from . import erasure, naming
+from . import erasure, naming, retention
 from .imaging import UnreadableImage, open_oriented
 from .known import Indexes
 from .matching import from_bytes, to_bytes
@@ -104,6 +105,8 @@ def handle(envelope: Envelope, deps: ProcessorDeps) -> None:
         erasure.erase_photo(job, deps)
     elif isinstance(job, OwnerPhotosDeleted):
         erasure.erase_owner(job, deps)
+    elif isinstance(job, RetentionSweepDue):
+        retention.sweep(deps)
     elif isinstance(job, StatsRequested):
         answer_stats(job, deps)
     elif isinstance(job, S3ObjectsCreated):
@@ -155,6 +158,7 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
         width=outputs.width,
         height=outputs.height,
         faces=faces,
+        sideways=outputs.sideways,
     )
     deps.blobs.put(result.flipped_key, outputs.flipped.data, outputs.flipped.content_type)
     deps.blobs.put(result.thumbnail_key, outputs.thumbnail.data, outputs.thumbnail.content_type)
@@ -164,7 +168,8 @@ def process_photo(job: PhotoUploaded, deps: ProcessorDeps) -> None:
         return
     named = sum(1 for face in faces if face.person_id)
     log.info("photo.processed", extra={"faces": len(faces), "named": named, "width": outputs.width,
-                                       "height": outputs.height, "ms": outputs.timings_ms})
+                                       "height": outputs.height, "ms": outputs.timings_ms,
+                                       "sideways_turn": outputs.sideways.turn if outputs.sideways else None})
     metrics.count(PHOTOS_PROCESSED)
     for stage, ms in {**outputs.timings_ms, "total": (time.perf_counter() - started) * 1000}.items():
         metrics.timing(STAGE_MS, ms, stage=stage)
@@ -205,7 +210,7 @@ def ingest(dropped: S3Object, deps: ProcessorDeps) -> None:
             photo = Photo(id=photo_id, status=QUEUED, created_at=now, updated_at=now, content_type=content_type,
                           original_key=dropped.key, filename=PurePosixPath(dropped.key).name[:200])
             try:
-                deps.photos.create(photo)
+                deps.photos.create(photo, retention_days=deps.settings.retention_days)
             except PutError as exc:  # created by a concurrent delivery of the same event
                 if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
                     raise
@@ -332,13 +337,15 @@ def _encode_enrollment(job: PersonPhotoAdded, collection: str, deps: ProcessorDe
     return None
 
 
-def rematch(person_id: str, deps: ProcessorDeps) -> int:
+def rematch(person_id: str, deps: ProcessorDeps, named: Callable[[int], None] | None = None) -> int:
     """Decide again, by the naming policy, the stored unknown faces near this person's template (no
     detection again): those it names are named, those it is unsure of get a suggestion, the rest stay
     as they are. Returns how many photos changed.
 
     The unknown-face index gives the photos to look at: only those within the suggestion distance of
-    the template are read and written.
+    the template are read and written. The photos with a face within the naming distance go first
+    (``named`` is told how many changed then): what a user waits for is the names; the photos that
+    can only get a question ("Is this …?") follow in the same job, so a redelivery redoes both.
     """
     person = deps.people.get(person_id)
     if person is None or not person.encodings:
@@ -354,10 +361,15 @@ def rematch(person_id: str, deps: ProcessorDeps) -> int:
     # collection of few people and 100,000 unknown faces: a handful of questions, not thousands).
     radius = min(policy.search_radius(len(known.vectors)), policy.suggest_tolerance(len(unknown.vectors), samples))
     hits = unknown.vectors.within(template([from_bytes(e) for e in person.encodings])[None, :], radius)
-    photo_ids = sorted({hit.owner for hit in hits})
     spread = (person.id, policy.tolerance(len(unknown.vectors), samples))
-    changed = _rename(photo_ids, person.collection, deps, spread=spread)
-    log.info("person.rematched", extra={"person_id": person_id, "photos": changed, "looked_at": len(photo_ids)})
+    near = sorted({hit.owner for hit in hits if hit.distance <= spread[1]})
+    asked = sorted({hit.owner for hit in hits} - set(near))
+    changed = _rename(near, person.collection, deps, spread=spread)
+    if named is not None:
+        named(changed)
+    changed += _rename(asked, person.collection, deps, spread=spread)
+    log.info("person.rematched", extra={"person_id": person_id, "photos": changed, "looked_at": len(near) + len(asked),
+                                        "named_first": len(near)})
     return changed
 
 

@@ -79,6 +79,9 @@ def name_cluster(job: ClusterNamed, deps: ProcessorDeps) -> None:
         _failed(person, job.photo_key, "that unknown person has no faces left (named meanwhile)", deps)
         return
     summary = deps.photos.cluster(job.cluster)
+    if summary is not None and summary.hidden and entry.status == ENROLLING:  # hidden after it was named
+        _failed(person, job.photo_key, "that unknown person is hidden: show them again, then name them", deps)
+        return
     cover = next((r for r in live if summary and summary.cover and (r.photo_id, r.index) ==
                   (summary.cover.photo_id, summary.cover.index)), live[0] if live else None)
     if cover is not None and not _enrolled_from(person, job.photo_key, photos[cover.photo_id], cover.index, deps):

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from photolane_common.domain import DEFAULT_COLLECTION, Box, Face, Person
+from photolane_common.domain import DEFAULT_COLLECTION, Box, Face, Person, Sideways
 
 from . import jpeg
 from .faces import scale_box
@@ -36,6 +36,7 @@ from .policy import NamingPolicy, Verdict
 
 class Detector(Protocol):
     def detect(self, image: Image.Image) -> list[Box]: ...
+    def glance(self, image: Image.Image) -> list[float]: ...
 
 
 class Encoder(Protocol):
@@ -52,6 +53,7 @@ class Outputs:
     height: int
     timings_ms: dict[str, float] = field(default_factory=dict)
     pictures: tuple[bytes, ...] = ()  # a square JPEG of each face, in the faces' order
+    sideways: Sideways | None = None  # no face upright, some turned a quarter: a hint for the uploader
 
 
 @contextmanager
@@ -88,6 +90,10 @@ def render(data: bytes, recognition: Recognition, thumbnail_px: int, quality: in
     work = decoded.image
     with _timed(timings, "detect"):
         boxes = recognition.detector.detect(work)
+    turned = None
+    if not boxes:
+        with _timed(timings, "sideways"):
+            turned = sideways(work, recognition.detector)
     with _timed(timings, "encode"):
         encodings = _encodings(data, decoded, boxes, recognition.encoder)
     with _timed(timings, "match"):
@@ -98,7 +104,28 @@ def render(data: bytes, recognition: Recognition, thumbnail_px: int, quality: in
     )
     with _timed(timings, "pictures"):
         pictures = tuple(face_picture(work, face.box, decoded.scale) for face in faces)
-    return Outputs(flipped, thumb, faces, decoded.size[0], decoded.size[1], timings, pictures)
+    return Outputs(flipped, thumb, faces, decoded.size[0], decoded.size[1], timings, pictures, turned)
+
+
+# The quarter turns tried on a photo with no face upright, by the clockwise turn that sets it upright.
+TURNS = {90: Image.Transpose.ROTATE_270, 270: Image.Transpose.ROTATE_90}  # PIL turns anticlockwise
+# The HOG score a face turned a quarter needs for a hint: a real face scores 1.5-2.5, while a chin or an
+# ear seen the wrong way up, found at the other turn, scores about 0.1-0.3 (BENCHMARKS.md).
+SIDEWAYS_SCORE = 0.8
+
+
+def sideways(image: Image.Image, detector: Detector) -> Sideways | None:
+    """The quarter turn that shows faces in a photo with none upright, if one does: the turn whose
+    faces score most (the other may find a false face too), with the number it finds.
+
+    A hint only, the faces stay unfound: turned, the boxes would not fit the photo as everyone sees it,
+    and a photo that is sideways on purpose is not turned behind its owner's back. Two glances (HOG
+    with one upsampling less than the detection), only for photos without a face upright: about half
+    the upright detection's time (BENCHMARKS.md, "Sideways photos")."""
+    scores = {turn: detector.glance(image.transpose(transpose)) for turn, transpose in TURNS.items()}
+    turn = max(scores, key=lambda t: sum(scores[t]))
+    faces = scores[turn]
+    return Sideways(turn, len(faces)) if faces and max(faces) >= SIDEWAYS_SCORE else None
 
 
 def _face(box: Box, verdict: Verdict, encoding: bytes) -> Face:

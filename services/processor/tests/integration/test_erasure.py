@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,9 +20,9 @@ from photolane_common.domain import ERASING, Photo
 from photolane_common.feed import erase_mentions
 from photolane_common.messages import OwnerPhotosDeleted, PersonDeleted, PhotoDeleted
 from photolane_common.models import FaceModel, PhotoModel, SettingModel
-from photolane_common.photos import PhotoStore
+from photolane_common.photos import PhotoStore, pending_shard
 from photolane_common.settings import CommonSettings
-from photolane_processor import erasure
+from photolane_processor import erasure, retention
 from photolane_processor.handlers import ProcessorDeps
 from photolane_processor.known import UnknownFaces
 from photolane_processor.mirror import INDEX_PREFIX
@@ -288,7 +289,8 @@ def _drained(deps: ProcessorDeps) -> list[dict]:
     """Every message waiting in the jobs queue (S3's test event among them), taken out."""
     assert deps.jobs is not None
     sqs, found = deps.jobs.sqs, []
-    while got := sqs.receive_message(QueueUrl=deps.jobs.url, MaxNumberOfMessages=10).get("Messages", []):
+    while got := sqs.receive_message(QueueUrl=deps.jobs.url, MaxNumberOfMessages=10,
+                                         WaitTimeSeconds=0).get("Messages", []):
         found += [json.loads(m["Body"]) for m in got]
         sqs.delete_message_batch(QueueUrl=deps.jobs.url, Entries=[
             {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(got)])
@@ -333,3 +335,82 @@ def test_a_photo_not_being_deleted_is_never_erased_by_a_stray_job(deps: Processo
     _run(deps, PhotoDeleted(photo_id=photo.id))
     assert deps.photos.get(photo.id) == photo and photo.original_key in _keys(deps)
     _run(deps, PhotoDeleted(photo_id=str(uuid.uuid4())))  # no such photo: nothing, no error
+
+
+# -- retention: photos past PHOTOLANE_RETENTION_DAYS go the same way -----------------------------------
+def _keeping(deps: ProcessorDeps, days: int) -> ProcessorDeps:
+    return replace(deps, settings=deps.settings.model_copy(update={"retention_days": days}))
+
+
+def _created(photo_id: str, days_ago: float, sharded: bool = True) -> None:
+    """The record as if uploaded that long ago (``sharded`` False: by a version before the created index)."""
+    created = datetime.now(UTC) - timedelta(days=days_ago)
+    PhotoModel(photo_id).update(actions=[PhotoModel.created_at.set(created),
+                                         PhotoModel.created_shard.set(pending_shard(photo_id)) if sharded
+                                         else PhotoModel.created_shard.remove()])
+
+
+def _expired_jobs(deps: ProcessorDeps) -> list[str]:
+    return sorted(m["data"]["photo_id"] for m in _drained(deps) if m.get("type") == "photo.deleted")
+
+
+def test_photos_past_the_retention_are_erased_with_everything_made_from_them(deps: ProcessorDeps,
+                                                                             faces_dir: Path) -> None:
+    deps = _keeping(deps, 30)
+    kept, gone = _two_of_a_group(deps, faces_dir)
+    older = _process(deps, (faces_dir / "obama_1.jpg").read_bytes())
+    _snapshot(deps)  # a snapshot holding the expired photos' encodings
+    _created(kept.id, 29)
+    _created(gone.id, 31)
+    _created(older.id, 400, sharded=False)  # stored before the sweep's index: sharded by its first run
+    _drained(deps)
+
+    assert retention.sweep(deps) == 2
+    assert {p: deps.photos.get(p).status for p in (gone.id, older.id)} == dict.fromkeys((gone.id, older.id), ERASING)
+    expired = _expired_jobs(deps)
+    assert expired == sorted([gone.id, older.id])
+    for photo_id in expired:
+        _run(deps, PhotoDeleted(photo_id=photo_id))
+
+    assert deps.photos.get(gone.id) is None and deps.photos.get(older.id) is None
+    assert _mentions(deps, gone) == [] and _mentions(deps, older) == []  # objects, faces, indexes, snapshots
+    assert deps.photos.get(kept.id).faces == kept.faces and deps.blobs.get(kept.original_key)
+    assert not deps.indexes.unknown().vectors.within(_queries(gone), 0.01)
+    assert [c.photos for c in deps.photos.unknown_people(10)[0]] == [1]  # the kept photo's cluster, counted again
+    assert retention.sweep(deps) == 0 and _expired_jobs(deps) == []  # nothing past it is left
+
+
+def test_a_sweep_killed_between_its_mark_and_its_message_is_finished_by_the_next(deps: ProcessorDeps,
+                                                                                faces_dir: Path) -> None:
+    deps = _keeping(deps, 7)
+    photo = _process(deps, (faces_dir / "obama_1.jpg").read_bytes())
+    _created(photo.id, 8)
+    _drained(deps)
+
+    class Killed(BaseException):
+        """The process dying at this line: nothing after it runs."""
+
+    class DyingQueue:
+        def send(self, message: object) -> None:
+            raise Killed()
+
+    with pytest.raises(Killed):
+        retention.sweep(replace(deps, jobs=DyingQueue()))
+    assert deps.photos.get(photo.id).status == ERASING and _expired_jobs(deps) == []
+    assert retention.sweep(deps) == 0  # just marked: its job may still be on its way, not sent twice
+
+    unchanged = datetime.now(UTC) - timedelta(seconds=deps.settings.reconcile_after_seconds + 1)
+    PhotoModel(photo.id).update(actions=[PhotoModel.updated_at.set(unchanged)])
+    assert retention.sweep(deps) == 1
+    assert retention.sweep(deps) == 0  # marked again just now: one message, whoever sweeps
+    assert _expired_jobs(deps) == [photo.id]
+    _run(deps, PhotoDeleted(photo_id=photo.id))
+    assert deps.photos.get(photo.id) is None and _mentions(deps, photo) == []
+
+
+def test_without_retention_nothing_is_swept(deps: ProcessorDeps, faces_dir: Path) -> None:
+    photo = stored_photo(deps, (faces_dir / "obama_1.jpg").read_bytes())
+    _created(photo.photo_id, 10_000)
+    _drained(deps)
+    assert deps.settings.retention_days is None and retention.sweep(deps) == 0
+    assert deps.photos.get(photo.photo_id).status == "queued" and _expired_jobs(deps) == []

@@ -7,6 +7,7 @@ from PIL import Image, ImageOps
 
 from photolane.testing import Stack, exif_rotated, pixel_difference
 from photolane_common import aws
+from photolane_common.domain import Sideways
 from photolane_common.messages import PhotoUploaded, decode, encode
 from photolane_processor.handlers import ProcessorDeps, give_up, handle
 from photolane_processor.settings import ProcessorSettings
@@ -30,7 +31,7 @@ def test_photo_is_processed_into_flipped_thumbnail_faces_and_csv(deps: Processor
     photo = deps.photos.get(job.photo_id)
     assert photo.status == "processed" and photo.error is None
     assert (photo.width, photo.height) == (2000, 1428)
-    assert len(photo.faces) == 3
+    assert len(photo.faces) == 3 and photo.sideways is None
     flipped = Image.open(io.BytesIO(deps.blobs.get(photo.flipped_key)))
     assert pixel_difference(flipped, ImageOps.mirror(Image.open(io.BytesIO(original)))) < 3
     thumb = Image.open(io.BytesIO(deps.blobs.get(photo.thumbnail_key)))
@@ -59,6 +60,32 @@ def test_portrait_stored_sideways_is_turned_upright_first(deps: ProcessorDeps, f
     handle(decode(encode(job)), deps)
     photo = deps.photos.get(job.photo_id)
     assert (photo.width, photo.height, len(photo.faces)) == (626, 1200, 1)
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=92)  # no EXIF: no orientation flag
+    return out.getvalue()
+
+
+def test_a_photo_saved_sideways_gets_a_hint_and_one_without_a_face_none(deps: ProcessorDeps, faces_dir) -> None:
+    with Image.open(faces_dir / "group_kit_and_rose.jpg") as upright:
+        turned = _jpeg(upright.transpose(Image.Transpose.ROTATE_270))  # a quarter clockwise: faces on their side
+        no_face = _jpeg(upright.crop((0, 224, upright.width, upright.height)))  # below the faces: no face
+    job = stored_photo(deps, turned)
+    handle(decode(encode(job)), deps)
+    photo = deps.photos.get(job.photo_id)
+    assert photo.status == "processed" and photo.faces == ()  # the faces stay unfound: the photo is as sent
+    assert photo.sideways == Sideways(turn=270, faces=2)  # a quarter anticlockwise sets it upright
+    assert photo.sideways.hint == ("This photo looks sideways: turned a quarter anticlockwise (90° left) it has "
+                                   "2 faces. Rotate it and upload it again.")
+    handle(decode(encode(job)), deps)  # the job again (redelivered): the same record
+    assert deps.photos.get(job.photo_id).sideways == photo.sideways
+
+    empty = stored_photo(deps, no_face)
+    handle(decode(encode(empty)), deps)
+    photo = deps.photos.get(empty.photo_id)
+    assert photo.status == "processed" and photo.faces == () and photo.sideways is None
 
 
 def test_undecodable_image_fails_with_an_error_and_is_not_retried(deps: ProcessorDeps, stack: Stack,

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from photolane_common.domain import Photo
+from photolane_common.domain import Person, Photo
 from photolane_common.messages import ClusterNamed, FaceNamed, FaceUnnamed, PeopleMerged, PersonPhotoAdded
+from photolane_common.models import FaceModel
+from photolane_common.photos import _count_again
 from photolane_processor import naming
 from photolane_processor.handlers import ProcessorDeps
 
@@ -94,16 +96,50 @@ def test_naming_a_cluster_names_every_face_in_it(deps: ProcessorDeps, faces_dir:
     assert _names(deps, third) == ["Kit Harington"]
 
 
+def _cluster_named(deps: ProcessorDeps, cluster: str, name: str) -> Person:
+    """A new person made from a cluster, as the upload service makes one, and its naming job run."""
+    person_id = str(uuid.uuid4())
+    key = f"people/{person_id}/cluster-{cluster}.jpg"
+    deps.people.create(person_id, name, {}, [key])
+    _run(deps, ClusterNamed(person_id=person_id, cluster=cluster, photo_key=key))
+    found = deps.people.get(person_id)
+    assert found is not None
+    return found
+
+
 def test_a_cluster_named_meanwhile_fails_the_new_person_with_a_reason(deps: ProcessorDeps, faces_dir: Path) -> None:
     photo = _process(deps, (faces_dir / "rose_leslie_1.jpg").read_bytes())
     cluster = photo.faces[0].cluster
     _name_face(deps, photo, 0, "Rose")
-    person_id = str(uuid.uuid4())
-    key = f"people/{person_id}/cluster-{cluster}.jpg"
-    deps.people.create(person_id, "Rose again", {}, [key])
-    _run(deps, ClusterNamed(person_id=person_id, cluster=cluster, photo_key=key))
-    person = deps.people.get(person_id)
+    person = _cluster_named(deps, cluster, "Rose again")
     assert person.status == "failed" and "no faces left" in person.error
+
+
+def test_a_hidden_cluster_stays_hidden_as_new_faces_join_it_and_is_never_named_as_a_group(
+        deps: ProcessorDeps, faces_dir: Path) -> None:
+    first = _process(deps, (faces_dir / "kit_harington_1.jpg").read_bytes())
+    cluster = first.faces[0].cluster
+    stale = FaceModel.get(f"summary:{cluster}", "-", consistent_read=True)  # as a count read it before the hide
+    assert deps.photos.set_hidden(cluster, True).hidden
+    _count_again(cluster, read=stale)  # that count writes nothing over the hide: it counts again, hidden
+    assert deps.photos.cluster(cluster).hidden
+
+    second = _process(deps, (faces_dir / "kit_harington_2.jpg").read_bytes())  # the same person
+    assert second.faces[0].cluster == cluster
+    summary = deps.photos.cluster(cluster)
+    assert summary.hidden and (summary.faces, summary.photos) == (2, 2)
+    assert cluster not in {c.cluster for c in deps.photos.unknown_people(10)[0]}
+    assert [c.cluster for c in deps.photos.unknown_people(10, hidden=True)[0]] == [cluster]
+    assert deps.photos.hidden_count() == 1
+
+    # A naming queued before the hide names nobody: the new person fails, saying why.
+    person = _cluster_named(deps, cluster, "Kit Harington")
+    assert person.status == "failed" and "hidden" in person.error
+    assert [_names(deps, deps.photos.get(p.id)) for p in (first, second)] == [["?"], ["?"]]
+
+    assert not deps.photos.set_hidden(cluster, False).hidden  # shown again: listed, with both faces
+    assert [(c.cluster, c.faces) for c in deps.photos.unknown_people(10)[0]] == [(cluster, 2)]
+    assert deps.photos.hidden_count() == 0
 
 
 def test_a_name_taken_back_is_never_given_again_to_that_face(deps: ProcessorDeps, faces_dir: Path) -> None:

@@ -25,6 +25,7 @@ from .deps import current_deps
 from .faces import (
     edit_person,
     faces_mark,
+    hide_cluster,
     merge_people,
     name_cluster,
     name_face,
@@ -173,16 +174,18 @@ def _shown_collection() -> Collection | None:
 def remove(person_id: str) -> Any:
     """Two steps: the first POST asks (naming who and what follows); the second, with confirm=yes, deletes."""
     person = _person_or_404(person_id)
+    back_to = _local(request.form.get("next"), url_for("admin.page"))  # e.g. the people page's Remove
     if person is None:
         flash("No such person.", "error")
-        return back()
+        return redirect(back_to, 303)
     if request.form.get("confirm") != "yes":
-        return render_template("admin_delete_person.html", person=person)
+        return render_template("admin_delete_person.html", person=person, next=request.form.get("next") and back_to)
     if delete_person(person.id, current_deps()):
-        flash(f"{person.name} is deleted; their faces are being un-named.")
+        flash(f"{person.name} is removed." if person.status == "failed"
+              else f"{person.name} is deleted; their faces are being un-named.")
     else:
         flash("No such person.", "error")
-    return redirect(url_for("admin.page"), 303)
+    return redirect(back_to, 303)
 
 
 @admin.post("/queues/<name>/redrive")
@@ -401,6 +404,33 @@ def name_unknown(cluster: str) -> Any:
     return redirect(_with_reloads(back_to), 303)
 
 
+@admin.post("/unknown/<cluster>/hide")
+@admin_page_required
+def hide_unknown(cluster: str) -> Any:
+    """Reversible, so no confirmation step: "Show again" on the hidden list undoes it."""
+    return _hidden_or_shown(cluster, True)
+
+
+@admin.post("/unknown/<cluster>/show")
+@admin_page_required
+def show_unknown(cluster: str) -> Any:
+    return _hidden_or_shown(cluster, False)
+
+
+def _hidden_or_shown(cluster: str, hidden: bool) -> Any:
+    back_to = _local(request.form.get("next"), url_for("admin.unknown"))
+    try:
+        view = hide_cluster(cluster, hidden, current_deps())
+    except InvalidUpload as exc:
+        _refused(exc)
+        return redirect(back_to, 303)
+    faces = f"{view['faces']} face{'' if view['faces'] == 1 else 's'}"
+    flash(f"That unknown person ({faces}) is hidden, and so are new photos of them: "
+          "the unknown people page lists them under Hidden, to show again." if hidden
+          else f"That unknown person ({faces}) is shown again among the unknown people.")
+    return redirect(back_to, 303)
+
+
 def _with_reloads(path: str) -> str:
     """The page, told to reload itself a few times (faces.js) while the processor does the change."""
     base, _, fragment = path.partition("#")
@@ -413,16 +443,18 @@ def _with_reloads(path: str) -> str:
 def unknown() -> Any:
     deps = current_deps()
     cursor = request.args.get("cursor")
+    hidden = request.args.get("hidden") == "1"  # the hidden ones, each with "Show again"
     try:
         shown = _shown_collection()
         collection = shown.id if shown else DEFAULT_COLLECTION
-        page = unknown_people(UNKNOWN_PAGE, cursor, deps, collection)
+        page = unknown_people(UNKNOWN_PAGE, cursor, deps, collection, hidden)
     except InvalidUpload as exc:
         return render_template("message.html", title="Page not found", status=exc.status,
                                message=sentence(exc.message)), exc.status
     return render_template("admin_unknown.html", clusters=page["clusters"], next=page["next"],
                            labels=photo_labels(page["clusters"], deps), first=not cursor,
-                           everyone=_everyone(collection), shown=shown)
+                           everyone=_everyone(collection), shown=shown, hidden=hidden,
+                           hidden_count=deps.photos.hidden_count(collection))
 
 
 @admin.get("/people")

@@ -23,6 +23,7 @@ from .export import export_csv, export_json
 from .faces import (
     confirm_suggestion,
     edit_person,
+    hide_cluster,
     merge_people,
     name_cluster,
     name_face,
@@ -406,24 +407,58 @@ def reject_face_suggestion(photo_id: str, index: str) -> Any:
 
 
 @api.get("/api/faces/unknown")
-@described("A collection's groups of similar unknown faces, most faces first", tags=("faces",),
-           admin=True, query=S.CollectionPage,
-           responses={200: S.ClusterPage, 400: (S.Error, "a bad limit, cursor or collection")})
+@described("A collection's groups of similar unknown faces (or its hidden ones), most faces first",
+           tags=("faces",), admin=True, query=S.UnknownPage,
+           responses={200: S.ClusterPage, 400: (S.Error, "a bad limit, cursor, collection or hidden")})
 @admin_required
 def list_unknown_people() -> Any:
     try:
         limit = page_size(request.args.get("limit"))
         collection = collection_id(request.args.get("collection"))
-        return jsonify(unknown_people(limit, request.args.get("cursor"), current_deps(), collection))
+        hidden = _flag(request.args.get("hidden"), "hidden")
+        return jsonify(unknown_people(limit, request.args.get("cursor"), current_deps(), collection, hidden))
     except BadCollection as exc:
         return error(400, str(exc))
     except InvalidUpload as exc:
         return error(exc.status, exc.message)
 
 
+def _flag(raw: str | None, name: str) -> bool:
+    if raw in (None, "", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise InvalidUpload(f"{name} is true or false, not {raw[:20]!r}")
+
+
+@api.post("/api/faces/unknown/<cluster>/hide")
+@described("Hide a group of unknown faces: out of the unknown people, never named as a group; new faces "
+           "like them join it hidden", tags=("faces",), admin=True, responses={200: S.ClusterView})
+@admin_required
+def hide_unknown_person(cluster: str) -> Any:
+    return _hidden_or_shown(cluster, True)
+
+
+@api.post("/api/faces/unknown/<cluster>/show")
+@described("Show a hidden group of unknown faces again, among the unknown people", tags=("faces",),
+           admin=True, responses={200: S.ClusterView})
+@admin_required
+def show_unknown_person(cluster: str) -> Any:
+    return _hidden_or_shown(cluster, False)
+
+
+def _hidden_or_shown(cluster: str, hidden: bool) -> Any:
+    try:
+        return jsonify(hide_cluster(cluster, hidden, current_deps()))
+    except InvalidUpload as exc:
+        return error(exc.status, exc.message)
+
+
 @api.post("/api/faces/unknown/<cluster>/person")
 @described("Name every face of a group of unknown faces", tags=("faces",), admin=True,
-           body=S.Who, headers={202: LOCATION}, responses={202: S.PersonView, 400: S.Error})
+           body=S.Who, headers={202: LOCATION},
+           responses={202: S.PersonView, 400: S.Error,
+                      409: (S.Error, "the group is hidden (show it first), or the person is of another collection")})
 @admin_required
 def name_unknown_person(cluster: str) -> Any:
     try:

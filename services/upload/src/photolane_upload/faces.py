@@ -148,10 +148,22 @@ def name_cluster(cluster: str, who: Who, deps: UploadDeps) -> Person:
     summary = deps.photos.cluster(cluster) if len(cluster) <= MAX_ID else None
     if summary is None:
         raise InvalidUpload(f"no unknown person {cluster[:MAX_ID]} (named already, or the link is old)", 404)
+    if summary.hidden:
+        raise InvalidUpload("that unknown person is hidden: show them again, then name them", 409)
     person, key = _enrolling(who, f"cluster-{cluster}", summary.collection, deps)
     _send(ClusterNamed(person_id=person.id, cluster=cluster, photo_key=key), person.id, key, deps)
     log.info("cluster.named", extra={"cluster": cluster, "person_id": person.id, "faces": summary.faces})
     return person
+
+
+def hide_cluster(cluster: str, hidden: bool, deps: UploadDeps) -> dict[str, Any]:
+    """Hide a cluster of unknown faces ("not someone I care about"), or show it again; reversible, so
+    asked once. Its view as the API shows it."""
+    summary = deps.photos.set_hidden(cluster, hidden) if len(cluster) <= MAX_ID else None
+    if summary is None:
+        raise InvalidUpload(f"no unknown person {cluster[:MAX_ID]} (named already, or the link is old)", 404)
+    log.info("cluster.hidden" if hidden else "cluster.shown", extra={"cluster": cluster, "faces": summary.faces})
+    return cluster_view(summary, deps)
 
 
 def unname_face(photo_id: str, index: int, deps: UploadDeps, by: str = "admin") -> str:
@@ -232,10 +244,10 @@ def page_size(raw: str | None, default: int = 24) -> int:
 
 
 def unknown_people(limit: int, cursor: str | None, deps: UploadDeps,
-                   collection: str = DEFAULT_COLLECTION) -> dict[str, Any]:
-    """A collection's clusters of unknown faces, most faces first."""
+                   collection: str = DEFAULT_COLLECTION, hidden: bool = False) -> dict[str, Any]:
+    """A collection's clusters of unknown faces (or its hidden ones), most faces first."""
     try:
-        page, after = deps.photos.unknown_people(limit, cursor, collection)
+        page, after = deps.photos.unknown_people(limit, cursor, collection, hidden)
     except BadCursor as exc:
         raise InvalidUpload("cursor is not one this service gave (use the 'next' of the page before)") from exc
     return {"clusters": [cluster_view(c, deps) for c in page], "next": after}
@@ -252,6 +264,7 @@ def cluster_view(summary: ClusterSummary, deps: UploadDeps) -> dict[str, Any]:
         "crop_url": deps.blobs.url(crop, deps.settings.presign_seconds),
         "cover": {"photo_id": summary.cover.photo_id, "index": summary.cover.index} if summary.cover else None,
         "url": f"/api/faces/unknown/{summary.cluster}",
+        "hidden": summary.hidden,
     }
 
 

@@ -28,6 +28,13 @@ from .cache import Cache
 log = logging.getLogger("photolane.upload.gallery")
 
 PENDING = (QUEUED, PROCESSING)
+# Photos a page filtered by one person reads at most from the owner's index (the photo records hold
+# the people named, but no index finds an owner's photos of one person): a page stops there, short or
+# empty, with its "Older photos" link to look further.
+FILTER_EXAMINED = 1000
+
+# An unknown face with a suggestion: its index in the photo, who it may be, its picture's key.
+Suggested = tuple[int, str, str | None]
 
 
 @dataclass(frozen=True)
@@ -44,22 +51,28 @@ class Entry:
     thumbnail_key: str | None
     faces: int
     person_ids: tuple[str, ...]
+    suggestions: tuple[Suggested, ...] = ()  # the "Who is this?" strip's faces (absent in older caches)
 
     @classmethod
     def of(cls, photo: Photo) -> Entry:
         people = tuple(dict.fromkeys(f.person_id for f in photo.faces if f.person_id))
+        asked = tuple((i, f.suggestion, f.crop) for i, f in enumerate(photo.faces)
+                      if f.person_id is None and f.suggestion and f.suggestion not in f.rejected)
         return cls(photo.id, photo.status, photo.created_at.isoformat(), photo.filename, photo.error,
-                   photo.original_key, photo.flipped_key, photo.thumbnail_key, len(photo.faces), people)
+                   photo.original_key, photo.flipped_key, photo.thumbnail_key, len(photo.faces), people, asked)
 
     @classmethod
     def loads(cls, raw: dict) -> Entry:
-        return cls(**{**raw, "person_ids": tuple(raw["person_ids"])})
+        asked = tuple((int(i), str(who), crop) for i, who, crop in raw.get("suggestions", ()))
+        return cls(**{**raw, "person_ids": tuple(raw["person_ids"]), "suggestions": asked})
 
 
 class PhotoIndex(Protocol):
     def newest_of(self, owner: str) -> Photo | None: ...
     def owned_by(self, owner: str, limit: int) -> list[Photo]: ...
     def owned_page(self, owner: str, limit: int, cursor: str | None) -> tuple[list[Photo], str | None]: ...
+    def owned_page_naming(self, owner: str, person_id: str, limit: int, cursor: str | None,
+                          examined: int) -> tuple[list[Photo], str | None]: ...
     def many(self, photo_ids: list[str]) -> dict[str, Photo]: ...
 
 
@@ -117,10 +130,12 @@ class Gallery:
         self.cache.set(key, Cached(version, tuple(entries)).dumps(), self.ttl)
         return entries
 
-    def older(self, owner: str, cursor: str) -> tuple[list[Entry], str | None]:
+    def older(self, owner: str, cursor: str, person: str | None = None) -> tuple[list[Entry], str | None]:
         """A page of the owner's photos older than the cursor's (read from the index, not cached: a
-        flood of new photos never hides the old ones), and the next page's cursor (raises BadCursor)."""
-        photos, after = self.photos.owned_page(owner, self.size, cursor)
+        flood of new photos never hides the old ones), and the next page's cursor (raises BadCursor).
+        ``person``: only the photos naming them, found among at most FILTER_EXAMINED photos a page."""
+        photos, after = (self.photos.owned_page_naming(owner, person, self.size, cursor, FILTER_EXAMINED) if person
+                         else self.photos.owned_page(owner, self.size, cursor))
         return [Entry.of(p) for p in photos], after
 
     def after(self, entries: list[Entry]) -> str | None:

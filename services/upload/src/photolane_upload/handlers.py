@@ -119,7 +119,7 @@ def _accept(upload: Upload, deps: UploadDeps) -> Photo:
     )
     with photo_context(photo_id):
         deps.blobs.put(photo.original_key, upload.data, info.content_type)
-        deps.photos.create(photo)
+        deps.photos.create(photo, retention_days=deps.settings.retention_days)
         try:
             deps.jobs.send(PhotoUploaded(photo_id=photo_id, original_key=photo.original_key))
         except Exception as exc:
@@ -240,12 +240,15 @@ def photo_view(photo: Photo, deps: UploadDeps, reveal_contacts: bool = False) ->
             }
             for index, face in enumerate(photo.faces)
         ],
+        "sideways": {"turn": photo.sideways.turn, "faces": photo.sideways.faces, "hint": photo.sideways.hint}
+        if photo.sideways else None,
         "notifications": [
             {
                 "channel": d.channel,
                 "to": d.to if reveal_contacts else masked(d.to),
                 "status": d.status,
                 "error": d.error,
+                "note": d.note,
                 "sent_at": d.sent_at.isoformat() if d.sent_at else None,
             }
             for d in photo.deliveries
@@ -393,11 +396,14 @@ def utc_text(stamp: str) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else stamp
 
 
-def gallery_items(entries: list[Entry], deps: UploadDeps) -> list[dict[str, Any]]:
+def gallery_items(entries: list[Entry], deps: UploadDeps,
+                  people: dict[str, Person] | None = None) -> list[dict[str, Any]]:
     """What the gallery page shows of each photo: its images, when it came (ISO for the page's script to
-    show in local time, and a UTC text for a page without script), and the people in it, by name."""
+    show in local time, and a UTC text for a page without script), and the people in it ({id, name}).
+    ``people``: those already read, by id (else read here)."""
     url = lambda key: deps.blobs.url(key, deps.settings.presign_seconds)  # noqa: E731
-    people = deps.people.many(pid for e in entries for pid in e.person_ids)
+    if people is None:
+        people = deps.people.many(pid for e in entries for pid in e.person_ids)
 
     def when(stamp: str) -> tuple[str, str]:
         moment = _utc(stamp)
@@ -406,14 +412,15 @@ def gallery_items(entries: list[Entry], deps: UploadDeps) -> list[dict[str, Any]
     items = []
     for e in entries:
         iso, text = when(e.created_at)
-        names = [people[pid].name for pid in e.person_ids if pid in people]
+        named = [people[pid] for pid in e.person_ids if pid in people]
+        names = [p.name for p in named]
         title = e.filename or "photo"
         items.append({
             "id": e.id, "status": e.status, "error": e.error, "filename": e.filename,
             "created_at": iso, "created_text": text, "faces": e.faces,
             "original_url": url(e.original_key), "flipped_url": url(e.flipped_key),
             "thumbnail_url": url(e.thumbnail_key),
-            "people": names,
+            "people": [{"id": p.id, "name": p.name} for p in named],
             "alt": f"{title} — {', '.join(names)}" if names else title,
         })
     return items

@@ -117,9 +117,20 @@ class NotificationView(Model):
     channel: Literal["sms", "email"]
     to: str = Field(description="in full for the uploader's session, the email's owner and the admin; else masked")
     # deferred: an SMS waiting for the deployment's SMS ceiling to reopen (error says until when); sent then
-    status: Literal["sending", "sent", "failed", "refused", "uncertain", "deferred"]
+    # batched: waiting to go in one message with the recipient's other photos of a few minutes (the notifier's
+    # PHOTOLANE_BATCH_WINDOW_SECONDS)
+    status: Literal["sending", "sent", "failed", "refused", "uncertain", "deferred", "batched"]
     error: str | None
+    note: str | None = Field(description="what else to know: a batched one's message, e.g. "
+                                         "'in one message with 17 other photos'")
     sent_at: Stamp | None
+
+
+class SidewaysView(Model):
+    turn: Literal[90, 270] = Field(description="degrees clockwise that set the photo upright")
+    faces: int = Field(ge=1, description="the faces found once turned")
+    hint: str = Field(description="the sentence the photo page shows, e.g. 'This photo looks sideways: turned "
+                                  "a quarter clockwise (90° right) it has 2 faces. Rotate it and upload it again.'")
 
 
 class PhotoView(Model):
@@ -137,6 +148,9 @@ class PhotoView(Model):
     thumbnail_url: Url
     results_url: Url
     faces: list[FaceView]
+    sideways: SidewaysView | None = Field(
+        description="processed with no face upright but some once turned a quarter (a photo saved sideways "
+                    "without an orientation flag): a hint to turn it and upload it again; null otherwise")
     notifications: list[NotificationView]
 
 
@@ -266,6 +280,7 @@ class ClusterView(Model):
     crop_url: Url
     cover: Cover | None
     url: str
+    hidden: bool = Field(description="hidden by the admin: listed only with `?hidden=true`, not named as a group")
 
 
 class ClusterPage(Model):
@@ -304,6 +319,12 @@ class CollectionPage(Page):
     """`?limit=`, `?cursor=` and `?collection=` of a list by collection."""
 
     collection: str = optional("only this collection's (`default` if left out, for faces)")
+
+
+class UnknownPage(CollectionPage):
+    """`?limit=`, `?cursor=`, `?collection=` and `?hidden=` of the unknown people."""
+
+    hidden: bool = optional("`true`: the hidden ones instead (`false` if left out)")
 
 
 # -- collections -------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from .deps import current_deps
 from .settings import UploadSettings
 
 MAX_UPLOADS_REMEMBERED = 30  # the cookie stays well under 4 KB
+MAX_SIGNIN_ASKS_REMEMBERED = 10  # addresses asked for within the sign-in interval (the cookie stays small)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,35 @@ def owns(photo_id: str, email: str | None) -> bool:
 def signed_in(email: str) -> None:
     """After a valid sign-in link: the whole gallery of that email."""
     _start(owner=email, verified=True, uploads=[])
+
+
+def _address_mark(email: str) -> str:
+    """A keyed hash of an address: the cookie is signed, not encrypted, and holds no address."""
+    key = current_deps().settings.session_key
+    secret = key.get_secret_value().encode() if key else b""
+    return hmac.new(secret, b"signin-ask:" + email.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _signin_asks(within: int, now: float) -> dict[str, float]:
+    asks = session.get("signin_asks")
+    if not isinstance(asks, dict):
+        return {}
+    # Not ``0 <=``: an ask stamped a hair later (rounded up, or by an instance whose clock is ahead) is recent.
+    return {m: t for m, t in asks.items() if isinstance(t, int | float) and now - t < within}
+
+
+def signin_asked_at(email: str, within: int, now: float) -> float | None:
+    """When this browser asked a sign-in link for ``email`` (an owner: lower case) less than ``within``
+    seconds ago, else None. Only this browser's asks: nothing about anyone else's, or about photos."""
+    return _signin_asks(within, now).get(_address_mark(email))
+
+
+def signin_asked(email: str, within: int, now: float) -> None:
+    """Remembers this browser's ask for ``email`` (the asks older than ``within`` are forgotten)."""
+    asks = _signin_asks(within, now)
+    asks[_address_mark(email)] = round(now, 3)
+    newest = sorted(asks.items(), key=lambda item: item[1])[-MAX_SIGNIN_ASKS_REMEMBERED:]
+    session["signin_asks"] = dict(newest)
 
 
 def log_out(settings: UploadSettings) -> None:

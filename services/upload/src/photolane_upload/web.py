@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
@@ -20,11 +24,14 @@ from werkzeug.exceptions import HTTPException
 
 from photolane_common.cursors import BadCursor
 from photolane_common.domain import DEFAULT_COLLECTION, ERASING, Collection, Person, owner_of
+from photolane_common.retention import kept_sentence
 
 from . import sessions
 from .deps import current_deps
 from .erase import deletable, delete_all, delete_photo, deleter, shown
 from .faces import confirm_suggestion, photo_mark, reject_suggestion, unname_face
+from .gallery import Entry
+from .gallery_page import days, naming, people_of, person_param, who_is_this
 from .guards import TooMany, count_correction, count_signin, count_upload
 from .handlers import (
     QueueUnavailable,
@@ -43,6 +50,33 @@ NEUTRAL_SIGNIN = ("If photos were sent with that email, a sign-in link is on its
                   "It works once, for {minutes} minutes.")
 
 
+@dataclass(frozen=True)
+class AskedAgain:
+    """This browser asked a link for the same address within the notifier's interval (it sends one)."""
+
+    within: str  # "a minute", "2 minutes", "90 seconds"
+    again_at: datetime  # when a new ask can bring a new link (the next whole minute after the interval)
+
+
+def _a_while(seconds: int) -> str:
+    if seconds % 60:
+        return f"{seconds} seconds"
+    return "a minute" if seconds == 60 else f"{seconds // 60} minutes"
+
+
+def asked_again(email: str | None, interval: int) -> AskedAgain | None:
+    """None (and the ask remembered) unless this browser asked for ``email`` less than ``interval`` ago:
+    the session's word only, so it tells nothing of other browsers' asks or of who has photos."""
+    now = time.time()
+    earlier = sessions.signin_asked_at(email, interval, now) if email and interval else None
+    if earlier is None:
+        if email and interval:
+            sessions.signin_asked(email, interval, now)
+        return None
+    free = math.ceil((earlier + interval) / 60) * 60  # HH:MM shown: a whole minute, never too early
+    return AskedAgain(_a_while(interval), datetime.fromtimestamp(free, UTC))
+
+
 def wants_json() -> bool:
     """The page's script sends the form with fetch and reads JSON; without script, HTML and a redirect."""
     return request.accept_mimetypes.best == "application/json"
@@ -53,9 +87,11 @@ def render_form(message: str | None = None, status: int = 200, into: Collection 
     """The upload page; ``into``: the collection an upload link (``link``) opens."""
     if wants_json() and request.method == "POST":
         return jsonify(error=message), status
-    blocked = current_deps().switches.uploads_blocked()
+    deps = current_deps()
+    blocked = deps.switches.uploads_blocked()
     return render_template("index.html", error=message, blocked=blocked, viewer=sessions.viewer(),
-                           max_mb=current_deps().settings.max_upload_mb, into=into, link=link), status
+                           max_mb=deps.settings.max_upload_mb, into=into, link=link,
+                           kept=kept_sentence(deps.settings.retention_days)), status
 
 
 def sentence(message: str) -> str:
@@ -220,19 +256,39 @@ def gallery() -> Any:
                                        "email, ask for a sign-in link: it goes to that email."), 403
     if viewer is None:
         return redirect(url_for("web.signin"), 303)
-    deps = current_deps()
-    cursor = request.args.get("older")
+    wanted = request.args.get("person") or None  # "" is the filter's "Everyone"
     try:
-        listed, older = (deps.gallery.older(viewer.owner, cursor) if cursor
-                         else (entries := deps.gallery.entries(viewer.owner), deps.gallery.after(entries)))
+        return render_template("gallery.html", **_gallery_page(viewer, request.args.get("older"), wanted))
     except BadCursor:
         return render_template("message.html", title="Page not found", status=400,
                                message="That page link is not one this site made; start from the newest photos.",
                                link=(url_for("web.gallery"), "Your newest photos")), 400
-    items = gallery_items([e for e in listed if viewer.may_see(e.id) and _kept(e.status, e.created_at)], deps)
+
+
+def _gallery_page(viewer: sessions.Viewer, cursor: str | None, wanted: str | None) -> dict[str, Any]:
+    """The gallery page's values: a page of the viewer's photos (of one person, when ``wanted``), by day;
+    the people named in the viewer's photos to filter by; the "Who is this?" strip on the first page."""
+    deps, person = current_deps(), person_param(wanted)
+    newest = deps.gallery.entries(viewer.owner)  # the cached first page (also: whom to filter by)
+    if wanted and person is None:
+        listed, older = [], None  # not an id: nothing names it
+    elif cursor:
+        listed, older = deps.gallery.older(viewer.owner, cursor, person)
+    else:
+        listed, older = naming(newest, person) if person else newest, deps.gallery.after(newest)
+    shown_now, recent = _visible(listed, viewer), _visible(newest, viewer)
+    people = people_of([*recent, *shown_now], deps)  # only ever people named in the viewer's own photos
+    items = gallery_items(shown_now, deps, people)
     pending = any(i["status"] in ("queued", "processing") for i in items)
-    return render_template("gallery.html", viewer=viewer, photos=items, pending=pending and not cursor,
-                           older=older, paged=bool(cursor))
+    strip = [] if cursor or wanted else who_is_this(recent, deps, lambda p: sessions.owns(p.id, p.email))
+    return {"viewer": viewer, "days": days(items), "photos": items, "pending": pending and not cursor,
+            "older": older, "paged": bool(cursor), "person": person, "filtered": wanted is not None,
+            "person_name": people[person].name if person in people else None,
+            "people": sorted(people.values(), key=lambda p: (p.name.casefold(), p.id)), "questions": strip}
+
+
+def _visible(entries: list[Entry], viewer: sessions.Viewer) -> list[Entry]:
+    return [e for e in entries if viewer.may_see(e.id) and _kept(e.status, e.created_at)]
 
 
 def _kept(status: str, created_at: str) -> bool:
@@ -296,8 +352,10 @@ def signin_request() -> Any:
                      notifications=deps.notifications)
     except InvalidUpload as exc:
         return render_template("signin.html", sent=None, error=sentence(exc.message)), 400
+    # After the same work as any ask (above): what the page says depends on this browser's asks alone.
+    again = asked_again(_normalized(request.form.get("email") or ""), settings.signin_interval_seconds)
     message = NEUTRAL_SIGNIN.format(minutes=settings.signin_max_age_seconds // 60)
-    return render_template("signin.html", sent=message, error=None)
+    return render_template("signin.html", sent=None if again else message, again=again, error=None)
 
 
 @web.get("/signin/open")

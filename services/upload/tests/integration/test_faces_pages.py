@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -320,3 +321,108 @@ def test_the_people_page_and_api_go_a_page_at_a_time(client: FlaskClient, stack:
     second = client.get(more).get_data(as_text=True)
     assert second.count('class="card person-card"') == 2 and 'id="next-page"' not in second
     assert client.get("/admin/people?cursor=forged").status_code == 400
+
+
+# -- hiding an unknown person: reversible, kept as they grow, never named as a group ----------------------
+def test_an_unknown_person_is_hidden_and_shown_again_from_the_pages(client: FlaskClient, app: Flask, stack: Stack,
+                                                                    group: dict[str, str]) -> None:
+    token = _csrf(client)
+    for path in ("/admin/unknown/c1/hide", "/admin/unknown/c1/show"):
+        assert client.post(path, data={"csrf_token": token}).status_code == 401, path
+    assert client.get("/admin/unknown?hidden=1").status_code == 401
+    admin_client(client)
+    assert client.post("/admin/unknown/c1/hide").status_code == 400  # no CSRF token: refused
+    page = client.get("/admin/unknown").get_data(as_text=True)
+    assert 'id="hide-c1"' in page and ">Hidden (0)</a>" in page
+
+    hidden = client.post("/admin/unknown/c1/hide", data={"csrf_token": _csrf(client), "next": "/admin/unknown"})
+    assert hidden.status_code == 303 and hidden.headers["Location"] == "/admin/unknown"
+    page = client.get("/admin/unknown").get_data(as_text=True)
+    assert "That unknown person (2 faces) is hidden" in page
+    assert 'id="cluster-c1"' not in page and ">Hidden (1)</a>" in page
+    assert "Nobody unknown left to name: the rest are hidden." in page
+    assert 'id="cluster-c1"' not in client.get("/admin").get_data(as_text=True)  # nor among the admin page's
+    listed = client.get("/admin/unknown?hidden=1").get_data(as_text=True)
+    assert 'id="cluster-c1"' in listed and 'id="show-c1"' in listed and "Name this person" not in listed
+    assert "Hidden unknown people" in listed and 'name="next" value="/admin/unknown?hidden=1"' in listed
+
+    # New faces like theirs join them hidden (the summary, counted again, keeps it).
+    third = _upload(client)
+    _processed(app, third, Face((10, 110, 90, 30), None, None, ENCODING, cluster="c1"))
+    assert ">Hidden (1)</a>" in client.get("/admin/unknown").get_data(as_text=True)
+    assert "Unknown person · 3 photos" in client.get("/admin/unknown?hidden=1").get_data(as_text=True)
+    refused = client.post("/admin/unknown/c1/person", data={"name": "Kit", "csrf_token": _csrf(client)},
+                          follow_redirects=True)
+    assert "That unknown person is hidden: show them again, then name them." in refused.get_data(as_text=True)
+    assert [job["type"] for job in _jobs(stack)] == ["photo.uploaded"]  # the third photo's; no naming
+
+    shown = client.post("/admin/unknown/c1/show", data={"csrf_token": _csrf(client), "next": "/admin/unknown?hidden=1"},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "is shown again among the unknown people" in shown and 'id="no-hidden"' in shown
+    page = client.get("/admin/unknown").get_data(as_text=True)
+    assert "Unknown person · 3 photos" in page and ">Hidden (0)</a>" in page
+    gone = client.post("/admin/unknown/c9/hide", data={"csrf_token": _csrf(client)}, follow_redirects=True)
+    assert "No unknown person c9 (named already, or the link is old)." in gone.get_data(as_text=True)
+    evil = client.post("/admin/unknown/c1/hide", data={"csrf_token": _csrf(client), "next": "//evil.example"})
+    assert evil.headers["Location"] == "/admin/unknown"  # back to this site only
+
+
+def test_the_api_hides_and_shows_an_unknown_person_within_its_collection(client: FlaskClient, app: Flask,
+                                                                         group: dict[str, str]) -> None:
+    for action in ("hide", "show"):
+        assert client.post(f"/api/faces/unknown/c1/{action}").status_code == 401
+        assert client.post(f"/api/faces/unknown/c9/{action}", headers=ADMIN).status_code == 404
+    for _ in range(2):  # twice: the same answer
+        hidden = client.post("/api/faces/unknown/c1/hide", headers=ADMIN)
+        assert hidden.status_code == 200
+        assert {k: hidden.get_json()[k] for k in ("id", "hidden", "faces", "collection")} == {
+            "id": "c1", "hidden": True, "faces": 2, "collection": "default"}
+    assert client.get("/api/faces/unknown", headers=ADMIN).get_json()["clusters"] == []
+    listed = client.get("/api/faces/unknown?hidden=true", headers=ADMIN).get_json()["clusters"]
+    assert [(c["id"], c["hidden"]) for c in listed] == [("c1", True)]
+    assert client.get("/api/faces/unknown?hidden=maybe", headers=ADMIN).status_code == 400
+    named = client.post("/api/faces/unknown/c1/person", json={"name": "Kit"}, headers=ADMIN)
+    assert named.status_code == 409 and "hidden" in named.get_json()["error"]
+
+    # A cluster of another collection is hidden in that collection's list only.
+    deps = app.extensions["photolane"]
+    other = _upload(client)
+    face = Face((10, 110, 90, 30), None, None, ENCODING, cluster="c7")
+    deps.photos.mark_processed(other, ProcessedImage("f", "t", "r", 400, 200, (face,)))
+    deps.photos.file_faces((replace(deps.photos.get(other), collection="7b"), ()))  # filed as a 7b photo's
+    assert client.post("/api/faces/unknown/c7/hide", headers=ADMIN).get_json()["collection"] == "7b"
+    default_hidden = client.get("/api/faces/unknown?hidden=true", headers=ADMIN).get_json()["clusters"]
+    assert [c["id"] for c in default_hidden] == ["c1"]
+    seven_b = client.get("/api/faces/unknown?hidden=true&collection=7b", headers=ADMIN).get_json()["clusters"]
+    assert [c["id"] for c in seven_b] == ["c7"]
+
+    shown = client.post("/api/faces/unknown/c1/show", headers=ADMIN).get_json()
+    assert shown["hidden"] is False
+    assert [c["id"] for c in client.get("/api/faces/unknown", headers=ADMIN).get_json()["clusters"]] == ["c1"]
+
+
+# -- a person never enrolled (a roster row whose photo shows no face): removable from the people page ------
+def test_a_failed_person_is_removed_from_the_people_page_after_a_confirmation(client: FlaskClient, app: Flask,
+                                                                              stack: Stack) -> None:
+    deps = app.extensions["photolane"]
+    failed, enrolled = _enroll(client, "Empty Wall"), _enroll(client, "Joe Biden")
+    _jobs(stack)
+    key = deps.people.get(failed).photos[0].key
+    deps.people.photo_failed(failed, key, "no face found in the photo; send a photo where the face is clear")
+    admin_client(client)
+    page = client.get("/admin/people").get_data(as_text=True)
+    assert f'id="remove-{failed}"' in page and f'id="remove-{enrolled}"' not in page
+    assert "no face found in the photo" in page
+
+    asked = client.post(f"/admin/people/{failed}/delete", data={"csrf_token": _csrf(client), "next": "/admin/people"})
+    text = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Remove Empty Wall?" in text
+    assert "has no face sample to be known by: no face found" in text
+    assert 'href="/admin/people" id="cancel-delete-person"' in text
+    assert client.get(f"/api/people/{failed}", headers=ADMIN).status_code == 200  # asked, not done
+    done = client.post(f"/admin/people/{failed}/delete", data={"csrf_token": _csrf(client), "confirm": "yes",
+                                                                "next": "/admin/people"})
+    assert done.status_code == 303 and done.headers["Location"] == "/admin/people"
+    assert "Empty Wall is removed." in client.get("/admin/people").get_data(as_text=True)
+    assert client.get(f"/api/people/{failed}", headers=ADMIN).status_code == 404
+    assert client.get(f"/api/people/{enrolled}", headers=ADMIN).status_code == 200

@@ -77,6 +77,14 @@ def test_without_the_setting_the_inbox_is_a_404_and_the_signin_page_does_not_men
     assert asked.status_code == 200 and "/dev/inbox" not in asked.get_data(as_text=True)
 
 
+def test_in_local_mode_a_second_ask_within_the_interval_points_to_the_inbox(local: Flask) -> None:
+    client, email = local.test_client(), _unique()
+    for _ in range(2):
+        asked = client.post("/signin", data={"email": email, "csrf_token": form_token(client, "/signin")})
+    again = re.search(r'id="signin-asked-again">(.*?)</p>', asked.get_data(as_text=True), re.S)
+    assert again and '<a href="/dev/inbox">' in again.group(1), asked.get_data(as_text=True)
+
+
 def test_the_setting_alone_is_not_local_mode_the_stand_in_must_be_on_this_machine(
         stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     for endpoint in ("", "http://standin:4566", "https://sqs.us-east-1.amazonaws.com", "http://10.0.0.8:4566"):

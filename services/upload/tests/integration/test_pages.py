@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,8 +13,12 @@ from flask.testing import FlaskClient
 
 from photolane.testing import Stack
 from photolane_common import aws
-from photolane_common.domain import Face, ProcessedImage
+from photolane_common.domain import Face, ProcessedImage, Sideways
+from photolane_common.models import PhotoModel
+from photolane_common.retention import BACKSTOP_DAYS
 from photolane_common.settings import CommonSettings
+from photolane_upload.app import create_app
+from photolane_upload.settings import UploadSettings
 
 from ..conftest import form_token, form_upload, image_bytes
 
@@ -204,6 +209,26 @@ def test_contacts_show_only_to_the_uploaders_session(app: Flask) -> None:
     assert "erin@example.com" in uploader.get(f"/photos/{photo_id}").get_data(as_text=True)
 
 
+def test_a_photo_sent_in_a_batch_says_so_in_the_api_and_on_its_page(app: Flask) -> None:
+    uploader = app.test_client()
+    photo_id = form_upload(uploader, email="fay@example.com").headers["Location"].rsplit("/", 1)[1]
+    from photolane_common.photos import PhotoStore
+
+    store = PhotoStore()  # the notifier's records (photolane_notifier/batching.py)
+    note = "to go in one message with the other photos sent to this recipient within 2 minutes"
+    assert store.batch_delivery(photo_id, "email", "fay@example.com", "batch:email:x:1", None, note)
+    waiting = uploader.get(f"/api/photos/{photo_id}").get_json()["notifications"]
+    assert [(n["status"], n["note"]) for n in waiting] == [("batched", note)]
+    assert f"batched {note}" in uploader.get(f"/photos/{photo_id}").get_data(as_text=True)
+
+    done = "in one message with 17 other photos"
+    assert store.record_batched(photo_id, "email", "batch:email:x:1", "sent", None, done, datetime.now(UTC))
+    assert not store.record_batched(photo_id, "email", "batch:email:x:1", "uncertain", None, None)  # final
+    (sent,) = uploader.get(f"/api/photos/{photo_id}").get_json()["notifications"]
+    assert (sent["status"], sent["note"], sent["error"]) == ("sent", done, None) and sent["sent_at"]
+    assert f"sent {done}" in uploader.get(f"/photos/{photo_id}").get_data(as_text=True)
+
+
 def test_an_expired_signin_link_is_refused_clearly(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     import itsdangerous.timed
 
@@ -248,7 +273,8 @@ def test_the_gallery_follows_uploads_and_processing_through_its_cache(app: Flask
     deps.photos.mark_processed(first, ProcessedImage(f"flipped/{first}.jpg", f"thumbs/{first}.jpg",
                                                      f"results/{first}.csv", 64, 48, (Face((1, 2, 3, 0), person.id),)))
     page = client.get("/gallery").get_data(as_text=True)
-    assert "processed" in page and "In it: Ada Lovelace" in page
+    assert "processed" in page
+    assert f'In it: <a class="person" href="/gallery?person={person.id}">Ada Lovelace</a>' in page  # her photos
     card = re.search(rf'<article[^>]* id="photo-{first}".*?</article>', page, re.S)
     assert card, "no card for the photo"
     assert f'href="/photos/{first}"' in card.group(0)  # the card opens the photo's page (the full images)
@@ -303,3 +329,42 @@ def test_every_page_has_an_icon_and_the_browsers_path_answers_it(client: FlaskCl
     for path in ("/favicon.ico", "/static/favicon.svg"):
         icon = client.get(path)
         assert icon.status_code == 200 and icon.data.startswith(b"<svg") and "svg" in icon.content_type
+
+
+def test_the_upload_page_states_the_retention_and_each_record_carries_its_backstop(
+        client: FlaskClient, stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PHOTOLANE_RETENTION_DAYS set: "Photos are kept N days." by the form, and each upload's record
+    expires (the table's TTL) a backstop's days after the sweep should have erased it; unset: neither."""
+    def upload_expiry(app_client: FlaskClient) -> tuple[str, float | None]:
+        page = app_client.get("/").get_data(as_text=True)
+        sent = form_upload(app_client, json=True)
+        assert sent.status_code == 202, sent.get_data(as_text=True)
+        record = PhotoModel.get(sent.get_json()["id"])
+        expected = record.created_at + timedelta(days=30 + BACKSTOP_DAYS)
+        return page, None if record.expires_at is None else record.expires_at - expected.timestamp()
+
+    page, expiry = upload_expiry(client)
+    assert "Photos are kept" not in page and 'id="retention"' not in page and expiry is None
+
+    monkeypatch.setenv("PHOTOLANE_RETENTION_DAYS", "30")
+    kept = create_app(UploadSettings(max_upload_mb=1))
+    kept.config["TESTING"] = True
+    page, expiry = upload_expiry(kept.test_client())
+    assert re.search(r'<p class="muted" id="retention">Photos are kept 30 days\.</p>', page)
+    assert page.index('id="retention"') > page.index('id="upload-form"')  # by the form
+    assert expiry is not None and abs(expiry) < 1
+
+
+def test_a_photo_processed_sideways_says_how_to_turn_it_on_its_page_and_in_the_api(app: Flask,
+                                                                                   client: FlaskClient) -> None:
+    deps = app.extensions["photolane"]
+    sideways, upright = (form_upload(client).headers["Location"].rsplit("/", 1)[1] for _ in range(2))
+    deps.photos.mark_processed(sideways, ProcessedImage("f", "t", "r", 400, 200, (), Sideways(90, 2)))
+    deps.photos.mark_processed(upright, ProcessedImage("f", "t", "r", 400, 200, ()))
+    hint = ("This photo looks sideways: turned a quarter clockwise (90° right) it has 2 faces. "
+            "Rotate it and upload it again.")
+    page = client.get(f"/photos/{sideways}").get_data(as_text=True)
+    assert f'<p class="notice" id="sideways" role="status">{hint}</p>' in page and "0 faces found." in page
+    assert client.get(f"/api/photos/{sideways}").get_json()["sideways"] == {"turn": 90, "faces": 2, "hint": hint}
+    assert 'id="sideways"' not in client.get(f"/photos/{upright}").get_data(as_text=True)
+    assert client.get(f"/api/photos/{upright}").get_json()["sideways"] is None

@@ -251,6 +251,7 @@
     $("faces-view").replaceChildren();
     show($("photo-error"), "");
     show($("faces"), "");
+    show($("sideways"), "");
     show($("people"), "");
     render(photo);
     const poll = async () => {
@@ -302,6 +303,7 @@
     if (photo.status !== "processed") return;
     const count = photo.faces.length;
     show($("faces"), `${count} face${count === 1 ? "" : "s"} found.`);
+    show($("sideways"), photo.sideways ? photo.sideways.hint : ""); // no face upright, some turned: say so
     const named = names(photo);
     show($("people"), named.length ? `In this photo: ${named.join(", ")}` : "");
     const images = $("images");
