@@ -187,6 +187,68 @@ def test_the_gallery_is_a_grid_of_thumbnails_with_local_dates_that_opens_the_pho
     _images_have_alt(driver)
 
 
+def _batch_link(site: Running, photo_ids: list[str]) -> str:
+    """A batch's page link, its item written in the stand-in's settings table as the notifier writes it
+    (photolane_common.batch_links): this stack sends one message a photo, so no batch makes one."""
+    import json
+    import time
+
+    import boto3
+
+    from photolane.standin import STANDIN_ENV
+    from photolane_common.batch_links import PREFIX, new_code
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=site.aws_url, region_name=STANDIN_ENV["AWS_REGION"],
+                            aws_access_key_id=STANDIN_ENV["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=STANDIN_ENV["AWS_SECRET_ACCESS_KEY"],
+                            aws_session_token=STANDIN_ENV["AWS_SESSION_TOKEN"])
+    table = next(t for t in dynamodb.list_tables()["TableNames"] if t.endswith("settings"))
+    code = new_code()
+    dynamodb.put_item(TableName=table, Item={"key": {"S": PREFIX + code},
+                                             "value": {"S": json.dumps({"photos": photo_ids})},
+                                             "expires_at": {"N": str(int(time.time()) + 3600)}})
+    return f"{site.url}/batches/{code}"
+
+
+def test_a_batchs_page_is_the_gallerys_grid_for_whoever_holds_its_link(
+        site: Running, browser: Any, faces_dir: Path, screenshot: Any) -> None:
+    from ..e2e.conftest import finished
+
+    names = {"group_kit_and_rose.jpg": "IMG_20260501_174502_a-long-name-from-a-phone-camera.jpg",
+             "biden_1.jpg": "biden.jpg", "rose_leslie_1.jpg": "rose.jpg"}
+    ids, email = [], _email()
+    for source, name in names.items():
+        sent = requests.post(f"{site.url}/api/photos", timeout=30, data={"email": email},
+                             files={"file": (name, (faces_dir / source).read_bytes())})
+        ids.append(sent.json()["id"])
+        assert finished(site, ids[-1])["status"] == "processed"
+    link = _batch_link(site, ids)
+
+    driver = browser()  # no session: the link alone opens the page
+    driver.get(link)
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Your photos"
+    assert driver.find_element(By.ID, "photos").value_of_css_property("display") == "grid"
+    cards = driver.find_elements(By.CSS_SELECTOR, "#photos article")
+    assert [c.get_attribute("id") for c in cards] == [f"photo-{i}" for i in reversed(ids)]
+    for card in cards:
+        image = card.find_element(By.TAG_NAME, "img")
+        _until(driver, lambda d, img=image: d.execute_script("return arguments[0].naturalWidth", img) > 0,
+               what="the thumbnail")
+    when = cards[0].find_element(By.CSS_SELECTOR, "time[datetime]")
+    assert when.text and "UTC" not in when.text  # in the reader's own format (dates.js)
+    _images_have_alt(driver)
+    screenshot(driver, "batch-page")
+    screenshot(driver, "batch-page", phone=True)
+    _fits_a_phone(driver)
+
+    cards[1].find_element(By.TAG_NAME, "img").click()
+    _until(driver, lambda d: d.current_url == f"{site.url}/photos/{ids[1]}", what="the photo page")
+
+    driver.get(f"{site.url}/batches/{'x' * 16}")
+    assert driver.find_element(By.TAG_NAME, "h1").text == "This link does not work"
+    screenshot(driver, "batch-page-unknown", phone=True)
+
+
 def test_an_old_or_unknown_link_explains_itself(site: Running, browser: Any, screenshot: Any) -> None:
     answer = requests.get(f"{site.url}/photos/no-such-photo", timeout=10)
     assert answer.status_code == 404 and answer.headers["Content-Type"].startswith("text/html")

@@ -1,8 +1,8 @@
 """Many photos at once on the upload page, in a real browser against the real stack: chosen together (a
 multiple file field), the email and phone checked before any file is sent, three sent at a time with a
-bar each and a total (one at a time with an email: each adds the photo to the session cookie), each row
-followed live to processed with its thumbnail and its page; refusals per photo with the server's reason;
-a 429 stops the photos not sent yet."""
+bar each and a total (with an email too: those leave the session cookie alone and their receipts are claimed
+into it one claim at a time), each row followed live to processed with its thumbnail and its page; refusals
+per photo with the server's reason; a 429 stops the photos not sent yet."""
 
 from __future__ import annotations
 
@@ -79,22 +79,57 @@ class Network:
     def __init__(self, driver: Any) -> None:
         self.driver = driver
         self.sent: dict[str, list[Any]] = {}  # request id -> [method, path, status]
+        self.times: dict[str, list[float | None]] = {}  # request id -> [sent, done] (DevTools' clock, seconds)
+        self.cookies: set[str] = set()  # the ids of the requests whose answer set a cookie
 
     def start(self) -> None:
         self.driver.get_log("performance")
         self.sent.clear()
+        self.times.clear()
+        self.cookies.clear()
+
+    def _read(self) -> None:
+        for entry in self.driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            params, method = message.get("params", {}), message["method"]
+            known = params.get("requestId") in self.sent
+            if method == "Network.requestWillBeSent":
+                self.sent[params["requestId"]] = [params["request"]["method"],
+                                                  urlsplit(params["request"]["url"]).path, None]
+                self.times[params["requestId"]] = [params["timestamp"], None]
+            elif method == "Network.responseReceived" and known:
+                self.sent[params["requestId"]][2] = params["response"]["status"]
+            elif method in ("Network.loadingFinished", "Network.loadingFailed") and known:
+                self.times[params["requestId"]][1] = params["timestamp"]
+            elif method == "Network.responseReceivedExtraInfo" and \
+                    any(k.lower() == "set-cookie" for k in params.get("headers", {})):
+                self.cookies.add(params["requestId"])
 
     def to(self, path: str) -> list[tuple[str, int | None]]:
         """(method, status) of each request sent to ``path`` since ``start()``."""
-        for entry in self.driver.get_log("performance"):
-            message = json.loads(entry["message"])["message"]
-            params = message.get("params", {})
-            if message["method"] == "Network.requestWillBeSent":
-                self.sent[params["requestId"]] = [params["request"]["method"],
-                                                  urlsplit(params["request"]["url"]).path, None]
-            elif message["method"] == "Network.responseReceived" and params.get("requestId") in self.sent:
-                self.sent[params["requestId"]][2] = params["response"]["status"]
+        self._read()
         return [(method, status) for method, at, status in self.sent.values() if at == path]
+
+    def spans(self, path: str) -> list[tuple[float, float]]:
+        """(sent, done) of each finished request to ``path`` since ``start()``, in the order sent."""
+        self._read()
+        return sorted((start, done) for rid, (start, done) in self.times.items()
+                      if self.sent[rid][1] == path and done is not None)
+
+    def cookie_setters(self) -> list[str]:
+        """The path of each request since ``start()`` whose answer set a cookie."""
+        self._read()
+        return [self.sent[rid][1] for rid in self.cookies if rid in self.sent]
+
+
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    """The most of these requests that were on their way at one moment."""
+    edges = sorted([(start, 1) for start, _ in spans] + [(done, -1) for _, done in spans])
+    running = most = 0
+    for _, step in edges:  # at a tie, an end (-1) sorts first: touching requests did not overlap
+        running += step
+        most = max(most, running)
+    return most
 
 
 def test_three_photos_chosen_at_once_go_up_together_and_each_is_followed_to_processed(
@@ -216,35 +251,58 @@ def _small_photos(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def test_with_an_email_they_go_one_at_a_time_and_every_one_joins_this_browsers_gallery(
+def test_with_an_email_they_go_three_at_a_time_too_and_every_one_joins_this_browsers_gallery(
         site: Running, browser: Any, tmp_path: Path, screenshot: Any) -> None:
-    """Each upload with an email adds the photo to the session cookie: answers that overlapped would overwrite
-    each other's cookie (the gallery would miss photos), so they go one at a time; and a browser without a session
-    gets one from the first, holding no form token yet, so the page reads the token again before the next."""
-    *paths, extra = _small_photos(tmp_path, 5)
-    driver, email = browser(), _email()
+    """Uploads with an email sent together leave the session cookie alone (answers that overlapped would each
+    write back a cookie missing the others' photos) and answer a receipt each; the page claims the receipts one
+    claim at a time, so no two answers that set the cookie are ever on their way together and every photo joins
+    this browser's gallery. A browser without a session gets one, and its form token, from the page's first
+    claim (of nothing), before any photo goes; a photo sent alone afterwards from the same page is still taken."""
+    *paths, extra = _small_photos(tmp_path, 7)
+    driver, email = browser(network_log=True), _email()
     driver.get(site.url)  # a browser without a session
     _choose(driver, paths)
     driver.find_element(By.NAME, "email").send_keys(email)
+    network = Network(driver)
+    network.start()
+    # A line with some latency, so that requests sent together are seen together.
+    driver.set_network_conditions(offline=False, latency=150, download_throughput=10 * 1024 * 1024,
+                                  upload_throughput=1024 * 1024)
     driver.execute_script(WATCH)
     driver.find_element(By.CSS_SELECTOR, SUBMIT).click()
-    _until(driver, lambda d: _states(d) == ["processed"] * 4, timeout=120, what="four rows processed")
+    _until(driver, lambda d: _states(d) == ["processed"] * 6, timeout=120, what="six rows processed")
+    _until(driver, lambda d: not d.find_element(By.ID, "upload-progress").is_displayed(), what="the claims done")
+    driver.delete_network_conditions()
     seen = driver.execute_script("return window.seenMany")
-    assert seen["maxBars"] == 1 and seen["totalShown"] and max(seen["totals"]) == 1, seen
-    assert _text(driver, "batch-summary") == "4 photos · 4 processed"
+    assert seen["maxBars"] == 3 and seen["totalShown"] and max(seen["totals"]) == 1, seen  # three at once
+    assert _text(driver, "batch-summary") == "6 photos · 6 processed"
+    assert not [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#batch-list .upload-error") if e.text]
+
+    uploads, claims = network.spans("/photos"), network.spans("/uploads/claim")
+    assert sorted(network.to("/photos")) == [("POST", 202)] * 6 and len(uploads) == 6
+    assert most_at_once(uploads) > 1, uploads  # several uploads on their way at once
+    assert claims and all(status == 200 for _, status in network.to("/uploads/claim"))
+    assert most_at_once(claims) == 1, claims  # one claim at a time
+    assert claims[0][1] <= uploads[0][0], (claims, uploads)  # the session (and its token) before any photo
+    assert set(network.cookie_setters()) == {"/uploads/claim"}, network.cookie_setters()  # never an upload
     ids = [row.find_element(By.CSS_SELECTOR, "a.upload-open").get_attribute("href").rsplit("/", 1)[1]
            for row in _rows(driver)]
-    # One more, alone, from the same page without reloading it: still taken.
+    screenshot(driver, "upload-many-email")
+    screenshot(driver, "upload-many-email", phone=True)
+
+    # One more, alone, from the same page without reloading it: still taken (the claims kept the form's token).
     driver.find_element(By.NAME, "file").send_keys(str(extra))
     driver.find_element(By.CSS_SELECTOR, SUBMIT).click()
-    _until(driver, lambda d: _text(d, "status") == "processed", what="the fifth photo processed")
+    _until(driver, lambda d: _text(d, "status") == "processed", what="the seventh photo processed")
     assert not driver.find_element(By.ID, "upload-error").is_displayed()
-    ids.append(driver.find_element(By.ID, "photo-page").get_attribute("href").rsplit("/", 1)[1])
-    assert sorted(p["id"] for p in _photos_of(site, email)) == sorted(ids)
-    driver.get(f"{site.url}/gallery")  # this browser's gallery: all five
+    alone = driver.find_element(By.ID, "photo-page").get_attribute("href").rsplit("/", 1)[1]
+    assert sorted(p["id"] for p in _photos_of(site, email)) == sorted([*ids, alone])
+    driver.get(f"{site.url}/gallery")  # this browser's gallery: all seven, the one sent last first
     cards = driver.find_elements(By.CSS_SELECTOR, "#photos article")
     shown = [card.get_attribute("id").removeprefix("photo-") for card in cards]
-    assert shown == list(reversed(ids))
+    assert shown[0] == alone and sorted(shown) == sorted([*ids, alone]), (shown, ids, alone)
+    screenshot(driver, "gallery-after-many")
+    screenshot(driver, "gallery-after-many", phone=True)
 
 
 def test_a_bad_phone_is_refused_before_any_file_is_sent_then_each_photo_gets_its_own_answer(

@@ -90,6 +90,35 @@ def test_a_folder_is_uploaded_waited_for_and_downloaded(running: Running, faces_
     assert all(f"/photos/{r['photo']['id']}" in mail["body"] for r in results.values())
 
 
+def test_a_phone_only_folder_gets_one_sms_whose_link_lists_its_photos(running: Running, faces_dir: Path,
+                                                                      tmp_path: Path) -> None:
+    """An uploader who gave only a phone cannot sign in to the gallery (that takes an email): the one SMS
+    for the folder links the batch's own page, which the running upload service serves to anyone."""
+    phone = "+14155552671"
+    folder = tmp_path / "party"
+    folder.mkdir()
+    for name in ("obama_2.jpg", "biden_2.jpg", "group_kit_and_rose.jpg"):
+        shutil.copy(faces_dir / name, folder / name)
+    done = cli(running, "upload", str(folder), "--phone", phone, "--wait", "--json")
+    assert done.returncode == 0, done.stderr
+    ids = sorted(json.loads(line)["id"] for line in done.stdout.splitlines())
+
+    def texted() -> list[dict] | None:
+        sent = [m for m in running.standin.sms() if m["phone_number"] == phone]
+        return sent or None
+
+    (sms,) = wait_for(texted, timeout=60, what="the folder's SMS")  # one SMS for the three photos
+    link = re.search(r"(\S+/batches/[A-Za-z0-9_-]{16})$", sms["message"])
+    assert link and link.group(1).startswith(f"{running.url}/batches/"), sms["message"]
+    assert sms["message"].startswith("photolane: 3 photos processed: ") and sms["message"].isascii()
+    page = requests.get(link.group(1), timeout=10)  # a client with no session: the link is enough
+    assert page.status_code == 200
+    assert sorted(re.findall(r'<article id="photo-([0-9a-f-]+)"', page.text)) == ids
+    assert all(f'href="/photos/{photo_id}"' in page.text for photo_id in ids)
+    assert phone not in page.text and "4155552671" not in page.text
+    assert requests.get(f"{running.url}/batches/{'x' * 16}", timeout=10).status_code == 404
+
+
 def test_people_status_and_export(running: Running, faces_dir: Path, tmp_path: Path) -> None:
     added = cli(running, "people", "add", "Joe Biden", str(faces_dir / "biden_1.jpg"), "--attr", "role=vice president",
                 "--attr", "terms=2", admin=True)

@@ -29,6 +29,7 @@ import requests
 
 from photolane.standin import STANDIN_ENV
 from photolane.testing import wait_for
+from photolane_common.packed_faces import unpack
 from photolane_processor.vectors import VectorSet
 
 from .conftest import Running, finished, launcher_children, started, upload
@@ -77,7 +78,7 @@ def _record(running: Running, photo_id: str) -> dict[str, Any] | None:
 def _encodings(running: Running, photo_id: str) -> list[bytes]:
     item = _record(running, photo_id)
     assert item is not None
-    found = [face["M"]["encoding"]["B"] for face in item.get("faces", {}).get("L", []) if "encoding" in face["M"]]
+    found = [face.encoding for face in unpack(item["packed_faces"]["B"]) if face.encoding is not None]
     assert found and all(len(e) == 512 for e in found), item
     return found
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.operand import Path
 
+from . import batch_links
 from .models import SettingModel
 
 ENTRY_DAYS = 7
@@ -131,13 +132,19 @@ class ChangeFeed:
 
 def erase_mentions(text: str) -> int:
     """Every item of the settings table naming ``text`` (an erased photo's id), found by one filtered
-    scan: a feed's entry becomes a tombstone (its number stays taken, its TTL kept), anything else is
-    deleted. Idempotent; returns how many items named it."""
-    mentions = Path("key").contains(text) | Path("value").contains(text)
+    scan: a feed's entry becomes a tombstone (its number stays taken, its TTL kept), a batch's link
+    loses that photo (its page keeps the others), a notifier batch's members lose it (the batch keeps its
+    state: a message sent or on its way is not sent again), anything else is deleted. Idempotent;
+    returns how many items named it."""
+    mentions = Path("key").contains(text) | Path("value").contains(text) | SettingModel.photos.contains(text)
     found = 0
     for item in SettingModel.scan(filter_condition=mentions):
         if _ENTRY.match(item.key) and isinstance(item.value, dict) and "id" in item.value:
             SettingModel(item.key, value=TOMBSTONE, expires_at=item.expires_at).save()
+        elif item.photos and text in item.photos:
+            item.update(actions=[SettingModel.photos.delete({text})])  # an emptied set leaves the item
+        elif item.key.startswith(batch_links.PREFIX):
+            batch_links.without(item, text)
         else:
             item.delete()
         found += 1

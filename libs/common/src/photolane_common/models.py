@@ -147,7 +147,9 @@ class PhotoModel(Model):
     sideways_turn = NumberAttribute(null=True)
     sideways_faces = NumberAttribute(null=True)
     error = UnicodeAttribute(null=True)
-    faces = ListAttribute(of=FaceAttribute, null=True)
+    faces = ListAttribute(of=FaceAttribute, null=True)  # as records before packed_faces held them: read, not written
+    # The faces as one value (photolane_common.packed_faces): written instead of ``faces``.
+    packed_faces = BinaryAttribute(null=True, legacy_encoding=False)
     sms_delivery = DeliveryAttribute(null=True)
     email_delivery = DeliveryAttribute(null=True)
     unknown = UnicodeAttribute(null=True)  # a shard ("0".."15") while some face is unknown
@@ -234,6 +236,7 @@ class SettingModel(Model):
     counter = NumberAttribute(null=True)  # for atomic increments
     # Epoch seconds after which the item is dead (the table's TTL): counters, used links, revocations.
     expires_at = NumberAttribute(null=True)
+    photos = UnicodeSetAttribute(null=True)  # a notifier batch's member photo ids (notifier/batches.py)
 
 
 class ClusterSizeIndex(GlobalSecondaryIndex):

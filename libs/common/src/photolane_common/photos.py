@@ -39,7 +39,8 @@ from .domain import (
     owner_of,
 )
 from .feed import ChangeFeed
-from .models import DeliveryAttribute, FaceAttribute, FaceModel, PhotoModel, SettingModel
+from .models import DeliveryAttribute, FaceModel, PhotoModel, SettingModel
+from .packed_faces import pack, unpack
 from .retention import backstop_expiry
 
 
@@ -179,21 +180,7 @@ def _delivery_attr(channel: Channel) -> DeliveryAttribute:
 
 
 def _to_photo(item: PhotoModel) -> Photo:
-    faces = tuple(
-        Face(
-            box=(int(f.top), int(f.right), int(f.bottom), int(f.left)),
-            person_id=f.person_id,
-            distance=float(f.distance) if f.distance is not None else None,
-            encoding=f.encoding,
-            cluster=f.cluster,
-            crop=f.crop,
-            rejected=tuple(f.rejected.split(",")) if f.rejected else (),
-            suggestion=f.suggestion,
-            suggestion_distance=float(f.suggestion_distance) if f.suggestion_distance is not None else None,
-            named_by=f.named_by,
-        )
-        for f in item.faces or []
-    )
+    faces = unpack(item.packed_faces) if item.packed_faces is not None else _listed_faces(item)
     deliveries = tuple(
         Delivery(channel, d.to, d.status, d.claimed_at, d.sent_at, d.error, d.until, d.batch, d.note)
         for channel, d in (("sms", item.sms_delivery), ("email", item.email_delivery))
@@ -225,6 +212,25 @@ def _to_photo(item: PhotoModel) -> Photo:
     )
 
 
+def _listed_faces(item: PhotoModel) -> tuple[Face, ...]:
+    """The faces of a record written before they were packed (a list of maps), read as they are."""
+    return tuple(
+        Face(
+            box=(int(f.top), int(f.right), int(f.bottom), int(f.left)),
+            person_id=f.person_id,
+            distance=float(f.distance) if f.distance is not None else None,
+            encoding=f.encoding,
+            cluster=f.cluster,
+            crop=f.crop,
+            rejected=tuple(f.rejected.split(",")) if f.rejected else (),
+            suggestion=f.suggestion,
+            suggestion_distance=float(f.suggestion_distance) if f.suggestion_distance is not None else None,
+            named_by=f.named_by,
+        )
+        for f in item.faces or []
+    )
+
+
 def _sideways_actions(sideways: Sideways | None) -> list:
     """The record's sideways hint set, or removed (a photo processed again is as this run found it)."""
     if sideways is None:
@@ -233,18 +239,13 @@ def _sideways_actions(sideways: Sideways | None) -> list:
 
 
 def _face_actions(photo_id: str, faces: tuple[Face, ...], collection: str) -> list:
-    """Set the faces and what indexes them: the unknown marker (a shard) and the people named."""
-    stored = [
-        FaceAttribute(top=f.box[0], right=f.box[1], bottom=f.box[2], left=f.box[3],
-                      person_id=f.person_id, distance=f.distance, encoding=f.encoding, cluster=f.cluster,
-                      crop=f.crop, rejected=",".join(f.rejected) or None, suggestion=f.suggestion,
-                      suggestion_distance=f.suggestion_distance, named_by=f.named_by)
-        for f in faces
-    ]
+    """Set the faces (packed; a record's list of maps from before goes) and what indexes them: the
+    unknown marker (a shard) and the people named."""
     people = {f.person_id for f in faces if f.person_id}
     unknown = any(f.person_id is None for f in faces)
     return [
-        PhotoModel.faces.set(stored),
+        PhotoModel.packed_faces.set(pack(faces)),
+        PhotoModel.faces.remove(),
         PhotoModel.unknown.set(unknown_mark(collection, photo_id)) if unknown else PhotoModel.unknown.remove(),
         PhotoModel.person_ids.set(people) if people else PhotoModel.person_ids.remove(),
     ]

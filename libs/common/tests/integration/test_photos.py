@@ -166,3 +166,33 @@ def test_an_emptied_cluster_joined_meanwhile_is_counted_again_not_deleted(stack:
     _count_again("joined", read=stale, gone=frozenset({f"{first.id}#0"}))
     summary = store.cluster("joined")
     assert summary is not None and summary.faces == 1 and summary.sample == (second.id,)
+
+
+def test_a_record_from_before_packed_faces_is_read_as_it_was_and_written_packed(stack: Stack) -> None:
+    from photolane_common import aws
+    from photolane_common.settings import CommonSettings
+
+    settings = CommonSettings()
+    dynamodb = aws.client("dynamodb", settings)
+    store = PhotoStore()
+    photo = _new_photo(store)
+    encoding = bytes(range(256)) * 2
+    legacy = {"L": [{"M": {"top": {"N": "1"}, "right": {"N": "20"}, "bottom": {"N": "30"}, "left": {"N": "2"},
+                           "person_id": {"S": "p-1"}, "distance": {"N": "0.41"}, "encoding": {"B": encoding},
+                           "rejected": {"S": "p-7,p-8"}, "named_by": {"S": "match"}}},
+                    {"M": {"top": {"N": "5"}, "right": {"N": "6"}, "bottom": {"N": "7"}, "left": {"N": "8"},
+                           "cluster": {"S": "c-1"}, "suggestion": {"S": "p-2"}, "suggestion_distance": {"N": "0.58"}}}]}
+    dynamodb.update_item(TableName=settings.photos_table, Key={"id": {"S": photo.id}},
+                         UpdateExpression="SET faces = :f", ExpressionAttributeValues={":f": legacy})
+    faces = (Face(box=(1, 20, 30, 2), person_id="p-1", distance=0.41, encoding=encoding, rejected=("p-7", "p-8"),
+                  named_by="match"),
+             Face(box=(5, 6, 7, 8), cluster="c-1", suggestion="p-2", suggestion_distance=0.58))
+    read = store.get(photo.id)
+    assert read is not None and read.faces == faces
+    assert store.many([photo.id])[photo.id].faces == faces
+
+    renamed = (faces[0], Face(box=(5, 6, 7, 8), person_id="p-2", distance=0.5, named_by="owner"))
+    store.change_faces(photo.id, lambda _: renamed)
+    item = dynamodb.get_item(TableName=settings.photos_table, Key={"id": {"S": photo.id}}, ConsistentRead=True)["Item"]
+    assert "faces" not in item and set(item["packed_faces"]) == {"B"}  # one value now, the list gone
+    assert store.get(photo.id).faces == renamed

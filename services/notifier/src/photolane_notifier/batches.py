@@ -5,7 +5,8 @@ Two kinds of item, both under keys that hash the recipient (an address is never 
 - ``batch:<channel>:<recipient hash>:<opened ms>``: one batch, its member photo ids (a string set), its
   status (``open`` → ``sending`` → ``sent`` | ``failed`` | ``refused`` | ``uncertain``; an SMS over the
   deployment's ceiling ``deferred`` between), ``due`` (when it is sent: opened + the window), the
-  claim's time and the outcome's error;
+  claim's time, the code of its page's link (made by the claim: ``photolane_common.batch_links``) and
+  the outcome's error;
 - ``batch-open:<channel>:<recipient hash>``: the recipient's newest batch (``current``), where the next
   photo looks first.
 
@@ -24,6 +25,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAtt
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
+from photolane_common.batch_links import new_code
 from photolane_common.domain import Channel
 from photolane_common.limits import subject_key
 from photolane_common.settings import CommonSettings
@@ -47,6 +49,7 @@ class BatchModel(Model):
     until = NumberAttribute(null=True)  # deferred: the end of the SMS ceiling's window it waits for
     sent_at = NumberAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    code = UnicodeAttribute(null=True)  # its page's link, /batches/<code>: set by the claim, kept by retries
     expires_at = NumberAttribute(null=True)  # the table's TTL
 
 
@@ -68,6 +71,8 @@ class Batch:
     until: float | None = None
     sent_at: float | None = None
     error: str | None = None
+    code: str | None = None
+    expires_at: int | None = None
 
 
 def _conditional_failed(exc: Exception) -> bool:
@@ -88,7 +93,8 @@ class BatchStore:
         if item.status is None:
             return None
         return Batch(item.key, frozenset(item.photos or ()), item.status, float(item.due or 0),
-                     _float(item.claimed_at), _float(item.until), _float(item.sent_at), item.error)
+                     _float(item.claimed_at), _float(item.until), _float(item.sent_at), item.error, item.code,
+                     int(item.expires_at) if item.expires_at is not None else None)
 
     def open_for(self, channel: Channel, to: str, window_seconds: int) -> str:
         """The key of the recipient's open batch on this channel, or of a new one (opened now, sent
@@ -125,11 +131,12 @@ class BatchStore:
         return self._update(key, [BatchModel.photos.add({photo_id})], BatchModel.status == OPEN)
 
     def claim(self, key: str) -> float | None:
-        """An open batch claimed to be sent now (its members final from here): the claim's time for one
-        caller, else None."""
+        """An open batch claimed to be sent now (its members final from here), with its link's code in
+        the same write (a batch is claimed once, so every retry reads the same code): the claim's time
+        for one caller, else None."""
         now = self.clock()
-        ok = self._update(key, [BatchModel.status.set(SENDING), BatchModel.claimed_at.set(now)],
-                          BatchModel.status == OPEN)
+        ok = self._update(key, [BatchModel.status.set(SENDING), BatchModel.claimed_at.set(now),
+                                BatchModel.code.set(new_code())], BatchModel.status == OPEN)
         return now if ok else None
 
     def defer(self, key: str, claimed_at: float, until: float, reason: str) -> bool:
@@ -141,8 +148,10 @@ class BatchStore:
         """A deferred batch claimed again to be sent now: the new claim's time for one caller, else None."""
         now = self.clock()
         waiting = (BatchModel.status == DEFERRED) & (BatchModel.claimed_at == claimed_at)
+        # if_not_exists: a batch deferred by a notifier from before links has no code yet; any other keeps its own
         ok = self._update(key, [BatchModel.status.set(SENDING), BatchModel.claimed_at.set(now),
-                                BatchModel.until.remove(), BatchModel.error.remove()], waiting)
+                                BatchModel.until.remove(), BatchModel.error.remove(),
+                                BatchModel.code.set(BatchModel.code | new_code())], waiting)
         return now if ok else None
 
     def finish(self, key: str, claimed_at: float, status: str, error: str | None) -> bool:

@@ -5,7 +5,9 @@ channel) opens a batch (batches.py), due a window later; later photos join it wh
 photo's delivery says ``batched`` (and in which batch) and its message comes back as a delayed copy when
 the batch is due (the worker's ``RetryLater``: the original is deleted only once the copy is queued). The
 first copy back claims the batch (one conditional write: from then on nobody joins it, so the members
-are final), sends one message listing them, records the outcome on the batch, then on every member
+are final; the same write gives it its page's code), writes the page's link item (``batch-link:<code>``:
+the members, so ``/batches/<code>`` lists them to whoever holds the message, a phone's owner included),
+sends one message listing them, records the outcome on the batch, then on every member
 ("sent" with "in one message with 17 other photos"). The other copies find it done and record their own
 photo (a no-op by then). A photo whose batch was claimed before it joined starts, or joins, the next.
 
@@ -30,7 +32,7 @@ from .batches import DEFERRED, OPEN, SENDING, Batch
 from .ceiling import Wait
 from .channels import SendFailed
 from .deliveries import BatchWaiting, NotifierDeps, names, pause_for_tests, why_not_sent
-from .text import Note, compose, compose_batch, gallery_link, photo_link
+from .text import Note, batch_link, compose, compose_batch, gallery_link, photo_link
 
 log = logging.getLogger("photolane.notifier")
 
@@ -112,7 +114,7 @@ def _flush(batch: Batch, claimed_at: float, deps: NotifierDeps, first: bool) -> 
         return
     channel = _channel(batch)
     to = members[0].recipient(channel) or ""
-    note = _note(members, deps)
+    note = _note(members, batch.code, deps)
     refusal = why_not_sent(channel, to, deps) if first else None
     if refusal:
         _finish(batch, claimed_at, "refused", refusal, deps)
@@ -122,6 +124,8 @@ def _flush(batch: Batch, claimed_at: float, deps: NotifierDeps, first: bool) -> 
         if wait is not None:
             _wait_or_refuse(batch, claimed_at, wait, deps)
             return
+    if len(members) > 1 and batch.code:  # before the send: no message links a page that is not there
+        deps.links.put(batch.code, [photo.id for photo in members], batch.expires_at)
     pause_for_tests(channel, to, deps)
     if _lease_left(claimed_at, deps) < deps.settings.send_bound_seconds:
         _finish(batch, claimed_at, "failed", "not sent: the claim's lease ran out before the send could start", deps)
@@ -146,14 +150,15 @@ def _channel(batch: Batch) -> Channel:
     return "sms" if batch.key.split(":")[1] == "sms" else "email"
 
 
-def _note(members: list[Photo], deps: NotifierDeps) -> Note:
-    """One photo: its own message, as without batching; more: one line for all, and the gallery."""
+def _note(members: list[Photo], code: str | None, deps: NotifierDeps) -> Note:
+    """One photo: its own message, as without batching; more: one line for all, and the batch's page
+    (the gallery only for a batch claimed without a code, which no notifier of this version makes)."""
     public_url = deps.settings.public_url
     if len(members) == 1:
         return compose(members[0], photo_link(public_url, members[0].id), names(members[0], deps))
     people = {face.person_id for photo in members for face in photo.faces if face.person_id}
-    return compose_batch(members, len(people), gallery_link(public_url),
-                         [photo_link(public_url, photo.id) for photo in members])
+    link = batch_link(public_url, code) if code else gallery_link(public_url)
+    return compose_batch(members, len(people), link, [photo_link(public_url, photo.id) for photo in members])
 
 
 def _wait_or_refuse(batch: Batch, claimed_at: float, wait: Wait, deps: NotifierDeps) -> None:
@@ -190,7 +195,7 @@ def _resume(batch: Batch, channel: Channel, to: str, deps: NotifierDeps) -> None
         if current is not None and current.status == SENDING:
             _held(current, channel, deps)
         return
-    _flush(batch, claimed_at, deps, first=False)
+    _flush(deps.batches.get(batch.key) or batch, claimed_at, deps, first=False)  # read again: its code
 
 
 def _held(batch: Batch, channel: Channel, deps: NotifierDeps) -> None:

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from photolane_common.batch_links import BatchLinks
 from photolane_common.domain import Channel, Photo
 from photolane_common.limits import Limiter
 from photolane_common.people import PeopleStore
@@ -61,6 +62,7 @@ class NotifierDeps:
     outbox: Outbox | None = None
     ceiling: SmsCeiling | None = None  # None: the settings' ceiling, on the limiter (and its clock)
     batches: BatchStore = field(default_factory=BatchStore)
+    links: BatchLinks = field(default_factory=BatchLinks)  # the batches' pages (batch-link:<code>)
 
     def __post_init__(self) -> None:
         if self.ceiling is None:

@@ -51,8 +51,13 @@ def compose(photo: Photo, link: str, names: list[str] | None = None) -> Note:
 
 
 def gallery_link(public_url: str) -> str:
-    """Where many photos are seen together: the uploader's gallery (its sign-in page without a session)."""
+    """The uploader's gallery (its sign-in page without a session): only for a batch without a page."""
     return f"{public_url.rstrip('/')}/gallery"
+
+
+def batch_link(public_url: str, code: str) -> str:
+    """A batch's page: its photos, for whoever holds the message (no sign-in: a phone is enough)."""
+    return f"{public_url.rstrip('/')}/batches/{code}"
 
 
 def _count(n: int, what: str) -> str:
@@ -71,8 +76,8 @@ def batch_summary(photos: list[Photo], people_named: int) -> str:
 
 
 def compose_batch(photos: list[Photo], people_named: int, link: str, photo_links: list[str]) -> Note:
-    """One message for several photos of one recipient: the SMS a line and the gallery's link (one part
-    for a short link), the email the same line and each photo's own link."""
+    """One message for several photos of one recipient: the SMS a line and the batch page's link (one
+    part for a short link), the email the same line, that link and each photo's own link."""
     line = batch_summary(photos, people_named)
     ready = sum(p.status == PROCESSED for p in photos)
     subject = f"Your {len(photos)} photos are ready" if ready == len(photos) else f"Your {len(photos)} photos"

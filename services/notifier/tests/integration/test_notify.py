@@ -488,6 +488,11 @@ def _batch_of(deps: NotifierDeps, photo: Photo, channel: str = "sms") -> str:
     return deps.photos.get(photo.id).delivery(channel).batch
 
 
+def _code_of(deps: NotifierDeps, photo: Photo, channel: str = "sms") -> str | None:
+    """The code of the photo's batch's page (made by the claim)."""
+    return deps.batches.get(_batch_of(deps, photo, channel)).code
+
+
 def test_a_batch_of_three_photos_is_one_sms_and_one_email_listing_them_each_photo_saying_so(
         stack: Stack, tmp_path: Path) -> None:
     deps = _batch_deps(tmp_path)
@@ -505,9 +510,13 @@ def test_a_batch_of_three_photos_is_one_sms_and_one_email_listing_them_each_phot
     for photo in [*photos, *photos]:  # every member's copy comes back (twice): the first sends, once
         _deliver(photo, deps)
     (sms,) = _sms_to(stack, phone)
-    assert sms["message"] == "photolane: 3 photos processed: 3 faces, 0 people named. http://photos.example/gallery"
+    code = _code_of(deps, photos[0])
+    assert code and code != _code_of(deps, photos[0], "email")  # a page each batch: the SMS's, the email's
+    assert sms["message"] == f"photolane: 3 photos processed: 3 faces, 0 people named. http://photos.example/batches/{code}"
+    assert deps.links.photos_of(code) == [p.id for p in photos]  # the page's item: the members, oldest first
     (mail,) = _mails_to(stack, email)
     assert mail["subject"] == "Your 3 photos are ready"
+    assert f'href="http://photos.example/batches/{_code_of(deps, photos[0], "email")}"' in mail["body"]  # the HTML part
     assert all(f"http://photos.example/photos/{photo.id}" in mail["body"] for photo in photos)
     for photo in photos:
         for channel in ("sms", "email"):
@@ -526,6 +535,7 @@ def test_a_batch_of_three_photos_is_one_sms_and_one_email_listing_them_each_phot
     assert _sms_to(stack, phone)[-1]["message"].endswith(f"http://photos.example/photos/{later.id}")  # one photo
     alone = deps.photos.get(later.id).delivery("sms")
     assert (alone.status, alone.note) == ("sent", None)
+    assert deps.links.photos_of(_code_of(deps, later)) is None  # a batch of one links its photo: no page written
 
 
 def test_a_batch_counts_once_against_the_recipients_limit_and_the_sms_ceiling(stack: Stack) -> None:
@@ -555,12 +565,15 @@ def test_a_batch_counts_once_against_the_recipients_limit_and_the_sms_ceiling(st
     assert len(_sms_to(stack, phone)) == 1 and len(_mails_to(stack, email)) == 1
 
 
-@pytest.mark.parametrize("dies_after", ["batch_delivery", "join", "claim", "send", "finish", "record_batched"])
+@pytest.mark.parametrize("dies_after", ["batch_delivery", "join", "claim", "put", "send", "finish",
+                                        "record_batched"])
 def test_a_batch_is_sent_at_most_once_whoever_dies_after_any_step(stack: Stack, dies_after: str) -> None:
-    """The notifier killed right after one step of joining or flushing a batch of three; then every
-    member's message comes again (its copy, or the original after its visibility timeout) to a live one."""
+    """The notifier killed right after one step of joining or flushing a batch of three (``put``: the
+    page's link item); then every member's message comes again (its copy, or the original after its
+    visibility timeout) to a live one."""
     from dataclasses import replace
 
+    from photolane_common.batch_links import BatchLinks
     from photolane_common.photos import PhotoStore
     from photolane_notifier.batches import BatchModel, BatchStore
     from photolane_notifier.channels import SmsSender
@@ -568,9 +581,10 @@ def test_a_batch_is_sent_at_most_once_whoever_dies_after_any_step(stack: Stack, 
     deps = _batch_deps()
     phone = _unique_phone()
     photos = [_processed_photo(deps, phone=phone) for _ in range(3)]
-    dying = replace(deps, photos=PhotoStore(), batches=BatchStore(),
+    dying = replace(deps, photos=PhotoStore(), batches=BatchStore(), links=BatchLinks(),
                     senders={**deps.senders, "sms": SmsSender(deps.senders["sms"].sns)})
-    target = {"batch_delivery": dying.photos, "record_batched": dying.photos, "send": dying.senders["sms"]}
+    target = {"batch_delivery": dying.photos, "record_batched": dying.photos, "send": dying.senders["sms"],
+              "put": dying.links}
     _dies_after(target.get(dies_after, dying.batches), dies_after)
     for photo in photos[:2]:
         _waits(photo, deps)
@@ -595,12 +609,71 @@ def test_a_batch_is_sent_at_most_once_whoever_dies_after_any_step(stack: Stack, 
                 BatchModel(key).update(actions=[BatchModel.claimed_at.set(old)])
     sent = _sms_to(stack, phone)
     statuses = {deps.photos.get(p.id).delivery("sms").status for p in photos}
-    if dies_after in ("claim", "send"):  # between claiming and recording the send: it may have gone out
+    code = deps.batches.get(key).code  # made once, by the claim: whoever sent, sent this one
+    page = deps.links.photos_of(code)
+    if dies_after in ("claim", "put", "send"):  # between claiming and recording the send: it may have gone out
         assert (statuses, len(sent)) == ({"uncertain"}, 1 if dies_after == "send" else 0)
         assert {p.id for p in photos} <= {p.id for p in deps.photos.with_uncertain_deliveries()}
+        assert page == (None if dies_after == "claim" else [p.id for p in photos])
     else:
         assert (statuses, len(sent)) == ({"sent"}, 1)
         assert "3 photos processed" in sent[0]["message"]
+        assert page == [p.id for p in photos]  # written before the send
+    if sent:
+        assert sent[0]["message"].endswith(f"/batches/{code}")
+
+
+@pytest.mark.parametrize("dies_after", [None, "defer", "resume"])
+def test_a_deferred_batch_links_the_page_its_claim_made_whoever_dies(stack: Stack, dies_after: str | None) -> None:
+    """A batch over the SMS ceiling waits (deferred); its page is written only when it is sent, under the
+    code its first claim made. Killed after deferring it: the message again resumes it, writes the page
+    and sends that code. Killed after claiming it again: never sent (uncertain), the code unchanged."""
+    from dataclasses import replace
+
+    from photolane_notifier.batches import BatchModel, BatchStore
+
+    clock = Clock()
+    ceiling = {"sms_segments_per_hour": 1, "sms_segments_per_day": 10}
+    single = _ceiling_deps(clock, batch_window_seconds=0, **ceiling)
+    _deliver(_processed_photo(single, phone=_unique_phone()), single)  # the hour's one part
+    deps = _ceiling_deps(clock, batch_window_seconds=WINDOW, **ceiling)
+    phone = _unique_phone()
+    photos = [_processed_photo(deps, phone=phone) for _ in range(2)]
+    for photo in photos:
+        _waits(photo, deps)
+    _after_the_window()
+    dying = replace(deps, batches=BatchStore(), ceiling=None)
+    if dies_after == "defer":
+        _dies_after(dying.batches, "defer")
+        with pytest.raises(Killed):
+            _deliver(photos[0], dying)
+    else:
+        _waits(photos[0], deps)  # claimed, over the ceiling: deferred
+    key = _batch_of(deps, photos[0])
+    code = deps.batches.get(key).code
+    assert deps.batches.get(key).status == "deferred" and code
+    assert deps.links.photos_of(code) is None  # not written before its send
+
+    clock.next_hour()
+    if dies_after == "resume":
+        _dies_after(dying.batches, "resume")
+        with pytest.raises(Killed):
+            _deliver(photos[0], dying)
+    for _ in range(2):
+        for photo in photos:
+            try:
+                _deliver(photo, deps)
+            except RetryLater:  # the dead one's claim, within its lease: back after it
+                BatchModel(key).update(actions=[BatchModel.claimed_at.set(time.time() - 999)])
+    sent = _sms_to(stack, phone)
+    assert deps.batches.get(key).code == code  # resuming kept the first claim's code
+    if dies_after == "resume":
+        assert (deps.batches.get(key).status, sent) == ("uncertain", [])
+        assert deps.links.photos_of(code) is None
+    else:
+        assert [m["message"] for m in sent] == [f"photolane: 2 photos processed: 2 faces, 0 people named. "
+                                                 f"http://photos.example/batches/{code}"]
+        assert deps.links.photos_of(code) == [p.id for p in photos]
 
 
 def test_batched_messages_go_back_delayed_and_are_done_by_the_worker_loop(stack: Stack) -> None:

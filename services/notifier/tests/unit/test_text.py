@@ -51,16 +51,20 @@ def test_signin_note_carries_the_link_escaped_in_html() -> None:
 
 
 def test_a_batch_is_one_line_for_all_its_photos_and_its_sms_one_part() -> None:
+    from photolane_common.batch_links import new_code
     from photolane_common.metrics import sms_segments
-    from photolane_notifier.text import compose_batch, gallery_link
+    from photolane_notifier.text import batch_link, compose_batch
 
     faces = tuple(Face((0, 1, 1, 0), person_id=f"person-{n % 12}") for n in range(41))
     photos = [_photo(id="p1", faces=faces), *(_photo(id=f"p{n}") for n in range(2, 19))]
-    link = gallery_link("https://photos.example.org/")
+    code = new_code()
+    link = batch_link("https://photos.example.org/", code)
+    assert link == f"https://photos.example.org/batches/{code}" and len(code) == 16
     note = compose_batch(photos, 12, link, [photo_link("https://photos.example.org", p.id) for p in photos])
-    assert note.sms == "photolane: 18 photos processed: 41 faces, 12 people named. https://photos.example.org/gallery"
+    assert note.sms == f"photolane: 18 photos processed: 41 faces, 12 people named. {link}"
     assert sms_segments(note.sms) == 1
     assert note.subject == "Your 18 photos are ready"
+    assert f"See them here: {link}" in note.text and f'href="{link}"' in note.html
     assert "https://photos.example.org/photos/p18" in note.text
     assert 'href="https://photos.example.org/photos/p1"' in note.html
 
@@ -68,3 +72,5 @@ def test_a_batch_is_one_line_for_all_its_photos_and_its_sms_one_part() -> None:
                         [])
     assert "2 photos: 1 processed (1 face, 1 person named), 1 could not be processed" in two.sms
     assert two.subject == "Your 2 photos"
+    # The longest line (some failed), the page's link: still one GSM-7 part (no unicode dash, no UCS-2).
+    assert sms_segments(two.sms.replace("2 photos: 1", "18 photos: 17")) == 1 and two.sms.isascii()

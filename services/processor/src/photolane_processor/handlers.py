@@ -344,8 +344,9 @@ def rematch(person_id: str, deps: ProcessorDeps, named: Callable[[int], None] | 
 
     The unknown-face index gives the photos to look at: only those within the suggestion distance of
     the template are read and written. The photos with a face within the naming distance go first
-    (``named`` is told how many changed then): what a user waits for is the names; the photos that
-    can only get a question ("Is this …?") follow in the same job, so a redelivery redoes both.
+    (``named`` is told how many changed once their records are written): what a user waits for is the
+    names; their CSVs, the clusters they left and the feed follow, then the photos that can only get a
+    question ("Is this …?"), all in the same job, so a redelivery (through ``_heal``) redoes them.
     """
     person = deps.people.get(person_id)
     if person is None or not person.encodings:
@@ -364,9 +365,11 @@ def rematch(person_id: str, deps: ProcessorDeps, named: Callable[[int], None] | 
     spread = (person.id, policy.tolerance(len(unknown.vectors), samples))
     near = sorted({hit.owner for hit in hits if hit.distance <= spread[1]})
     asked = sorted({hit.owner for hit in hits} - set(near))
-    changed = _rename(near, person.collection, deps, spread=spread)
+    after: list[tuple[Photo, tuple[Face, ...]]] = []
+    changed = _rename(near, person.collection, deps, spread=spread, after=after)
     if named is not None:
         named(changed)
+    _written(after, deps)  # killed before it: the redelivery's _heal files, announces and writes CSVs again
     changed += _rename(asked, person.collection, deps, spread=spread)
     log.info("person.rematched", extra={"person_id": person_id, "photos": changed, "looked_at": len(near) + len(asked),
                                         "named_first": len(near)})
@@ -374,11 +377,12 @@ def rematch(person_id: str, deps: ProcessorDeps, named: Callable[[int], None] | 
 
 
 def _heal(person_id: str, deps: ProcessorDeps) -> None:
-    """The photos filed under the person (before they were named): filed and announced again, so a run
-    that died between naming them and announcing them leaves no index behind."""
+    """The photos filed under the person (before they were named): filed, announced and their CSVs
+    written again, so a run that died between naming them and the rest leaves nothing behind."""
     ids = deps.photos.naming(person_id)
     photos = [photo for start in range(0, len(ids), 100) for photo in deps.photos.many(ids[start:start + 100]).values()]
     if photos:
+        _write_csvs(photos, deps)
         deps.photos.file_faces(*((photo, ()) for photo in photos))
         deps.photos.announce_unknown_of(photos)
 
@@ -403,7 +407,8 @@ def recheck(person_id: str, collection: str, deps: ProcessorDeps) -> int:
 
 
 def _rename(photo_ids: list[str], collection: str, deps: ProcessorDeps, forgetting: str | None = None,
-            heal: bool = False, matched_only: bool = False, spread: tuple[str, float] | None = None) -> int:
+            heal: bool = False, matched_only: bool = False, spread: tuple[str, float] | None = None,
+            after: list[tuple[Photo, tuple[Face, ...]]] | None = None) -> int:
     """Decide again the photos' unknown faces (and those named ``forgetting``: only those the policy
     named, if ``matched_only``) by the naming policy over the collection's people (a photo of another
     collection is left as it is); rewrite what changed: each record
@@ -413,7 +418,9 @@ def _rename(photo_ids: list[str], collection: str, deps: ProcessorDeps, forgetti
     ``heal``: the photos came from an index that was wrong about them (a run that died after naming
     them, before announcing): those found unchanged are filed and announced again, so every index
     reads them afresh. ``spread``: (a person, a distance): only faces within that distance of them are
-    named, them; any other name is asked about instead (an enrollment's re-match names nobody else)."""
+    named, them; any other name is asked about instead (an enrollment's re-match names nobody else).
+    ``after``: only the records are written; the photos changed (with their faces before) are added to
+    it, for the caller to pass to ``_written`` (their CSVs, groups and feed) when it chooses."""
     policy = deps.settings.naming
     index = deps.indexes.known(collection).index
 
@@ -446,7 +453,7 @@ def _rename(photo_ids: list[str], collection: str, deps: ProcessorDeps, forgetti
                 people: dict[str, Person]) -> tuple[Photo, tuple[Face, ...]] | None:
         with photo_context(photo.id):
             written = deps.photos.change_faces(photo.id, lambda p: planned if p is photo else renamed(p), first=photo)
-            if written is not None and _named(written.faces) != _named(photo.faces):  # a question is not in it
+            if after is None and written is not None and _named(written.faces) != _named(photo.faces):
                 _write_csv(written, people, deps)
         return (written, photo.faces) if written is not None else None
 
@@ -471,7 +478,10 @@ def _rename(photo_ids: list[str], collection: str, deps: ProcessorDeps, forgetti
             done = write.result()
             changed += [done] if done is not None else []
             unchanged += [photo] if done is None else []
-    _written(changed, deps, csv=False)
+    if after is None:
+        _written(changed, deps, csv=False)
+    else:
+        after += changed
     if heal and unchanged:
         deps.photos.file_faces(*((photo, ()) for photo in unchanged))
         deps.photos.announce_unknown_of(unchanged)
@@ -509,6 +519,13 @@ def _named(faces: tuple[Face, ...]) -> list[tuple[str | None, float | None]]:
     return [(f.person_id, f.distance) for f in faces]
 
 
+def _write_csvs(photos: list[Photo], deps: ProcessorDeps) -> None:
+    """The photos' results CSVs again, the names of their people read once."""
+    people = deps.people.many(f.person_id for photo in photos for f in photo.faces if f.person_id)
+    with ThreadPoolExecutor(4) as pool:  # each CSV is one PUT: waiting on them in turn is most of the time
+        list(pool.map(lambda p: _write_csv(p, people, deps), photos))
+
+
 def _write_csv(photo: Photo, people: dict[str, Person], deps: ProcessorDeps) -> None:
     """The photo's results CSV again, with the names of the people in it (those not given read here)."""
     if not photo.results_key:
@@ -523,12 +540,8 @@ def _written(changed: list[tuple[Photo, tuple[Face, ...]]], deps: ProcessorDeps,
     feed (batched)."""
     if not changed:
         return
-    if csv:
-        people = deps.people.many(f.person_id for photo, _ in changed for f in photo.faces if f.person_id)
-        with ThreadPoolExecutor(4) as pool:  # each CSV is one PUT: waiting on them in turn is most of the time
-            list(pool.map(lambda p: deps.blobs.put(p.results_key, results_csv(p.faces, people, p.collection),
-                                                   "text/csv"),
-                          [photo for photo, _ in changed if photo.results_key]))
+    if csv:  # a question is not in a CSV: only the photos whose names changed
+        _write_csvs([photo for photo, before in changed if _named(photo.faces) != _named(before)], deps)
     deps.photos.file_faces(*changed)
     deps.photos.announce_unknown_of(photo for photo, _ in changed)
     newly = sum(1 for photo, before in changed for after, was in zip(photo.faces, before, strict=False)

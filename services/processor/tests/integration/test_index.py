@@ -477,3 +477,31 @@ def test_an_enrollment_killed_after_naming_and_before_announcing_is_healed_by_it
     other.refresh()
     assert len(other.vectors) == 0
     assert {deps.photos.get(p).faces[0].person_id for p in (kit_2, kit_3)} == {person_id}
+
+
+def test_an_enrollment_killed_after_the_names_and_before_the_csvs_writes_them_on_its_redelivery(
+        deps: ProcessorDeps, faces_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    photos = [_process(deps, (faces_dir / f"kit_harington_{n}.jpg").read_bytes()) for n in (2, 3)]
+    person_id = str(uuid.uuid4())
+    key = f"people/{person_id}/1.jpg"
+    deps.blobs.put(key, (faces_dir / "kit_harington_1.jpg").read_bytes(), "image/jpeg")
+    deps.people.create(person_id, "Kit Harington", {}, key)
+    job = decode(encode(PersonPhotoAdded(person_id=person_id, photo_key=key)))
+    results = {p: deps.photos.get(p).results_key or "" for p in photos}
+    put = deps.blobs.put
+
+    def dies_at_a_csv(key: str, *args: object, **kwargs: object) -> None:
+        if key in results.values():
+            raise _Killed()
+        put(key, *args, **kwargs)
+
+    # The names are written first (what a user waits for); the process dies at the first CSV after them.
+    monkeypatch.setattr(deps.blobs, "put", dies_at_a_csv)
+    with pytest.raises(_Killed):
+        handle(job, deps)
+    assert {deps.photos.get(p).faces[0].person_id for p in photos} == {person_id}
+    assert all("Kit Harington" not in deps.blobs.get(results[p]).decode() for p in photos)
+
+    monkeypatch.undo()
+    handle(job, deps)  # SQS delivers it again
+    assert all("Kit Harington" in deps.blobs.get(results[p]).decode() for p in photos)

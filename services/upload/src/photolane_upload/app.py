@@ -16,8 +16,10 @@ from photolane_common import cursors
 
 from .admin import admin
 from .api import api
+from .batch_page import batch_pages
 from .bootstrap import build_deps
 from .bounded_json import bound_json
+from .claims import claims
 from .collection_api import collections
 from .contacts import contacts
 from .cross_site import refuse_cross_site
@@ -54,6 +56,8 @@ def create_app(settings: UploadSettings | None = None, deps: UploadDeps | None =
     app.register_blueprint(contacts)  # /api/contacts/check: the upload page's check before it sends
     app.register_blueprint(docs)  # /api/openapi.json and /api/docs
     app.register_blueprint(web)
+    app.register_blueprint(batch_pages)  # /batches/<code>: the photos of one notifier message
+    app.register_blueprint(claims)  # /uploads/claim: the upload page's receipts into the session
     app.register_blueprint(admin)
     app.register_blueprint(inbox)  # /dev/inbox: only in local mode (PHOTOLANE_DEV_INBOX), else a 404
     app.add_template_filter(utc_text)  # times in pages: UTC text, put in the reader's zone by dates.js

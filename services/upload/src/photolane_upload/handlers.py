@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from photolane_common.aws import BlobStore, MessageQueue
+from photolane_common.batch_links import BatchLinks
 from photolane_common.collection import CollectionStore
 from photolane_common.domain import DEFAULT_COLLECTION, QUEUED, Face, Person, Photo, owner_of
 from photolane_common.limits import Limit, Limiter, wait_phrase
@@ -61,6 +62,7 @@ class UploadDeps:
     used_links: UsedLinks
     collections: CollectionStore
     upload_links: UploadLinks
+    batch_links: BatchLinks = field(default_factory=BatchLinks)  # the notifier's batches' pages
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ SHOWN = 100  # the newest messages a page shows
 READ_TIMEOUT_SECONDS = 10
 URL = re.compile(r"https?://[^\s<>\"']+")
 PHOTO_PATH = re.compile(r"/photos/([^/?#]+)$")
+BATCH_PATH = re.compile(r"/batches/([^/?#]+)$")  # one message for several photos: dated by its first
 SIGNIN_PATH = "/signin/open"
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 
@@ -267,6 +268,8 @@ def dated(messages: list[Message], deps: UploadDeps) -> None:
                 message.expires_at = made + timedelta(seconds=settings.signin_max_age_seconds)
             elif match := PHOTO_PATH.search(parts.path):
                 by_photo.setdefault(match.group(1), []).append(message)
+            elif (match := BATCH_PATH.search(parts.path)) and (ids := deps.batch_links.photos_of(match.group(1))):
+                by_photo.setdefault(ids[0], []).append(message)  # each member records the batch's sending
     if not by_photo:
         return
     photos = deps.photos.many(by_photo)

@@ -1,6 +1,7 @@
 """Who the browser is: the signed session cookie (Flask's), set only by the web pages.
 
-- ``owner``: the email of the gallery. Set by an upload through the form, or by a sign-in link.
+- ``owner``: the email of the gallery. Set by an upload through the form (or the claim of its receipt,
+  when the upload page sends several at once: claims.py), or by a sign-in link.
 - ``verified``: True only after a sign-in link (the person proved they read that mailbox). An
   upload alone proves nothing (anyone can type any email), so an unverified session sees only the
   photos uploaded from this browser (``uploads``), never the rest of that email's gallery.
@@ -68,12 +69,30 @@ def viewer() -> Viewer | None:
 
 def uploaded(email: str, photo_id: str) -> None:
     """After an upload through the form: the session follows the email given."""
+    uploaded_many(email, [photo_id])
+
+
+def uploaded_many(email: str, photo_ids: list[str]) -> bool:
+    """After uploads through the form (``photo_ids`` in the order sent), in one answer: the session
+    follows the email given, as for one upload. True when it started a new session (a new id; the old
+    session's form token is gone unless that session was alive)."""
     current = viewer()
+    newest = list(dict.fromkeys(reversed(photo_ids)))  # the gallery's order: newest first, each once
     if current is None or current.owner != email:
-        _start(owner=email, verified=False, uploads=[photo_id])
-    else:
-        session["uploads"] = [photo_id, *current.uploads][:MAX_UPLOADS_REMEMBERED]
-    session.permanent = True
+        _start(owner=email, verified=False, uploads=newest[:MAX_UPLOADS_REMEMBERED])
+        return True
+    if newest:  # nothing new: the cookie is left as it is (no Set-Cookie)
+        kept = [u for u in current.uploads if u not in newest]
+        session["uploads"] = [*newest, *kept][:MAX_UPLOADS_REMEMBERED]
+        session.permanent = True
+    return False
+
+
+def receipt_binding() -> str | None:
+    """What ties an upload's receipt to this browser: the raw CSRF token its cookie holds (Flask-WTF's,
+    a secret only this cookie carries; kept across a new session of an alive one, see ``_start``)."""
+    token = session.get("csrf_token")
+    return token if isinstance(token, str) and token else None
 
 
 def came_by_link(code: str) -> None:
@@ -101,11 +120,20 @@ def signed_in(email: str) -> None:
     _start(owner=email, verified=True, uploads=[])
 
 
+def keyed_mark(secret: bytes, purpose: str, data: str) -> str:
+    """HMAC-SHA256 (hex) of ``purpose:data`` under the session key: each purpose its own prefix, so a
+    mark made for one is worth nothing as another. Every mark the sessions hold or hand out."""
+    return hmac.new(secret, f"{purpose}:{data}".encode(), hashlib.sha256).hexdigest()
+
+
+def session_secret(settings: UploadSettings) -> bytes:
+    key = settings.session_key
+    return key.get_secret_value().encode() if key else b""
+
+
 def _address_mark(email: str) -> str:
     """A keyed hash of an address: the cookie is signed, not encrypted, and holds no address."""
-    key = current_deps().settings.session_key
-    secret = key.get_secret_value().encode() if key else b""
-    return hmac.new(secret, b"signin-ask:" + email.encode(), hashlib.sha256).hexdigest()[:16]
+    return keyed_mark(session_secret(current_deps().settings), "signin-ask", email)[:16]
 
 
 def _signin_asks(within: int, now: float) -> dict[str, float]:
@@ -141,8 +169,7 @@ def log_out(settings: UploadSettings) -> None:
 def _admin_mark(settings: UploadSettings) -> str | None:
     if settings.admin_token is None or settings.session_key is None:
         return None
-    key = settings.session_key.get_secret_value().encode()
-    return hmac.new(key, b"admin:" + settings.admin_token.get_secret_value().encode(), hashlib.sha256).hexdigest()
+    return keyed_mark(session_secret(settings), "admin", settings.admin_token.get_secret_value())
 
 
 def token_matches(settings: UploadSettings, given: str | None) -> bool:

@@ -23,7 +23,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from photolane_common.cursors import BadCursor
-from photolane_common.domain import DEFAULT_COLLECTION, ERASING, Collection, Person, owner_of
+from photolane_common.domain import DEFAULT_COLLECTION, ERASING, Collection, Person, Photo, owner_of
 from photolane_common.retention import kept_sentence
 
 from . import sessions
@@ -41,6 +41,7 @@ from .handlers import (
     gallery_items,
     photo_view,
 )
+from .receipts import receipt_for
 from .signin import LinkExpired, LinkInvalid, LinkUsed, open_link, request_link
 from .validation import InvalidUpload, normalize_email
 
@@ -146,14 +147,23 @@ def upload() -> Any:
         return render_form("Uploads are blocked for now; try again later.", 503)
     except QueueUnavailable:
         return render_form("The photo could not be queued for processing; try again.", 503)
-    if photo.email:
+    return _accepted(photo, link, batch=request.form.get("batch") == "1")
+
+
+def _accepted(photo: Photo, link: str | None, *, batch: bool) -> Any:
+    """The answer to an accepted form upload. One of several the page sends at once (``batch``) leaves
+    the session alone, so that overlapping answers never write back each other's cookie: its JSON
+    answer carries a receipt instead, which the page claims later (claims.py)."""
+    if photo.email and not batch:
         sessions.uploaded(owner_of(photo.email), photo.id)
-    if link:
+    if link and not batch:
         sessions.came_by_link(link)
     page = url_for("web.photo_page", photo_id=photo.id)
-    if wants_json():
-        return jsonify(id=photo.id, status=photo.status, url=f"/api/photos/{photo.id}", page=page), 202
-    return redirect(page, 303)
+    if not wants_json():
+        return redirect(page, 303)
+    receipt = receipt_for(owner_of(photo.email), photo.id, int(time.time())) if batch else None
+    return jsonify(id=photo.id, status=photo.status, url=f"/api/photos/{photo.id}", page=page,
+                   **({"receipt": receipt} if receipt else {})), 202
 
 
 @web.get("/photos/<photo_id>")

@@ -162,6 +162,23 @@ def test_what_a_message_holds_is_escaped_and_only_web_links_are_links(local: Fla
     assert "time not recorded" in card  # links to nothing that says when
 
 
+
+def test_a_message_for_several_photos_is_dated_by_its_photos_delivery(local: Flask, stack: Stack) -> None:
+    from photolane_common.batch_links import BatchLinks, new_code
+
+    client = local.test_client()
+    ids = [form_upload(client, email=_unique()).headers["Location"].rsplit("/", 1)[1] for _ in range(2)]
+    phone, code = "+14155552671", new_code()
+    BatchLinks().put(code, ids, int(time.time()) + 600)
+    for photo_id in ids:  # what the notifier records on each member once it sent the batch's one SMS
+        PhotoStore().finish_delivery(photo_id, "sms", phone, None)
+    url = f"http://127.0.0.1:5000/batches/{code}"
+    aws.client("sns", CommonSettings()).publish(PhoneNumber=phone, Message=f"photolane: 2 photos processed. {url}")
+    html = client.get("/dev/inbox").get_data(as_text=True)
+    card = next(c for c in re.findall(r'<li class="card inbox-message".*?</li>', html, re.DOTALL) if code in c)
+    sent = PhotoStore().get(ids[0]).delivery("sms").sent_at
+    assert f'<time datetime="{sent.isoformat(timespec="seconds")}">' in card and "time not recorded" not in card
+
 def test_a_stand_in_that_cannot_be_read_is_a_503_that_says_so(local: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     from photolane_upload import inbox
 

@@ -6,10 +6,16 @@
 //   a bad one is shown at its field and no file is sent;
 // - each photo is sent as one request to the form's own route, with XMLHttpRequest (the only way to
 //   see an upload's progress; the CSRF token is one of the form's fields), PARALLEL at a time, and
-//   followed through /api/photos/<id> until it is processed or failed. With an email, one at a time:
-//   each such upload adds the photo to the session cookie (the browser's gallery), and answers that
-//   overlap would overwrite each other's cookie; and the token is read again from the page after
-//   each, since a session started by an upload holds no token yet (sessions._start).
+//   followed through /api/photos/<id> until it is processed or failed;
+// - with an email, a single photo's upload adds it to the session cookie (the browser's gallery) itself,
+//   and the token is read again from the page after it, since a session started by an upload holds no
+//   token yet (sessions._start). Several go PARALLEL at a time too, each with batch=1: such an upload
+//   leaves the cookie alone (overlapping answers would each write back a cookie missing the others'
+//   photos) and answers a receipt. The receipts are claimed (POST <form data-claim>, claims.py) one
+//   claim at a time, those that come in meanwhile in the next, so only one answer that sets the cookie
+//   is ever on its way (status polls never set it). Before the first photo the page claims nothing: the
+//   session follows the email then, and that answer carries the form token, which stays good while
+//   the photos go up.
 // One photo shows as it always has (#upload-bar, then #progress: the status, the images, the faces,
 // drawn by window.PhotolaneFaces.render from static/faces.js when it is there); several show as a
 // list (#batch): a row each with its own bar and status, #upload-bar the total. A 429 or 503 stops the
@@ -23,7 +29,8 @@
   const show = (el, text) => { el.textContent = text; el.hidden = !text; };
   const input = form.querySelector("input[type=file]");
   const button = form.querySelector("button[type=submit]");
-  const PARALLEL = 3; // without an email: the uploads do not touch the session
+  const PARALLEL = 3; // uploads at a time (with an email: sent with batch=1, they do not touch the session)
+  const CLAIM_MAX = 30; // receipts a claim takes (sessions.MAX_UPLOADS_REMEMBERED)
   const FINAL = ["processed", "failed"];
   // A refusal that is not about one photo: the ones not sent yet would get it too.
   const STOPS = [403, 429, 503];
@@ -115,9 +122,11 @@
   }
 
   // Sends the form's fields with this file; resolves {ok, status, body}; rejects when it never arrived.
-  function send(file, onProgress, onSent) {
+  // ``batch``: one of several with an email, answered with a receipt instead of a cookie.
+  function send(file, onProgress, onSent, batch) {
     const body = new FormData(form);
     body.set("file", file, file.name);
+    if (batch) body.set("batch", "1");
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
@@ -151,6 +160,58 @@
       const token = page.querySelector('#upload-form input[name="csrf_token"]');
       if (token && token.value) form.elements.csrf_token.value = token.value;
     } catch (err) { /* the next upload says so if the form has expired */ }
+  }
+
+  // -- several with an email: their receipts into the session, one claim at a time ---------------------
+  const claims = { waiting: [], running: false, done: Promise.resolve() };
+
+  // Posts the typed email and these receipts; resolves the ids claimed, or rejects with a sentence.
+  async function claim(receipts) {
+    const body = new URLSearchParams();
+    body.set("csrf_token", form.elements.csrf_token.value);
+    body.set("email", fields.email.value.trim());
+    if (form.elements.link) body.set("link", form.elements.link.value);
+    receipts.forEach((receipt) => body.append("receipt", receipt));
+    let answer;
+    try {
+      answer = await fetch(form.dataset.claim, {
+        method: "POST", credentials: "same-origin", body, headers: { "Accept": "application/json" },
+      });
+    } catch (err) {
+      throw new Error(NOT_REACHED);
+    }
+    const reply = await answer.json().catch(() => ({}));
+    if (!answer.ok) throw new Error(reply.error || `The photos could not be added to your gallery (HTTP ${answer.status}).`);
+    if (reply.csrf_token) form.elements.csrf_token.value = reply.csrf_token; // a new session's token
+    return reply.claimed || [];
+  }
+
+  // The row's photo is on its way to the gallery: in the claim in flight's next one, or in one now.
+  function claimLater(row, receipt) {
+    claims.waiting.push({ row, receipt });
+    if (claims.running) return;
+    claims.running = true;
+    claims.done = claimWaiting();
+  }
+
+  async function claimWaiting() {
+    try {
+      while (claims.waiting.length) {
+        const taken = claims.waiting.splice(0, CLAIM_MAX);
+        try {
+          const claimed = await claim(taken.map((t) => t.receipt));
+          taken.filter((t) => !claimed.includes(t.row.photo.id)).forEach((t) => notKept(t.row, ""));
+        } catch (err) {
+          taken.forEach((t) => notKept(t.row, err.message));
+        }
+      }
+    } finally {
+      claims.running = false; // in the same turn as the last look at the queue: no receipt is left behind
+    }
+  }
+
+  function notKept(row, why) {
+    show(row.error, `Sent, but not added to your gallery in this browser${why ? `: ${why}` : "."}`);
   }
 
   // -- before any file: the email and phone, checked as the upload checks them ---------------------------
@@ -453,10 +514,18 @@
     $("upload-progress").hidden = false;
     summarize(b);
     poll(b);
+    if (b.session) {
+      try {
+        await claim([]); // the session follows the email before any photo goes, so its token stays good
+      } catch (err) {
+        b.stopped = err.message;
+      }
+    }
     const worker = async () => {
       while (b.next < b.rows.length && !b.stopped && !b.over) await uploadRow(b, b.rows[b.next++]);
     };
-    await Promise.all(Array.from({ length: Math.min(b.session ? 1 : PARALLEL, b.rows.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, b.rows.length) }, worker));
+    await claims.done; // every receipt claimed before Upload can be pressed again
     let kept = false;
     let again = [];
     if (b.stopped) {
@@ -487,13 +556,15 @@
     summarize(b);
     try {
       const answer = await send(row.file, (part) => { setRowProgress(row, part); summarize(b); },
-        () => { show(row.note, "sent; waiting for photolane…"); });
+        () => { show(row.note, "sent; waiting for photolane…"); }, b.session);
       if (b.over) return;
       setRowProgress(row, 1);
       if (answer.ok) {
-        linkTo(row, answer.body.page);
-        renderRow(row, answer.body);
-        if (b.session) await refreshToken(); // before the next one goes
+        const { receipt, ...photo } = answer.body;
+        linkTo(row, photo.page);
+        renderRow(row, photo);
+        if (b.session && receipt) claimLater(row, receipt);
+        else if (b.session) notKept(row, "");
       } else {
         const message = answer.body.error || `the upload was refused (HTTP ${answer.status})`;
         fail(row, "refused", message);
