@@ -74,4 +74,6 @@ def _face(fields: dict[str, object], data: bytes, offset: int) -> tuple[Face, in
     if len(box) != 4:
         raise ValueError("a box is four numbers")
     rejected = tuple(fields.pop("rejected", ()))  # type: ignore[arg-type]
-    return Face(box=box, encoding=encoding, rejected=rejected, **fields), offset  # type: ignore[arg-type]
+    # A field this version does not know (written by a newer one, mid-deployment) is left out, not refused.
+    known = {name: value for name, value in fields.items() if name in _OPTIONAL}
+    return Face(box=box, encoding=encoding, rejected=rejected, **known), offset  # type: ignore[arg-type]

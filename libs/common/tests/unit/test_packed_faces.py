@@ -44,3 +44,8 @@ def test_the_encodings_are_kept_raw_so_a_search_for_their_bytes_finds_them() -> 
 def test_anything_else_is_refused_with_a_reason(bad: bytes) -> None:
     with pytest.raises(BadPackedFaces):
         unpack(bad)
+
+
+def test_a_field_written_by_a_newer_version_is_left_out_not_refused() -> None:
+    header = b'[{"box":[1,2,3,4],"person_id":"p-1","age":41}]'
+    assert unpack(MAGIC + struct.pack(">I", len(header)) + header) == (Face(box=(1, 2, 3, 4), person_id="p-1"),)
